@@ -1,0 +1,5 @@
+import sys
+
+from leakstop.cli import main
+
+sys.exit(main())

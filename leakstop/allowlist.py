@@ -1,0 +1,86 @@
+"""Allowlists: paths, secret regexes, line regexes, stopwords and fingerprints that a user (or a
+built-in rule) declares safe. Parsed from YAML by `parse_allowlist`; applied by the scanner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pathspec
+import regex
+
+from leakstop.yamlfile import Fields
+
+ALLOWLIST_KEYS = ("description", "paths", "regexes", "lines", "stopwords", "fingerprints", "rules")
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Each entry kind is checked on its own: any one match allows the finding."""
+
+    description: str = ""
+    #: gitignore-style patterns, matched against paths relative to the scan root.
+    paths: pathspec.GitIgnoreSpec | None = None
+    #: searched in the secret itself.
+    regexes: tuple[regex.Pattern[str], ...] = ()
+    #: searched in the whole line that holds the secret.
+    lines: tuple[regex.Pattern[str], ...] = ()
+    #: lower-case words; a secret containing one is allowed (e.g. "example").
+    stopwords: tuple[str, ...] = ()
+    fingerprints: frozenset[str] = frozenset()
+    #: rule ids this allowlist applies to; None for every rule.
+    rules: frozenset[str] | None = None
+
+    def applies_to(self, rule_id: str) -> bool:
+        return self.rules is None or rule_id in self.rules
+
+    def allows_path(self, path: str) -> bool:
+        return self.paths is not None and self.paths.match_file(path)
+
+    def allows_secret(self, secret: str, line: str) -> bool:
+        if self.stopwords:
+            lowered = secret.lower()
+            if any(word in lowered for word in self.stopwords):
+                return True
+        if any(pattern.search(secret) for pattern in self.regexes):
+            return True
+        return any(pattern.search(line) for pattern in self.lines)
+
+    def allows_fingerprint(self, fingerprint: str) -> bool:
+        return fingerprint in self.fingerprints
+
+
+def parse_allowlist(fields: Fields) -> Allowlist:
+    """Validate one allowlist mapping; errors name the file and line of the bad entry."""
+    fields.check_keys(ALLOWLIST_KEYS)
+    path_patterns = fields.string_list("paths")
+    paths = None
+    if path_patterns:
+        try:
+            paths = pathspec.GitIgnoreSpec.from_lines(path_patterns)
+        except (ValueError, TypeError) as exc:
+            fields.fail(f"invalid path pattern: {exc}", fields.line_of("paths"))
+    rules = fields.string_list("rules")
+    return Allowlist(
+        description=fields.string("description"),
+        paths=paths,
+        regexes=_compile_all(fields, "regexes"),
+        lines=_compile_all(fields, "lines"),
+        stopwords=tuple(word.lower() for word in fields.string_list("stopwords")),
+        fingerprints=frozenset(fields.string_list("fingerprints")),
+        rules=frozenset(rules) if rules else None,
+    )
+
+
+def _compile_all(fields: Fields, key: str) -> tuple[regex.Pattern[str], ...]:
+    compiled = []
+    for pattern in fields.string_list(key):
+        try:
+            compiled.append(regex.compile(pattern))
+        except regex.error as exc:
+            fields.fail(f"invalid regex in {key!r}: {exc}", fields.line_of(key))
+    return tuple(compiled)
+
+
+def any_allows_path(allowlists: Iterable[Allowlist], rule_id: str, path: str) -> bool:
+    return any(a.applies_to(rule_id) and a.allows_path(path) for a in allowlists)

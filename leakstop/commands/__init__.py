@@ -1,0 +1,1 @@
+"""One thin module per command group: connect config, stages and reporters."""

@@ -1,0 +1,188 @@
+"""SARIF 2.1.0 for GitHub code scanning, built with `sarif-om`.
+
+GitHub rejects uploads over 25,000 results per run or 10 MB gzipped; rather than produce such a
+file we keep the most severe findings, say how many were dropped (a log warning and a tool
+notification in the file), and stay under both limits.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import re
+import urllib.parse
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import sarif_om as sarif
+from jschema_to_python.to_json import to_json
+
+from leakstop import __version__
+from leakstop.finding import Finding, Severity
+from leakstop.report import ReportOptions
+from leakstop.rules.model import Rule
+from leakstop.scanner.runner import ScanResult
+
+log = logging.getLogger(__name__)
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/leakstop/leakstop"
+#: docs.github.com "SARIF results exceed limit": hard limits per run.
+MAX_RESULTS = 25_000
+MAX_GZIP_BYTES = 10 * 1024 * 1024
+MAX_TAGS = 20
+
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "note",
+    Severity.INFO: "note",
+}
+#: GitHub maps security-severity >= 9.0 to critical, 7.0-8.9 high, 4.0-6.9 medium, else low.
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+
+
+class SarifReporter:
+    def __init__(self, options: ReportOptions) -> None:
+        self.options = options
+
+    def write(self, result: ScanResult, out: TextIO) -> None:
+        out.write(self.render(result))
+        out.write("\n")
+
+    def render(self, result: ScanResult) -> str:
+        """The SARIF text, truncated as needed to pass GitHub's upload limits."""
+        findings = sorted(result.findings, key=lambda f: f.severity.rank)
+        keep = min(len(findings), MAX_RESULTS)
+        while True:
+            text = to_json(self.log(result.rules, findings[:keep], dropped=len(findings) - keep))
+            if keep == 0 or len(gzip.compress(text.encode())) <= MAX_GZIP_BYTES:
+                break
+            keep = keep * 9 // 10
+        if keep < len(findings):
+            log.warning(
+                "SARIF report truncated to %d of %d findings to stay within GitHub's upload "
+                "limits; see the JSON or text report for all of them",
+                keep,
+                len(findings),
+            )
+        return str(text)
+
+    def log(self, rules: Sequence[Rule], findings: Sequence[Finding], dropped: int) -> Any:
+        index = {rule.id: position for position, rule in enumerate(rules)}
+        occurrences: Counter[tuple[str, str, str]] = Counter()
+        results = []
+        for finding in findings:
+            key = (finding.rule_id, finding.location.path, finding.fingerprint)
+            occurrences[key] += 1
+            results.append(_result(finding, index.get(finding.rule_id, -1), occurrences[key]))
+        notifications = []
+        if dropped:
+            notifications.append(
+                sarif.Notification(
+                    level="warning",
+                    message=sarif.Message(
+                        text=f"{dropped} findings were left out to stay within GitHub's SARIF "
+                        "upload limits (25,000 results, 10 MB gzipped); the most severe are kept."
+                    ),
+                )
+            )
+        run = sarif.Run(
+            tool=sarif.Tool(
+                driver=sarif.ToolComponent(
+                    name="leakstop",
+                    version=__version__,
+                    semantic_version=__version__,
+                    information_uri=INFORMATION_URI,
+                    rules=[_descriptor(rule) for rule in rules],
+                )
+            ),
+            automation_details=sarif.RunAutomationDetails(id=f"{self.options.category}/"),
+            column_kind="unicodeCodePoints",
+            invocations=[
+                sarif.Invocation(
+                    execution_successful=True,
+                    tool_execution_notifications=notifications or None,
+                )
+            ],
+            results=results,
+        )
+        return sarif.SarifLog(version="2.1.0", schema_uri=SARIF_SCHEMA, runs=[run])
+
+
+def _descriptor(rule: Rule) -> Any:
+    tags = ["security", "secret", *rule.tags][:MAX_TAGS]
+    markdown = f"**{rule.description}**\n\n{rule.remediation}"
+    if rule.references:
+        markdown += "\n\n" + "\n".join(f"- <{url}>" for url in rule.references)
+    return sarif.ReportingDescriptor(
+        id=rule.id,
+        name=_pascal_case(rule.id),
+        short_description=sarif.MultiformatMessageString(text=rule.description),
+        full_description=sarif.MultiformatMessageString(
+            text=f"{rule.description} found in source or history."
+        ),
+        help=sarif.MultiformatMessageString(text=rule.remediation, markdown=markdown),
+        help_uri=rule.references[0] if rule.references else None,
+        default_configuration=sarif.ReportingConfiguration(level=_LEVEL[rule.severity]),
+        properties={
+            "tags": tags,
+            "precision": "medium" if rule.generic else "high",
+            "security-severity": _SECURITY_SEVERITY[rule.severity],
+        },
+    )
+
+
+def _result(finding: Finding, rule_index: int, occurrence: int) -> Any:
+    location = finding.location
+    properties: dict[str, Any] = {"validated": finding.validated}
+    if finding.commit is not None:
+        properties["commit"] = finding.commit.sha
+        properties["author"] = finding.commit.author_name
+        properties["date"] = finding.commit.date
+    return sarif.Result(
+        rule_id=finding.rule_id,
+        rule_index=rule_index,
+        level=_LEVEL[finding.severity],
+        message=sarif.Message(text=f"{finding.description}: {finding.redacted}"),
+        locations=[
+            sarif.Location(
+                physical_location=sarif.PhysicalLocation(
+                    artifact_location=_artifact(location.path),
+                    region=sarif.Region(
+                        start_line=location.line,
+                        start_column=location.column,
+                        end_line=location.end_line,
+                        end_column=location.end_column,
+                    ),
+                )
+            )
+        ],
+        # GitHub combines this with the path and rule id to track an alert; ours depends on
+        # the secret, not the line, so an alert survives edits that move it.
+        partial_fingerprints={
+            "primaryLocationLineHash": f"{finding.fingerprint[:16]}:{occurrence}",
+            "leakstop/v1": finding.fingerprint,
+        },
+        properties=properties,
+    )
+
+
+def _artifact(path: str) -> Any:
+    if os.path.isabs(path):
+        return sarif.ArtifactLocation(uri=Path(path).as_uri())
+    return sarif.ArtifactLocation(uri=urllib.parse.quote(path, safe="/"), uri_base_id="%SRCROOT%")
+
+
+def _pascal_case(rule_id: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", rule_id) if part)

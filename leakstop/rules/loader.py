@@ -1,0 +1,224 @@
+"""Load and validate rule files. A bad rule fails with one line naming its file and id."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from leakstop.allowlist import parse_allowlist
+from leakstop.errors import ConfigError, RuleError
+from leakstop.finding import Severity
+from leakstop.rules.model import DEFAULT_REMEDIATION, Example, Rule
+from leakstop.scanner.validators import VALIDATORS
+from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
+
+RULE_KEYS = (
+    "id",
+    "description",
+    "regex",
+    "keywords",
+    "entropy",
+    "validator",
+    "severity",
+    "tags",
+    "max_length",
+    "generic",
+    "remediation",
+    "references",
+    "allowlist",
+    "allowlists",
+    "verify",
+    "respond",
+    "examples",
+)
+_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+#: Private keys and certificates bundles are the longest single secrets we match.
+MAX_RULE_LENGTH = 65536
+
+
+def builtin_rule_files() -> list[Path]:
+    """The rule files shipped inside the package, in a stable order."""
+    folder = resources.files("leakstop.rules")
+    return sorted(
+        Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith((".yaml", ".yml"))
+    )
+
+
+def load_builtin_rules() -> list[Rule]:
+    return load_rule_files(builtin_rule_files())
+
+
+def load_rule_files(paths: Iterable[Path]) -> list[Rule]:
+    rules: list[Rule] = []
+    for path in paths:
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise RuleError(f"cannot read rule file: {exc.strerror}", str(path)) from None
+        rules.extend(load_rule_document(text, str(path)))
+    check_unique(rules)
+    return rules
+
+
+def load_rule_document(text: str | bytes, path: str) -> list[Rule]:
+    """Parse a rule file: a mapping with `rules:` (a list of rule mappings)."""
+    try:
+        data = load_yaml(text, path)
+    except ConfigError as exc:
+        detail = exc.detail if exc.line is None else f"line {exc.line}: {exc.detail}"
+        raise RuleError(detail, path) from None
+    top = Fields(data, path, _file_error(path), "the rule file")
+    top.check_keys(("version", "rules"))
+    top.integer("version", 1, low=1, high=1)
+    return parse_rules([item for item, _line in top.items("rules")], path)
+
+
+def parse_rules(items: Sequence[Any], path: str) -> list[Rule]:
+    rules = [parse_rule(item, path) for item in items]
+    check_unique(rules)
+    return rules
+
+
+def parse_rule(
+    data: Any, path: str, error_for: Callable[[str | None], ErrorFactory] | None = None
+) -> Rule:
+    """Validate one rule mapping. Errors come from `error_for(rule_id)` (default: RuleError
+    naming the file and rule id)."""
+    rule_id = data.get("id") if isinstance(data, dict) else None
+    rule_id = rule_id if isinstance(rule_id, str) else None
+    make_error = (error_for or (lambda rid: _rule_error(path, rid)))(rule_id)
+    fields = Fields(data, path, make_error, "a rule")
+    fields.check_keys(RULE_KEYS)
+    rule_id = fields.string("id", required=True)
+    if not _ID.match(rule_id):
+        fields.fail("id must be lower-case letters, digits and dashes", fields.line_of("id"))
+
+    source = fields.string("regex", required=True)
+    pattern = compile_rule_regex(source, fields)
+    keywords = tuple(k.lower() for k in fields.string_list("keywords", required=True))
+
+    severity_name = fields.string("severity", "high")
+    try:
+        severity = Severity(severity_name)
+    except ValueError:
+        choices = ", ".join(s.value for s in Severity)
+        fields.fail(f"severity must be one of {choices}", fields.line_of("severity"))
+
+    validator = fields.optional_string("validator")
+    if validator is not None and validator not in VALIDATORS:
+        known = ", ".join(sorted(VALIDATORS))
+        fields.fail(
+            f"unknown validator {validator!r} (known: {known})", fields.line_of("validator")
+        )
+
+    allowlists = []
+    if (single := fields.sub("allowlist", "the rule's allowlist")) is not None:
+        allowlists.append(parse_allowlist(single))
+    for item, _line in fields.items("allowlists"):
+        allowlists.append(parse_allowlist(Fields(item, path, fields.error, "an allowlist")))
+
+    positives, negatives = _parse_examples(fields)
+    return Rule(
+        id=rule_id,
+        description=fields.string("description", required=True),
+        regex=source,
+        pattern=pattern,
+        keywords=keywords,
+        severity=severity,
+        entropy=fields.number("entropy", low=0, high=8),
+        validator=validator,
+        tags=tuple(fields.string_list("tags")),
+        max_length=fields.integer("max_length", 1024, low=16, high=MAX_RULE_LENGTH),
+        generic=fields.boolean("generic", False),
+        remediation=fields.string("remediation", DEFAULT_REMEDIATION).strip(),
+        references=tuple(fields.string_list("references")),
+        allowlists=tuple(allowlists),
+        verify=_optional_mapping(fields, "verify"),
+        respond=_optional_mapping(fields, "respond"),
+        positives=positives,
+        negatives=negatives,
+        source=path,
+    )
+
+
+def compile_rule_regex(source: str, fields: Fields) -> regex.Pattern[bytes]:
+    try:
+        pattern = regex.compile(source.encode("utf-8"))
+    except regex.error as exc:
+        fields.fail(f"invalid regex: {exc}", fields.line_of("regex"))
+    if pattern.groups and "secret" not in pattern.groupindex:
+        fields.fail(
+            "regex has capture groups but none named 'secret': name the secret's group "
+            "(?P<secret>...) and make the others non-capturing (?:...)",
+            fields.line_of("regex"),
+        )
+    if pattern.search(b""):
+        fields.fail("regex matches the empty string", fields.line_of("regex"))
+    return pattern
+
+
+def _parse_examples(fields: Fields) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    examples = fields.sub("examples", "the rule's examples")
+    if examples is None:
+        return (), ()
+    examples.check_keys(("positive", "negative"))
+    return _example_list(examples, "positive"), _example_list(examples, "negative")
+
+
+def _example_list(examples: Fields, key: str) -> tuple[Example, ...]:
+    parsed = []
+    for item, line in examples.items(key):
+        if isinstance(item, str):
+            parsed.append(Example(item))
+        elif isinstance(item, dict):
+            example = Fields(item, examples.path, examples.error, f"a {key} example")
+            example.check_keys(
+                ("text", "secret", "path") if key == "positive" else ("text", "path")
+            )
+            parsed.append(
+                Example(
+                    example.string("text", required=True),
+                    example.optional_string("secret"),
+                    example.string("path", "example.txt"),
+                )
+            )
+        else:
+            examples.fail(f"{key} examples must be strings or mappings with 'text'", line)
+    return tuple(parsed)
+
+
+def _optional_mapping(fields: Fields, key: str) -> dict[str, Any] | None:
+    value = fields.raw(key)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        fields.fail(f"{key!r} must be a mapping", fields.line_of(key))
+    return dict(value)
+
+
+def check_unique(rules: Iterable[Rule]) -> None:
+    seen: dict[str, Rule] = {}
+    for rule in rules:
+        if rule.id in seen:
+            first = seen[rule.id].source
+            raise RuleError(f"duplicate rule id (also defined in {first})", rule.source, rule.id)
+        seen[rule.id] = rule
+
+
+def _file_error(path: str) -> ErrorFactory:
+    def make(message: str, line: int | None) -> RuleError:
+        return RuleError(f"line {line}: {message}" if line else message, path)
+
+    return make
+
+
+def _rule_error(path: str, rule_id: str | None) -> ErrorFactory:
+    def make(message: str, line: int | None) -> RuleError:
+        return RuleError(f"line {line}: {message}" if line else message, path, rule_id)
+
+    return make

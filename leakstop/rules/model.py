@@ -1,0 +1,68 @@
+"""`Rule`: one credential type, loaded from YAML data (format in rules/README.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from regex import Match, Pattern
+
+from leakstop.allowlist import Allowlist
+from leakstop.finding import Severity
+
+#: Used in help text when a rule gives no remediation of its own.
+DEFAULT_REMEDIATION = (
+    "Treat the credential as compromised: revoke or rotate it with its issuer, remove it from "
+    "the code (and from git history if it was committed), and load it at run time from a secret "
+    "store or an environment variable instead."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A rule example: `text` to scan as if it were the file `path`, and for positives
+    optionally the exact secret expected."""
+
+    text: str
+    secret: str | None = None
+    path: str = "example.txt"
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    id: str
+    description: str
+    #: The pattern as written (Python `regex` syntax, applied to bytes).
+    regex: str
+    #: Compiled from `regex`; the secret is group `secret`, or the whole match if it has no group.
+    pattern: Pattern[bytes] = field(repr=False)
+    #: Lower-case literals, at least one of which occurs in every match (used to prefilter).
+    keywords: tuple[str, ...]
+    severity: Severity = Severity.HIGH
+    #: Minimum Shannon entropy of the secret, bits per character.
+    entropy: float | None = None
+    #: Name in `scanner.validators.VALIDATORS`.
+    validator: str | None = None
+    tags: tuple[str, ...] = ()
+    #: Longest match the rule can produce, in bytes; bounds the window the engine confirms.
+    max_length: int = 1024
+    #: Generic (keyword = value) rules yield to specific rules on the same secret and get the
+    #: placeholder/code-reference filters.
+    generic: bool = False
+    remediation: str = DEFAULT_REMEDIATION
+    references: tuple[str, ...] = ()
+    allowlists: tuple[Allowlist, ...] = ()
+    verify: dict[str, Any] | None = field(default=None, repr=False)
+    respond: dict[str, Any] | None = field(default=None, repr=False)
+    positives: tuple[Example, ...] = field(default=(), repr=False)
+    negatives: tuple[Example, ...] = field(default=(), repr=False)
+    #: The file the rule came from, for error messages.
+    source: str = ""
+
+    def secret_span(self, match: Match[bytes]) -> tuple[int, int]:
+        """Start and end offsets of the secret within the matched bytes' buffer."""
+        if self.pattern.groups and "secret" in self.pattern.groupindex:
+            start, end = match.span("secret")
+            if start >= 0:
+                return start, end
+        return match.start(), match.end()

@@ -1,0 +1,202 @@
+"""From one chunk's bytes to findings: engine candidates → validators, entropy, filters,
+allowlists, inline markers → `Finding`s with locations and fingerprints.
+
+All of this work runs on candidates only, never on whole files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from leakstop.allowlist import Allowlist
+from leakstop.finding import DEFAULT_FINGERPRINT_KEY, Finding, Location, fingerprint, redact
+from leakstop.rules.model import Rule
+from leakstop.scanner import filters
+from leakstop.scanner.engine import Candidate, Engine, merge_spans
+from leakstop.scanner.sources import Chunk
+from leakstop.scanner.text import (
+    SNIFF_BYTES,
+    LineIndex,
+    decode_secret,
+    shannon_entropy,
+    sniff,
+    to_scannable,
+)
+from leakstop.scanner.validators import VALIDATORS
+
+#: Context lines are cut to about this many characters around the secret.
+CONTEXT_WIDTH = 160
+#: Tokens in a context line that look random (letters and digits, this entropy or more) are
+#: masked even when no rule matched them: an unknown key format must not print either.
+MASK_ENTROPY = 3.5
+_TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~]{16,}")
+_QUOTES = b"\"'`"
+
+
+@dataclass
+class Detector:
+    engine: Engine
+    allowlists: Sequence[Allowlist] = ()
+    fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
+
+    def detect(self, chunk: Chunk) -> list[Finding]:
+        data = to_scannable(chunk.data, sniff(chunk.data[:SNIFF_BYTES]))
+        raw = self.engine.find(data)
+        candidates = _drop_shadowed(raw)
+        if not candidates:
+            return []
+        lines = LineIndex(data)
+        spans = merge_spans([(c.secret_start, c.secret_end) for c in raw])
+        findings = []
+        for candidate in candidates:
+            finding = self._evaluate(candidate, data, lines, chunk, spans)
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    def _evaluate(
+        self,
+        candidate: Candidate,
+        data: bytes,
+        lines: LineIndex,
+        chunk: Chunk,
+        spans: list[tuple[int, int]],
+    ) -> Finding | None:
+        rule = candidate.rule
+        secret = decode_secret(data[candidate.secret_start : candidate.secret_end])
+        validated = False
+        if rule.validator is not None:
+            if not VALIDATORS[rule.validator](secret):
+                return None
+            validated = True
+        entropy = shannon_entropy(secret)
+        if rule.entropy is not None and entropy < rule.entropy:
+            return None
+        line = lines.line_text(candidate.secret_start)
+        if rule.generic and _is_generic_false_positive(candidate, secret, line, data, chunk.path):
+            return None
+        line_start = lines.line_start(candidate.secret_start)
+        previous = lines.line_text(line_start - 1) if line_start > 0 else ""
+        if filters.has_inline_allow(line, previous):
+            return None
+        if self._allowed(rule, chunk.path, secret, line):
+            return None
+        key = fingerprint(rule.id, secret, self.fingerprint_key)
+        if any(a.applies_to(rule.id) and a.allows_fingerprint(key) for a in self._all(rule)):
+            return None
+        start_line, start_column = lines.position(candidate.secret_start)
+        end_line, end_column = lines.position(candidate.secret_end)
+        return Finding(
+            rule_id=rule.id,
+            description=rule.description,
+            severity=rule.severity,
+            location=Location(
+                printable(chunk.path), start_line, start_column, end_line, end_column
+            ),
+            secret=secret,
+            fingerprint=key,
+            entropy=round(entropy, 3),
+            context=_context(data, lines, candidate.secret_start, spans),
+            commit=chunk.commit,
+            tags=rule.tags,
+            validated=validated,
+        )
+
+    def _all(self, rule: Rule) -> tuple[Allowlist, ...]:
+        return (*rule.allowlists, *self.allowlists)
+
+    def _allowed(self, rule: Rule, path: str, secret: str, line: str) -> bool:
+        for allowlist in self._all(rule):
+            if not allowlist.applies_to(rule.id):
+                continue
+            if allowlist.allows_path(path) or allowlist.allows_secret(secret, line):
+                return True
+        return False
+
+
+def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
+    """Keep one candidate per secret span, and drop generic candidates that overlap a specific
+    rule's match: the specific rule knows the format (even when it then rejects the value,
+    say for a bad checksum, the generic rule must not report it instead)."""
+    specific = [(c.secret_start, c.secret_end) for c in candidates if not c.rule.generic]
+    kept: list[Candidate] = []
+    spans: set[tuple[int, int]] = set()
+    for candidate in candidates:
+        span = (candidate.secret_start, candidate.secret_end)
+        if span in spans:
+            continue
+        if candidate.rule.generic and any(s < span[1] and span[0] < e for s, e in specific):
+            continue
+        spans.add(span)
+        kept.append(candidate)
+    return kept
+
+
+def _is_generic_false_positive(
+    candidate: Candidate, secret: str, line: str, data: bytes, path: str
+) -> bool:
+    if (
+        filters.is_placeholder(secret)
+        or filters.is_sequential(secret)
+        or filters.has_no_letters_or_digits(secret)
+        or filters.is_lock_file(path)
+        or filters.is_likely_id(secret, line)
+    ):
+        return True
+    key = candidate.match.groupdict().get("key")
+    if key is not None and filters.is_non_secret_key(key.decode("latin-1")):
+        return True
+    if candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES:
+        return False
+    # Unquoted: in code an expression, in config a literal unless it reads like one.
+    if data[candidate.secret_end : candidate.secret_end + 1] in (b"(", b"["):
+        return True
+    if filters.is_code_reference(secret):
+        return True
+    return filters.is_code_file(path) and filters.is_bare_identifier(secret)
+
+
+def _context(data: bytes, lines: LineIndex, offset: int, spans: list[tuple[int, int]]) -> str:
+    """The line holding `offset`, every candidate secret on it redacted and any other long
+    random-looking token masked, cut to about CONTEXT_WIDTH characters around `offset`.
+
+    A line can hold more than one secret (or one secret twice): none may show in clear.
+    """
+    line_start = lines.line_start(offset)
+    line_end = lines.line_end(offset)
+    pieces: list[str] = []
+    position = line_start
+    focus = 0
+    for start, end in spans:
+        if end <= line_start or start >= line_end:
+            continue
+        start = max(start, line_start)
+        pieces.append(_mask_tokens(data[position:start].decode("utf-8", "replace")))
+        if start <= offset < end:
+            focus = sum(len(p) for p in pieces)
+        pieces.append(redact(decode_secret(data[start:end])))
+        position = min(end, line_end)
+    pieces.append(_mask_tokens(data[position:line_end].decode("utf-8", "replace")))
+    shown = "".join(pieces).rstrip("\r")
+    left = max(0, focus - CONTEXT_WIDTH // 2)
+    right = min(len(shown), left + CONTEXT_WIDTH)
+    text = shown[left:right].strip()
+    return ("…" if left > 0 else "") + text + ("…" if right < len(shown) else "")
+
+
+def _mask_tokens(text: str) -> str:
+    return _TOKEN.sub(_mask_token, text)
+
+
+def _mask_token(match: re.Match[str]) -> str:
+    token = match.group()
+    if any(c.isdigit() for c in token) and shannon_entropy(token) >= MASK_ENTROPY:
+        return redact(token)
+    return token
+
+
+def printable(path: str) -> str:
+    """A path safe to print and serialise: undecodable bytes become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -1,0 +1,262 @@
+"""Find rule matches in bytes: a cheap pass finds *where* a rule may match, then the rule's own
+`regex` confirms it only inside a window around that place.
+
+Per-rule regex scans over whole files run at 0.1-0.2 MB/s for ~200 rules; one Hyperscan
+database reporting match ends, confirmed in windows, runs at ~107 MB/s per core with identical
+matches (../shared/FIELD_NOTES.md). Where Hyperscan is not installed, keyword occurrences (every
+rule lists literals that occur in each of its matches) give the windows instead.
+
+Both engines share the confirm step, and windows always cover whole lines, so the same
+matches come out whichever engine found the windows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import regex
+
+from leakstop.errors import RuleError
+from leakstop.rules.model import Rule
+
+log = logging.getLogger(__name__)
+
+#: A window never snaps further than this to reach a line start or end: minified files have
+#: megabyte-long lines, and re-reading a whole such line for every trigger would dominate.
+MAX_SNAP = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A confirmed regex match of one rule: offsets into the scanned bytes."""
+
+    rule: Rule
+    start: int
+    end: int
+    secret_start: int
+    secret_end: int
+    #: The rule's match, for filters that look at other groups (a generic rule's `key`).
+    match: regex.Match[bytes]
+
+
+class Engine(Protocol):
+    name: str
+
+    def find(self, data: bytes) -> list[Candidate]:
+        """Every rule match in `data`, ordered by secret start, then rule order."""
+        ...
+
+
+class _WindowConfirmer:
+    """The confirm step both engines share: trigger offsets → line-aligned windows → regex."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self.rules = list(rules)
+
+    def confirm(self, data: bytes, triggers: dict[int, list[tuple[int, int]]]) -> list[Candidate]:
+        """`triggers` maps a rule index to (low, high) offsets that every match lies around."""
+        size = len(data)
+        seen: set[tuple[int, int, int]] = set()
+        found: list[tuple[int, int, Candidate]] = []
+        for index in sorted(triggers):
+            rule = self.rules[index]
+            for start, end in merge_spans(_line_windows(data, triggers[index], rule.max_length)):
+                for match in rule.pattern.finditer(data, start, end):
+                    if match.end() == end and end < size:
+                        # The window may have cut the match short: match again with room.
+                        longer = rule.pattern.match(data, match.start(), min(size, end + MAX_SNAP))
+                        if longer is None:
+                            continue
+                        match = longer
+                    key = (index, match.start(), match.end())
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    secret_start, secret_end = rule.secret_span(match)
+                    if secret_end > secret_start:
+                        candidate = Candidate(
+                            rule, match.start(), match.end(), secret_start, secret_end, match
+                        )
+                        found.append((secret_start, index, candidate))
+        found.sort(key=lambda item: (item[0], item[1], item[2].secret_end))
+        return [candidate for _start, _index, candidate in found]
+
+
+def _line_windows(data: bytes, spans: list[tuple[int, int]], reach: int) -> list[tuple[int, int]]:
+    """Widen each (low, high) span by `reach` bytes before it, then out to whole lines."""
+    size = len(data)
+    windows = []
+    for low, high in spans:
+        start = max(0, low - reach)
+        newline = data.rfind(b"\n", max(0, start - MAX_SNAP), start)
+        if newline >= 0:
+            start = newline + 1
+        elif start <= MAX_SNAP:
+            start = 0
+        newline = data.find(b"\n", high, high + MAX_SNAP)
+        end = newline + 1 if newline >= 0 else min(size, high + MAX_SNAP)
+        windows.append((start, end))
+    return windows
+
+
+def merge_spans(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sort spans and join those that overlap or touch (the list is sorted in place)."""
+    windows.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in windows:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class HyperscanEngine(_WindowConfirmer):
+    """One Hyperscan database of all rules; match *ends* become windows for the regex."""
+
+    name = "hyperscan"
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        super().__init__(rules)
+        import hyperscan
+
+        self._database = _compile_database(hyperscan, self.rules)
+
+    def find(self, data: bytes) -> list[Candidate]:
+        ends: dict[int, list[tuple[int, int]]] = {}
+
+        def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+            spans = ends.get(rule_index)
+            if spans is None:
+                ends[rule_index] = [(end, end)]
+            elif end - spans[-1][1] <= 1:
+                spans[-1] = (spans[-1][0], end)  # a run of ends from one greedy match
+            else:
+                spans.append((end, end))
+
+        self._database.scan(data, match_event_handler=on_match)
+        # A window reaches back `max_length` from the first end of each run.
+        return self.confirm(data, ends)
+
+
+def hyperscan_pattern(source: str) -> bytes:
+    """The rule regex as Hyperscan should see it: named groups made non-capturing.
+
+    Hyperscan ignores captures but rejects a group name used twice, which rules use to name
+    the secret in each branch of an alternation (`"(?P<secret>…)"|'(?P<secret>…)'`).
+    """
+    out: list[str] = []
+    position = 0
+    in_class = False
+    while position < len(source):
+        char = source[position]
+        if char == "\\":
+            out.append(source[position : position + 2])
+            position += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # A "]" right after "[" or "[^" is a literal member, not the end of the class.
+            for literal in ("[^]", "[]"):
+                if source.startswith(literal, position):
+                    out.append(literal)
+                    position += len(literal)
+                    break
+            else:
+                out.append(char)
+                position += 1
+            continue
+        elif source.startswith("(?P<", position):
+            close = source.find(">", position)
+            out.append("(?:")
+            position = close + 1
+            continue
+        out.append(char)
+        position += 1
+    return "".join(out).encode()
+
+
+def _compile_database(hyperscan: Any, rules: Sequence[Rule]) -> Any:
+    """Compile all rules; a rule Hyperscan rejects is retried in prefilter mode, which accepts
+    lookarounds and back-references by matching a superset (the regex confirms)."""
+    base = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
+    flags = []
+    patterns = [hyperscan_pattern(rule.regex) for rule in rules]
+    for rule, pattern in zip(rules, patterns, strict=True):
+        for mode in (base, base | hyperscan.HS_FLAG_PREFILTER):
+            try:
+                probe = hyperscan.Database()
+                probe.compile(expressions=[pattern], ids=[0], elements=1, flags=[mode])
+            except hyperscan.error:
+                continue
+            flags.append(mode)
+            break
+        else:
+            raise RuleError("the regex cannot be compiled by Hyperscan", rule.source, rule.id)
+    database = hyperscan.Database()
+    database.compile(
+        expressions=patterns,
+        ids=list(range(len(rules))),
+        elements=len(rules),
+        flags=flags,
+    )
+    return database
+
+
+class KeywordEngine(_WindowConfirmer):
+    """Fallback: occurrences of each rule's keywords (case-insensitive) become windows."""
+
+    name = "keywords"
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        super().__init__(rules)
+        by_keyword: dict[bytes, list[int]] = {}
+        for index, rule in enumerate(self.rules):
+            for keyword in rule.keywords:
+                by_keyword.setdefault(keyword.encode(), []).append(index)
+        self._by_keyword = by_keyword
+
+    def find(self, data: bytes) -> list[Candidate]:
+        lowered = data.lower()
+        triggers: dict[int, list[tuple[int, int]]] = {}
+        for keyword, indexes in self._by_keyword.items():
+            position = lowered.find(keyword)
+            while position >= 0:
+                # The keyword may sit anywhere in the match: reach both ways.
+                span = (position, position + len(keyword))
+                for index in indexes:
+                    rule = self.rules[index]
+                    high = min(len(data), span[1] + rule.max_length)
+                    triggers.setdefault(index, []).append((span[0], high))
+                position = lowered.find(keyword, position + 1)
+        return self.confirm(data, triggers)
+
+
+def hyperscan_available() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+ENGINES: dict[str, type[HyperscanEngine] | type[KeywordEngine]] = {
+    "hyperscan": HyperscanEngine,
+    "keywords": KeywordEngine,
+}
+
+
+def build_engine(rules: Sequence[Rule], kind: str = "auto") -> Engine:
+    """The fastest engine available (`auto`), or the one named."""
+    if kind == "auto":
+        kind = "hyperscan" if hyperscan_available() else "keywords"
+        if kind == "keywords":
+            log.info("hyperscan is not installed; using the keyword engine (slower)")
+    engine_type = ENGINES[kind]
+    return engine_type(rules)

@@ -1,0 +1,149 @@
+"""Heuristic false-positive filters: small pure predicates on a candidate secret and its line.
+
+They apply to generic (keyword = value) rules, whose matches are guesses until these rule out
+templates, variables and look-alikes. Specific rules reject filler such as `sk_live_xxxx…`
+through their own `entropy` minimum instead: a real key body may well contain `-----` or a long
+run of `A` (OpenSSH private keys do). Where
+detect-secrets already has the heuristic (`detect_secrets.filters.heuristic`) we call it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from detect_secrets.filters import heuristic
+
+#: Markers that suppress findings on their line; the last two are detect-secrets' and gitleaks'
+#: so existing annotations keep working.
+INLINE_ALLOW = ("leakstop:allow", "gitleaks:allow", "pragma: allowlist secret")
+#: detect-secrets' marker for the line below.
+INLINE_ALLOW_NEXT = "pragma: allowlist nextline secret"
+
+_TEMPLATE = re.compile(
+    r"""
+      \$\{[^}]*\}?            # ${VAR} (shell, Terraform, Spring)
+    | \{\{.*?\}\}             # {{ .Values.x }} (Helm, Jinja, Mustache)
+    | \{%.*?%\}               # {% ... %}
+    | \$\([^)]*\)?            # $(VAR) (Make, Azure Pipelines)
+    | %\([^)]*\)[sd]          # %(name)s (Python, ConfigParser)
+    | %[A-Za-z_][A-Za-z0-9_]*%   # %VAR% (Windows)
+    | \#\{[^}]*\}             # #{var} (Ruby, Octopus)
+    | ^\$[A-Za-z_][A-Za-z0-9_]*$ # $VAR
+    | ^<[^<>]*>$              # <your-key>
+    | ^![A-Za-z]              # a YAML tag such as !vault or !Ref
+    | ^\[[^\[\]]*\]$          # [your key]
+    | ^\{[^{}]*\}$            # {apiKey}
+    """,
+    re.VERBOSE,
+)
+
+_PLACEHOLDER_WORDS = re.compile(
+    r"""(?ix)
+      x{4,} | \*{3,} | \#{4,} | \.{3,} | _{4,} | -{4,}
+    | your[_-]?(?:own[_-]?)?(?:api[_-]?)?(?:key|token|secret|pass|password|credentials?)
+    | (?:key|token|secret|password)[_-]?here
+    | change[_-]?me | changeit | placeholder | redacted | replace[_-]?me | insert[_-]?here
+    | dummy | fake[_-]?(?:key|token|secret|password) | sample[_-]?(?:key|token|secret|password)
+    | example[_-]?(?:key|token|secret|password) | not[_-]?a[_-]?(?:real[_-]?)?(?:key|secret|token)
+    | ^(?:secret|password|passwd|token|api[_-]?key|none|null|nil|true|false|undefined|todo|
+         fixme|tbd|test|testing|example|sample|default|empty|string|value|required|optional|
+         admin|root|user|username|pass|secret[_-]?key|private[_-]?key|access[_-]?key)$
+    """
+)
+
+#: A character repeated this often in a row does not occur in random keys (p < 1e-6).
+_LONG_REPEAT = re.compile(r"(.)\1{7,}")
+
+_IDENTIFIER_CHAIN = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(\))?$")
+_WORD_CASE = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z]+)*|[A-Z][a-z]+(?:[A-Z][a-z]+)*|[a-z_]+|[A-Z_]+)$")
+_CODE_LITERALS = frozenset(
+    {"none", "null", "nil", "true", "false", "undefined", "nan", "self", "this", "new", "return"}
+)
+
+_NON_SECRET_KEY = re.compile(
+    r"""(?ix)
+    (?:^|[_.-]|(?-i:(?<=[a-z])(?=[A-Z])))
+    (?:hash(?:ed)?|digest|salt|length|len|min|max|policy|url|uri|endpoint|path|file|dir|env
+      |var|name|id|type|field|label|hint|prompt|placeholder|regex|pattern|format|expiry
+      |expires(?:_?at)?|expiration|ttl|timeout|count|size|enabled|required|reset|mode|header
+      |param|strength|rule|rules|error|message|text|title|description|help|input|ref|kind
+      |version|provider|location|store|manager|length|cache|key_?id|prefix|suffix|separator)
+    ["']?$
+    """
+)
+
+#: Files where an unquoted value after `password =` is an expression, not a literal.
+CODE_EXTENSIONS = frozenset(
+    """
+    .py .pyi .js .jsx .mjs .cjs .ts .tsx .go .java .kt .kts .scala .groovy .rb .php .cs .vb .fs
+    .c .h .cc .cpp .hpp .m .mm .swift .rs .dart .lua .pl .pm .r .jl .ex .exs .erl .clj .hs .ml
+    .vue .svelte
+    """.split()
+)
+
+
+def is_placeholder(secret: str) -> bool:
+    """Templates (`${X}`, `{{ x }}`, `<your-key>`), filler (`xxxx`, `****`) and stock words."""
+    return bool(
+        _TEMPLATE.search(secret) or _PLACEHOLDER_WORDS.search(secret) or _LONG_REPEAT.search(secret)
+    )
+
+
+def is_code_reference(secret: str) -> bool:
+    """An attribute chain, call or language literal (`settings.DB_PASSWORD`, `getPassword()`,
+    `None`): an expression, not a value, in any file."""
+    if secret.lower() in _CODE_LITERALS:
+        return True
+    if not _IDENTIFIER_CHAIN.match(secret):
+        return False
+    return any(sep in secret for sep in (".", "->", "::", "()"))
+
+
+def is_bare_identifier(secret: str) -> bool:
+    """A single name that reads like a variable (`dbPassword`, `DB_PASSWORD`, `password2`).
+
+    Meaningful only for unquoted values in source code: in config files bare words are values.
+    """
+    if not _IDENTIFIER_CHAIN.match(secret):
+        return False
+    return not any(ch.isdigit() for ch in secret) or bool(
+        _WORD_CASE.match(secret.rstrip("0123456789"))
+    )
+
+
+def is_non_secret_key(key: str) -> bool:
+    """The assigned name describes something about a secret, not the secret itself
+    (`password_min_length`, `secretName`, `token_url`, `api_key_header`)."""
+    return bool(_NON_SECRET_KEY.search(key))
+
+
+def is_sequential(secret: str) -> bool:
+    """`abcdef…`, `123456…` and similar runs (detect-secrets' heuristic)."""
+    return bool(heuristic.is_sequential_string(secret))
+
+
+def has_no_letters_or_digits(secret: str) -> bool:
+    return not any(ch.isalnum() for ch in secret)
+
+
+def is_uuid(secret: str) -> bool:
+    return bool(heuristic.is_potential_uuid(secret)) and len(secret) == 36
+
+
+def is_likely_id(secret: str, line: str) -> bool:
+    """The value is assigned to a name like an id (`user_id`, `ids`), per detect-secrets."""
+    return bool(heuristic.is_likely_id_string(secret, line))
+
+
+def is_lock_file(path: str) -> bool:
+    return bool(heuristic.is_lock_file(path)) or path.endswith((".lock", "go.sum"))
+
+
+def is_code_file(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in CODE_EXTENSIONS
+
+
+def has_inline_allow(line: str, previous_line: str = "") -> bool:
+    """The line carries an allow marker, or the line above says `pragma: allowlist nextline`."""
+    return any(marker in line for marker in INLINE_ALLOW) or INLINE_ALLOW_NEXT in previous_line

@@ -1,0 +1,117 @@
+"""Files on disk: a git work tree's tracked and non-ignored files, or every file of a folder.
+
+Symlinks are never followed; binary and oversize files are rejected from their first bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leakstop.errors import SourceError
+from leakstop.scanner.sources import Chunk, SkipReason, gitrepo
+from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileSource:
+    """Yields the files under `paths`, named relative to `root`, in a stable order."""
+
+    paths: list[Path]
+    root: Path
+    max_size: int | None = None
+    #: Honour .gitignore inside work trees; False scans every file (except .git/).
+    use_git: bool = True
+    #: Paths (relative to `root`) to skip without reading, e.g. allowlisted globally.
+    skip: Callable[[str], bool] = field(default=lambda _path: False)
+
+    def chunks(self) -> Iterator[Chunk]:
+        for absolute, relative in self.files():
+            if self.skip(relative):
+                yield Chunk(relative, skipped=SkipReason.ALLOWLISTED)
+                continue
+            chunk = read_file(absolute, relative, self.max_size)
+            if chunk is not None:
+                yield chunk
+
+    def files(self) -> Iterator[tuple[str, str]]:
+        """(absolute path, path relative to root) for each file, each once, sorted per path."""
+        seen: set[str] = set()
+        for path in self.paths:
+            for absolute in self._expand(path):
+                if absolute not in seen:
+                    seen.add(absolute)
+                    yield absolute, relative_to(absolute, self.root)
+
+    def _expand(self, path: Path) -> Iterator[str]:
+        absolute = resolved_parent(path)
+        try:
+            info = os.lstat(absolute)
+        except FileNotFoundError:
+            raise SourceError(f"no such file or directory: {path}") from None
+        except OSError as exc:
+            raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+        if not stat.S_ISDIR(info.st_mode):
+            yield absolute
+            return
+        if self.use_git and gitrepo.toplevel(absolute) is not None:
+            names = gitrepo.list_worktree_files(Path(absolute))
+            yield from (os.path.join(absolute, name) for name in names)
+        else:
+            yield from _walk(absolute)
+
+
+def _walk(top: str) -> Iterator[str]:
+    for directory, subdirs, files in os.walk(top, followlinks=False):
+        subdirs[:] = sorted(d for d in subdirs if d != ".git")
+        for name in sorted(files):
+            yield os.path.join(directory, name)
+
+
+def resolved_parent(path: Path | str) -> str:
+    """Absolute path with its parent folders' symlinks resolved (git reports real paths) but
+    not its last part's, so a symlink given as the target is still not followed."""
+    absolute = os.path.abspath(path)
+    parent, name = os.path.split(absolute)
+    return os.path.join(os.path.realpath(parent), name) if name else absolute
+
+
+def relative_to(absolute: str, root: Path) -> str:
+    relative = os.path.relpath(absolute, root)
+    if relative.startswith(".."):
+        relative = absolute
+    return relative.replace(os.sep, "/")
+
+
+def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | None:
+    """Read one file, or say why it was skipped; None for things that are not regular files
+    (submodule folders, sockets) or that vanished since listing."""
+    try:
+        info = os.lstat(absolute)
+    except FileNotFoundError:
+        return None  # listed by git but deleted in the work tree
+    except OSError as exc:
+        log.warning("cannot read %s: %s", relative, exc.strerror)
+        return Chunk(relative, skipped=SkipReason.UNREADABLE)
+    if stat.S_ISLNK(info.st_mode):
+        return Chunk(relative, skipped=SkipReason.SYMLINK)
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    if max_size is not None and info.st_size > max_size:
+        return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=info.st_size)
+    try:
+        with open(absolute, "rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+            if sniff(head) is TextKind.BINARY:
+                return Chunk(relative, skipped=SkipReason.BINARY, size=info.st_size)
+            data = head + handle.read()
+    except OSError as exc:
+        log.warning("cannot read %s: %s", relative, exc.strerror)
+        return Chunk(relative, skipped=SkipReason.UNREADABLE, size=info.st_size)
+    return Chunk(relative, data, size=len(data))
