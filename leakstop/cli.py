@@ -132,12 +132,27 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when secrets are found")
     scan.set_defaults(handler=_run_scan)
 
-    rules = commands.add_parser("rules", parents=[verbosity], help="list the rules")
-    rules.add_argument(
+    rules = commands.add_parser("rules", help="list rules, or check rule files")
+    actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    listing = actions.add_parser("list", parents=[verbosity], help="list the rules a scan runs")
+    listing.add_argument(
         "-c", "--config", type=Path, metavar="FILE", help="config file whose rules to list"
     )
-    rules.add_argument("-f", "--format", choices=["text", "json"], default="text")
-    rules.set_defaults(handler=_run_rules)
+    listing.add_argument("-f", "--format", choices=["text", "json"], default="text")
+    listing.set_defaults(handler=_run_rules_list)
+    check = actions.add_parser(
+        "check",
+        parents=[verbosity],
+        help="validate rule files and run each rule on its examples",
+        description="Validate rule files and run every rule on its own positive and negative "
+        "examples, on every available engine. Exit code 1 if any rule fails.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument(
+        "--alone", action="store_true", help="do not run the built-in rules alongside"
+    )
+    check.set_defaults(handler=_run_rules_check)
     return parser
 
 
@@ -223,9 +238,14 @@ def _format_from_extension(path: str) -> str:
     return _EXTENSIONS.get(Path(path).suffix.lower(), "text")
 
 
-def _run_rules(args: argparse.Namespace) -> int:
+def _run_rules_list(args: argparse.Namespace) -> int:
     rules_command.list_rules(args.config, args.format, sys.stdout)
     return EXIT_CLEAN
+
+
+def _run_rules_check(args: argparse.Namespace) -> int:
+    failed = rules_command.check_rule_files(args.files, args.alone, sys.stdout)
+    return EXIT_FINDINGS if failed else EXIT_CLEAN
 
 
 def _configure_logging(level: int) -> None:
