@@ -224,13 +224,18 @@ def _report_targets(args: argparse.Namespace) -> list[scan_command.ReportTarget]
     targets = [scan_command.ReportTarget(main_format, args.output or scan_command.STDOUT)]
     for spec in args.report:
         name, colon, destination = spec.partition(":")
-        if colon and name in REPORTERS and destination:
+        # "C:\\out.sarif" is a Windows path, "sarif:out" a format and a path.
+        if colon and len(name) > 1 and name.isalpha():
+            if name not in REPORTERS:
+                known = ", ".join(REPORTERS)
+                raise UsageError(
+                    f"--report {spec!r}: unknown format {name!r} (choose from {known})"
+                )
+            if not destination:
+                raise UsageError(f"--report {spec!r}: give a file after the colon, or - for stdout")
             targets.append(scan_command.ReportTarget(name, destination))
-        elif not colon or name not in REPORTERS:
-            fmt = _format_from_extension(spec)
-            targets.append(scan_command.ReportTarget(fmt, spec))
         else:
-            raise UsageError(f"--report {spec!r}: expected FORMAT:FILE, e.g. sarif:leakstop.sarif")
+            targets.append(scan_command.ReportTarget(_format_from_extension(spec), spec))
     return targets
 
 

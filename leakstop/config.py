@@ -77,11 +77,21 @@ def load_config(path: Path | None) -> Config:
     """Read and validate `path`, or return the defaults when it is None."""
     if path is None:
         return Config(rules=tuple(load_builtin_rules()))
+    shown = display_path(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", str(path)) from None
-    return parse_config(text, str(path), base_dir=path.parent)
+        raise ConfigError(f"cannot read config: {exc.strerror}", shown) from None
+    return parse_config(text, shown, base_dir=path.parent)
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it is below it, for messages."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:

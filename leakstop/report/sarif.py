@@ -8,6 +8,7 @@ notification in the file), and stay under both limits.
 from __future__ import annotations
 
 import gzip
+import json
 import logging
 import os
 import re
@@ -17,8 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import attr
 import sarif_om as sarif
-from jschema_to_python.to_json import to_json
 
 from leakstop import __version__
 from leakstop.finding import Finding, Severity
@@ -34,6 +35,7 @@ INFORMATION_URI = "https://github.com/leakstop/leakstop"
 MAX_RESULTS = 25_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024
 MAX_TAGS = 20
+PRETTY_RESULTS = 1000
 
 _LEVEL = {
     Severity.CRITICAL: "error",
@@ -65,7 +67,12 @@ class SarifReporter:
         findings = sorted(result.findings, key=lambda f: f.severity.rank)
         keep = min(len(findings), MAX_RESULTS)
         while True:
-            text = to_json(self.log(result.rules, findings[:keep], dropped=len(findings) - keep))
+            document = to_plain(self.log(result.rules, findings[:keep], len(findings) - keep))
+            # $schema and version first, as every SARIF producer writes them.
+            ordered = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": document["runs"]}
+            # Indented for people when small; compact when large (json's C encoder is 5x faster).
+            indent = 2 if keep <= PRETTY_RESULTS else None
+            text = json.dumps(ordered, indent=indent, ensure_ascii=False)
             if keep == 0 or len(gzip.compress(text.encode())) <= MAX_GZIP_BYTES:
                 break
             keep = keep * 9 // 10
@@ -118,6 +125,29 @@ class SarifReporter:
             results=results,
         )
         return sarif.SarifLog(version="2.1.0", schema_uri=SARIF_SCHEMA, runs=[run])
+
+
+def to_plain(value: Any) -> Any:
+    """A sarif-om object as JSON-ready data: SARIF property names, default values left out.
+
+    (jschema-to-python's `to_json` deep-copies every object: 11 s for 5,000 results.)
+    """
+    if attr.has(type(value)):
+        plain = {}
+        for field in attr.fields(type(value)):
+            item = getattr(value, field.name)
+            default = field.default
+            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if item is None or item == default:
+                continue
+            plain[field.metadata.get("schema_property_name", field.name)] = to_plain(item)
+        return plain
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(item) for item in value]
+    return value
 
 
 def _descriptor(rule: Rule) -> Any:

@@ -1,0 +1,87 @@
+"""Shared fixtures: real git repositories built in tmp_path, and a scanner over all rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leakstop.rules import Rule, load_builtin_rules
+from leakstop.scanner.detector import Detector
+from leakstop.scanner.engine import build_engine
+
+# A GitHub token with a valid checksum and an AWS key pair: random, never issued.
+GITHUB_TOKEN = "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"
+AWS_KEY_ID = "AKIAQYLPMN5HHHFPZAM2"
+AWS_SECRET = "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"
+
+
+class GitRepo:
+    """A real git repository in a temporary folder, with helpers to write and commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "user.name", "Test Author")
+        self.git("config", "user.email", "author@example.com")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str) -> str:
+        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+        result = subprocess.run(
+            ["git", *args], cwd=self.path, capture_output=True, text=True, check=True, env=env
+        )
+        return result.stdout
+
+    def write(self, relative: str, content: str | bytes) -> Path:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            target.write_text(content, encoding="utf-8")
+        else:
+            target.write_bytes(content)
+        return target
+
+    def commit(self, message: str = "change", *paths: str) -> str:
+        self.git("add", *(paths or ["-A"]))
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> GitRepo:
+    repo_path = tmp_path / "repo"
+    repo_path.mkdir()
+    return GitRepo(repo_path)
+
+
+@pytest.fixture(scope="session")
+def all_rules() -> list[Rule]:
+    return load_builtin_rules()
+
+
+@pytest.fixture(scope="session")
+def detector(all_rules: list[Rule]) -> Detector:
+    return Detector(engine=build_engine(all_rules))
+
+
+@pytest.fixture
+def in_directory(tmp_path: Path) -> Iterator[Path]:
+    """Run the test with tmp_path as the working directory."""
+    previous = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        yield tmp_path
+    finally:
+        os.chdir(previous)
+
+
+def assert_golden(path: Path, text: str) -> None:
+    """Compare with a golden file; `LEAKSTOP_UPDATE_GOLDEN=1 pytest` rewrites it instead
+    (review the diff before committing)."""
+    if os.environ.get("LEAKSTOP_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")

@@ -1,0 +1,59 @@
+"""A fixed scan result for reporter tests (golden files depend on nothing else)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from leakstop.finding import Commit, Finding, Location, Severity, fingerprint, redact
+from leakstop.rules import Rule, load_builtin_rules
+from leakstop.scanner.runner import ScanResult, ScanStats
+from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN
+
+
+def make_finding(
+    rule_id: str,
+    secret: str,
+    path: str,
+    line: int,
+    severity: Severity = Severity.HIGH,
+    commit: Commit | None = None,
+) -> Finding:
+    return Finding(
+        rule_id=rule_id,
+        description=f"{rule_id} description",
+        severity=severity,
+        location=Location(path, line, 9, line, 9 + len(secret)),
+        secret=secret,
+        fingerprint=fingerprint(rule_id, secret, b"test-key"),
+        entropy=4.25,
+        context=f"token = {redact(secret)}",
+        commit=commit,
+        tags=("test",),
+        validated=rule_id == "github-pat",
+    )
+
+
+@pytest.fixture(scope="session")
+def report_rules() -> list[Rule]:
+    wanted = {"github-pat", "aws-access-key-id"}
+    return [rule for rule in load_builtin_rules() if rule.id in wanted]
+
+
+@pytest.fixture
+def result(report_rules: list[Rule]) -> ScanResult:
+    commit = Commit(
+        sha="0123456789abcdef0123456789abcdef01234567",
+        author_name="Ada Lovelace",
+        author_email="ada@example.com",
+        date="2024-03-01T12:00:00+00:00",
+        summary="add config",
+    )
+    findings = [
+        make_finding("github-pat", GITHUB_TOKEN, "src/app.py", 3, Severity.CRITICAL),
+        make_finding("aws-access-key-id", AWS_KEY_ID, "src/app.py", 7),
+        make_finding("aws-access-key-id", AWS_KEY_ID, "deploy/my file.env", 1, commit=commit),
+    ]
+    stats = ScanStats(scanned=12, bytes=34567, skipped=Counter({"binary": 2}), seconds=0.5)
+    return ScanResult(findings, stats, report_rules, "hyperscan")

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from leakstop import __version__
+from leakstop.report import ReportOptions
+from leakstop.report import sarif as sarif_module
+from leakstop.report.sarif import SarifReporter
+from leakstop.scanner.runner import ScanResult
+from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden
+from tests.report.conftest import make_finding
+
+DATA = Path(__file__).parent.parent / "data"
+SCHEMA = json.loads((DATA / "schemas" / "sarif-schema-2.1.0.json").read_text())
+
+
+def _render(result: ScanResult, category: str = "leakstop") -> dict:  # type: ignore[type-arg]
+    out = io.StringIO()
+    SarifReporter(ReportOptions(category=category)).write(result, out)
+    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+
+
+def _validate(document: dict) -> None:  # type: ignore[type-arg]
+    jsonschema.Draft4Validator(SCHEMA).validate(document)
+
+
+def test_validates_against_the_official_schema(result: ScanResult) -> None:
+    _validate(_render(result))
+
+
+def test_matches_golden_file(result: ScanResult) -> None:
+    text = json.dumps(_render(result), indent=2).replace(__version__, "VERSION")
+    assert_golden(DATA / "expected" / "report.sarif", text + "\n")
+
+
+def test_what_github_needs(result: ScanResult) -> None:
+    run = _render(result, category="leakstop-pr")["runs"][0]
+    assert run["automationDetails"]["id"] == "leakstop-pr/"
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert set(rules) == {"github-pat", "aws-access-key-id"}
+    for rule in rules.values():
+        assert rule["help"]["text"]
+        assert rule["help"]["markdown"]
+        assert float(rule["properties"]["security-severity"]) > 0
+        assert len(rule["properties"]["tags"]) <= 20
+    first = run["results"][0]
+    assert first["ruleId"] == "github-pat"
+    assert first["level"] == "error"
+    assert first["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "src/app.py",
+        "uriBaseId": "%SRCROOT%",
+    }
+    assert set(first["partialFingerprints"]) == {"primaryLocationLineHash", "leakstop/v1"}
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    ]
+    assert "deploy/my%20file.env" in uris
+
+
+def test_partial_fingerprints_survive_a_line_move(result: ScanResult) -> None:
+    before = _render(result)["runs"][0]["results"][0]["partialFingerprints"]
+    moved = make_finding("github-pat", GITHUB_TOKEN, "src/app.py", 300)
+    result.findings[0] = moved
+    after = _render(result)["runs"][0]["results"][0]["partialFingerprints"]
+    assert before == after
+
+
+def test_same_secret_twice_in_a_file_gets_distinct_fingerprints(result: ScanResult) -> None:
+    result.findings.append(make_finding("aws-access-key-id", AWS_KEY_ID, "src/app.py", 9))
+    hashes = [
+        r["partialFingerprints"]["primaryLocationLineHash"]
+        for r in _render(result)["runs"][0]["results"]
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "src/app.py"
+    ]
+    assert len(hashes) == len(set(hashes)) == 3
+
+
+def test_no_secret_in_clear(result: ScanResult) -> None:
+    text = json.dumps(_render(result))
+    assert GITHUB_TOKEN not in text
+    assert AWS_KEY_ID not in text
+
+
+def test_result_limit_keeps_the_most_severe(
+    result: ScanResult, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sarif_module, "MAX_RESULTS", 2)
+    document = _render(result)
+    _validate(document)
+    run = document["runs"][0]
+    assert len(run["results"]) == 2
+    assert run["results"][0]["ruleId"] == "github-pat"
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert "1 findings were left out" in notes[0]["message"]["text"]
+    assert "truncated to 2 of 3" in caplog.text
+
+
+def test_real_limits_on_a_large_report(result: ScanResult) -> None:
+    """25,001 findings: the upload must stay under 25,000 results and 10 MB gzipped."""
+    many = [
+        make_finding(
+            "aws-access-key-id", f"AKIA{index:016d}", f"gen/file{index % 997}.txt", index % 5000 + 1
+        )
+        for index in range(25_001)
+    ]
+    result.findings[:] = many
+    out = io.StringIO()
+    SarifReporter(ReportOptions()).write(result, out)
+    text = out.getvalue()
+    assert len(gzip.compress(text.encode())) <= 10 * 1024 * 1024
+    assert len(json.loads(text)["runs"][0]["results"]) == 25_000
+
+
+def test_gzip_limit_truncates(result: ScanResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sarif_module, "MAX_GZIP_BYTES", 3000)
+    result.findings[:] = [
+        make_finding("aws-access-key-id", f"AKIA{i:016d}", f"f{i}.txt", 1) for i in range(200)
+    ]
+    out = io.StringIO()
+    SarifReporter(ReportOptions()).write(result, out)
+    assert len(gzip.compress(out.getvalue().encode())) <= 3000
+    kept = len(json.loads(out.getvalue())["runs"][0]["results"])
+    assert 0 < kept < 200

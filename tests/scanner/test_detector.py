@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from leakstop.allowlist import Allowlist
+from leakstop.scanner.detector import Detector
+from leakstop.scanner.engine import build_engine
+from leakstop.scanner.sources import Chunk
+from tests.conftest import AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN
+
+
+def _scan(detector: Detector, text: str, path: str = "app.env"):  # type: ignore[no-untyped-def]
+    return detector.detect(Chunk(path, text.encode()))
+
+
+def test_specific_rule_shadows_generic_rule(detector: Detector) -> None:
+    findings = _scan(detector, f"API_TOKEN={GITHUB_TOKEN}\n")
+    assert [f.rule_id for f in findings] == ["github-pat"]
+
+
+def test_generic_rule_does_not_report_a_rejected_specific_match(detector: Detector) -> None:
+    bad_checksum = GITHUB_TOKEN[:-1] + "h"
+    assert _scan(detector, f"API_TOKEN={bad_checksum}\n") == []
+
+
+def test_location_is_one_based_with_exclusive_end(detector: Detector) -> None:
+    (finding,) = _scan(detector, f"# config\n  token: {GITHUB_TOKEN}\n")
+    location = finding.location
+    assert (location.line, location.column) == (2, 10)
+    assert (location.end_line, location.end_column) == (2, 10 + len(GITHUB_TOKEN))
+    assert finding.validated
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["# leakstop:allow", "# gitleaks:allow", "# pragma: allowlist secret"],
+)
+def test_inline_markers_suppress(detector: Detector, marker: str) -> None:
+    assert _scan(detector, f"token = {GITHUB_TOKEN}  {marker}\n") == []
+
+
+def test_nextline_marker_suppresses_the_next_line_only(detector: Detector) -> None:
+    text = f"# pragma: allowlist nextline secret\nA={GITHUB_TOKEN}\nB={GITHUB_TOKEN}\n"
+    assert [f.location.line for f in _scan(detector, text)] == [3]
+
+
+def test_context_never_shows_any_secret_on_the_line(detector: Detector) -> None:
+    unknown_format = "x9Kq2LmVp7Rt4WzN8bYc3"
+    line = f"k {AWS_KEY_ID} aws_secret_access_key={AWS_SECRET} {AWS_KEY_ID} {unknown_format}"
+    findings = _scan(detector, line + "\n")
+    assert {f.rule_id for f in findings} >= {"aws-access-key-id", "aws-secret-access-key"}
+    for finding in findings:
+        assert AWS_KEY_ID not in finding.context
+        assert AWS_SECRET not in finding.context
+        assert unknown_format not in finding.context  # random-looking, no rule for it
+
+
+def test_allowlists_apply_by_path_secret_and_rule(all_rules) -> None:  # type: ignore[no-untyped-def]
+    import pathspec
+
+    engine = build_engine(all_rules)
+    text = f"token = {GITHUB_TOKEN}\n"
+    by_path = Allowlist(paths=pathspec.GitIgnoreSpec.from_lines(["fixtures/"]))
+    assert _scan(Detector(engine, [by_path]), text, "fixtures/a.txt") == []
+    assert _scan(Detector(engine, [by_path]), text, "src/a.txt") != []
+    other_rule = Allowlist(stopwords=("ghp_",), rules=frozenset({"generic-password"}))
+    assert _scan(Detector(engine, [other_rule]), text) != []
+    finding = _scan(Detector(engine), text)[0]
+    by_fingerprint = Allowlist(fingerprints=frozenset({finding.fingerprint}))
+    assert _scan(Detector(engine, [by_fingerprint]), text) == []
+
+
+def test_fingerprint_key_changes_fingerprints(all_rules) -> None:  # type: ignore[no-untyped-def]
+    engine = build_engine(all_rules)
+    text = f"token = {GITHUB_TOKEN}\n"
+    one = _scan(Detector(engine, fingerprint_key=b"a"), text)[0].fingerprint
+    two = _scan(Detector(engine, fingerprint_key=b"b"), text)[0].fingerprint
+    moved = _scan(Detector(engine, fingerprint_key=b"a"), "\n\n  " + text, "other.txt")[0]
+    assert one != two
+    assert moved.fingerprint == one
+
+
+def test_generic_password_code_and_config_semantics(detector: Detector) -> None:
+    assert _scan(detector, "password = dbPassword\n", "app.py") == []
+    assert _scan(detector, 'password = "Xk4pRz8wQm"\n', "app.py") != []
+    assert _scan(detector, "password: Xk4pRz8wQm\n", "config.yml") != []
+    assert _scan(detector, "password = get_password()\n", "app.cfg") == []

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from leakstop.errors import RuleError
+from leakstop.rules import Rule
+from leakstop.rules.loader import load_rule_document
+from leakstop.scanner.engine import (
+    MAX_SNAP,
+    build_engine,
+    hyperscan_available,
+    hyperscan_pattern,
+)
+
+needs_hyperscan = pytest.mark.skipif(not hyperscan_available(), reason="hyperscan not installed")
+
+
+def _rules(yaml_text: str) -> list[Rule]:
+    return load_rule_document(yaml_text, "test.yaml")
+
+
+TOKEN_RULE = """\
+version: 1
+rules:
+  - id: tok
+    description: token
+    regex: '\\b(?P<secret>tok_[a-z0-9]{12})\\b'
+    keywords: [tok_]
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("(?P<secret>a)", b"(?:a)"),
+        ("\"(?P<secret>[^\"]+)\"|'(?P<secret>[^']+)'", b"\"(?:[^\"]+)\"|'(?:[^']+)'"),
+        (r"[(?P<x>]\((?P<y>b)", rb"[(?P<x>]\((?:b)"),
+        (r"[]x](?P<z>c)[^]x]", rb"[]x](?:c)[^]x]"),
+    ],
+)
+def test_hyperscan_pattern_drops_group_names(source: str, expected: bytes) -> None:
+    assert hyperscan_pattern(source) == expected
+
+
+@needs_hyperscan
+def test_every_builtin_rule_compiles_in_both_engines(all_rules: list[Rule]) -> None:
+    for kind in ("hyperscan", "keywords"):
+        assert build_engine(all_rules, kind).name == kind
+
+
+@needs_hyperscan
+def test_a_rule_hyperscan_cannot_compile_is_named() -> None:
+    rules = _rules(TOKEN_RULE.replace("'\\b(?P<secret>tok_[a-z0-9]{12})\\b'", "'(?r)tok_abc'"))
+    with pytest.raises(RuleError, match=r"test\.yaml: rule 'tok': the regex cannot be compiled"):
+        build_engine(rules, "hyperscan")
+
+
+ENGINES = ["keywords", *(["hyperscan"] if hyperscan_available() else [])]
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_finds_matches_at_edges_and_in_long_lines(kind: str) -> None:
+    engine = build_engine(_rules(TOKEN_RULE), kind)
+    data = (
+        b"tok_aaaaaaaaaa11 first\n"
+        + b"x" * (MAX_SNAP * 3)
+        + b" tok_bbbbbbbbbb22 "
+        + b"y" * (MAX_SNAP * 3)
+        + b"\nlast tok_cccccccccc33"
+    )
+    secrets = [data[c.secret_start : c.secret_end] for c in engine.find(data)]
+    assert secrets == [b"tok_aaaaaaaaaa11", b"tok_bbbbbbbbbb22", b"tok_cccccccccc33"]
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_longer_token_is_not_matched_partially(kind: str) -> None:
+    engine = build_engine(_rules(TOKEN_RULE), kind)
+    assert engine.find(b"tok_aaaaaaaaaaaaaaaaaa and xtok_aaaaaaaaaa11") == []
+
+
+@needs_hyperscan
+def test_engines_agree_on_all_examples_and_noise(all_rules: list[Rule]) -> None:
+    """Both engines must give identical candidates: examples in one file, mixed with noise."""
+    rng = random.Random(1)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 =:\"'_-/+.\n"
+    pieces = []
+    for rule in all_rules:
+        for example in (*rule.positives, *rule.negatives):
+            pieces.append(example.text)
+            pieces.append("".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 300))))
+    data = "\n".join(pieces).encode()
+    hyperscan = build_engine(all_rules, "hyperscan").find(data)
+    keywords = build_engine(all_rules, "keywords").find(data)
+
+    def key(candidates):  # type: ignore[no-untyped-def]
+        return [(c.rule.id, c.start, c.end, c.secret_start, c.secret_end) for c in candidates]
+
+    assert key(hyperscan) == key(keywords)
+    assert len(hyperscan) > len(all_rules)
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_candidates_are_ordered_by_position(kind: str, all_rules: list[Rule]) -> None:
+    text = "\n".join(example.text for rule in all_rules for example in rule.positives)
+    candidates = build_engine(all_rules, kind).find(text.encode())
+    starts = [c.secret_start for c in candidates]
+    assert starts == sorted(starts)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import pytest
+
+from leakstop.scanner import filters
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "${DB_PASSWORD}",
+        "{{ .Values.password }}",
+        "<your-api-key>",
+        "%(password)s",
+        "%DB_PASS%",
+        "$DB_PASS",
+        "#{secret}",
+        "xxxxxxxx",
+        "********",
+        "changeme",
+        "your_api_key_here",
+        "password",
+        "!vault",
+        "aaaaaaaaaaaa",
+    ],
+)
+def test_placeholders(value: str) -> None:
+    assert filters.is_placeholder(value)
+
+
+@pytest.mark.parametrize("value", ["Summer2024!Deploy", "q8#Lm2$vXe9!", "4f9d2c7b1e8a6f3d0c5b"])
+def test_real_values_are_not_placeholders(value: str) -> None:
+    assert not filters.is_placeholder(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("settings.DB_PASSWORD", True),
+        ("os.environ", True),
+        ("getPassword()", True),
+        ("None", True),
+        ("this->password", True),
+        ("Summer2024!", False),
+        ("hunter2", False),
+    ],
+)
+def test_code_references(value: str, expected: bool) -> None:
+    assert filters.is_code_reference(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("dbPassword", True),
+        ("DB_PASSWORD", True),
+        ("password2", True),
+        ("Xk4pRz8wQm", False),
+        ("n7Vq2LpX9w", False),
+    ],
+)
+def test_bare_identifiers(value: str, expected: bool) -> None:
+    assert filters.is_bare_identifier(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("password_min_length", True),
+        ("secretName", True),
+        ("token_url", True),
+        ("DB_PASSWORD_FILE", True),
+        ("passwordHash", True),
+        ("DB_PASSWORD", False),
+        ("client_secret", False),
+        ("DB_PASSWORD_ADMIN", False),
+    ],
+)
+def test_non_secret_keys(key: str, expected: bool) -> None:
+    assert filters.is_non_secret_key(key) is expected
+
+
+def test_inline_allow_markers() -> None:
+    assert filters.has_inline_allow('key = "x"  # leakstop:allow')
+    assert filters.has_inline_allow('key = "x"  # gitleaks:allow')
+    assert filters.has_inline_allow('key = "x"  # pragma: allowlist secret')
+    assert filters.has_inline_allow('key = "x"', "# pragma: allowlist nextline secret")
+    assert not filters.has_inline_allow('key = "x"', "# unrelated")
+
+
+def test_sequences_uuids_and_lockfiles() -> None:
+    assert filters.is_sequential("abcdefghijkl")
+    assert filters.is_sequential("0123456789")
+    assert filters.is_uuid("123e4567-e89b-12d3-a456-426614174000")
+    assert filters.is_lock_file("frontend/package-lock.json")
+    assert filters.is_lock_file("go.sum")
+    assert not filters.is_lock_file("main.go")
