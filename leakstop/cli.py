@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from leakstop import __version__
+from leakstop.commands import baseline as baseline_command
 from leakstop.commands import rules as rules_command
 from leakstop.commands import scan as scan_command
 from leakstop.config import parse_size
@@ -32,6 +34,7 @@ EXIT_BROKEN_PIPE = 141
 log = logging.getLogger("leakstop")
 
 _EXTENSIONS = {".sarif": "sarif", ".json": "json"}
+DEFAULT_BASELINE = ".leakstop-baseline.json"
 
 
 class UsageError(Exception):
@@ -59,78 +62,166 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    scan = commands.add_parser(
-        "scan",
-        parents=[verbosity],
-        help="scan files for secrets",
-        description="Scan files for secrets. In a git work tree: tracked files and untracked "
-        "files that .gitignore does not exclude; elsewhere every file. Exit code 0: no "
-        "findings, 1: findings, 2: error.",
+    sources = _Parser(add_help=False)
+    where = sources.add_argument_group("what to scan (default: the files under PATH)")
+    modes = where.add_mutually_exclusive_group()
+    modes.add_argument("--stdin", action="store_true", help="standard input")
+    modes.add_argument(
+        "--git", action="store_true", help="git history: every blob of every ref, once each"
     )
-    scan.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: .)"
+    modes.add_argument(
+        "--diff",
+        metavar="BASE..HEAD",
+        help="only lines added since HEAD forked from BASE (what a pull request adds)",
     )
-    scan.add_argument("--stdin", action="store_true", help="scan standard input instead of files")
-    scan.add_argument(
+    modes.add_argument(
+        "--staged",
+        action="store_true",
+        help="lines added in the index (what is about to be committed)",
+    )
+    where.add_argument(
+        "--log-opts",
+        metavar="OPTS",
+        help='with --git: git log options instead of --all, e.g. "--since=2024-01-01 main"',
+    )
+    where.add_argument(
+        "--fetch",
+        action="store_true",
+        help="with --diff: fetch missing commits from origin, deepening a shallow clone",
+    )
+    where.add_argument(
         "--stdin-name",
         default="<stdin>",
         metavar="NAME",
         help="path to report stdin findings under",
     )
-    scan.add_argument(
+    where.add_argument(
+        "--no-git", action="store_true", help="ignore .gitignore: scan every file under each folder"
+    )
+    where.add_argument(
+        "--max-file-size",
+        metavar="SIZE",
+        help="skip larger files, e.g. 5MB (0: no limit; default 10MB)",
+    )
+    where.add_argument(
         "-c",
         "--config",
         type=Path,
         metavar="FILE",
         help="config file (default: .leakstop.yaml at the scan root)",
     )
+    where.add_argument(
+        "--engine",
+        choices=["auto", "hyperscan", "keywords"],
+        default="auto",
+        help=argparse.SUPPRESS,
+    )
+
+    scan = commands.add_parser(
+        "scan",
+        parents=[verbosity, sources],
+        help="scan files, git history, a diff or staged changes for secrets",
+        description="Scan for secrets. Files: in a git work tree, tracked files and untracked "
+        "files that .gitignore does not exclude; elsewhere every file. Exit code 0: no "
+        "findings, 1: findings, 2: error.",
+    )
     scan.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="files or folders, or the repository (default: .)",
+    )
+    output = scan.add_argument_group("reports")
+    output.add_argument(
         "-f",
         "--format",
         choices=list(REPORTERS),
         help="report format (default: text, or from --output's extension)",
     )
-    scan.add_argument(
+    output.add_argument(
         "-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout"
     )
-    scan.add_argument(
+    output.add_argument(
         "--report",
         action="append",
         default=[],
         metavar="FORMAT:FILE",
         help="also write a report, e.g. --report sarif:leakstop.sarif (repeatable)",
     )
-    scan.add_argument(
+    output.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="FILE",
+        help="do not report findings listed in this baseline",
+    )
+    output.add_argument(
         "--show-secrets", action="store_true", help="print secrets in clear (local use only)"
     )
-    scan.add_argument(
-        "--no-git", action="store_true", help="ignore .gitignore: scan every file under each folder"
-    )
-    scan.add_argument(
-        "--max-file-size",
-        metavar="SIZE",
-        help="skip larger files, e.g. 5MB (0: no limit; default 10MB)",
-    )
-    scan.add_argument(
+    output.add_argument(
         "--color",
         choices=["auto", "always", "never"],
         default="auto",
         help="colour the text report",
     )
-    scan.add_argument(
+    output.add_argument(
         "--sarif-category",
         default="leakstop",
         metavar="NAME",
         help="SARIF runAutomationDetails category",
     )
-    scan.add_argument(
-        "--engine",
-        choices=["auto", "hyperscan", "keywords"],
-        default="auto",
-        help=argparse.SUPPRESS,
+    output.add_argument(
+        "--exit-zero", action="store_true", help="exit 0 even when secrets are found"
     )
-    scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when secrets are found")
     scan.set_defaults(handler=_run_scan)
+
+    baseline = commands.add_parser(
+        "baseline", help="record known findings so scans report only new ones"
+    )
+    baseline_actions = baseline.add_subparsers(
+        dest="baseline_command", metavar="ACTION", parser_class=_Parser
+    )
+    baseline_actions.required = True
+    create = baseline_actions.add_parser(
+        "create",
+        parents=[verbosity, sources],
+        help="scan and write every finding to a new baseline",
+    )
+    create.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    create.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path(DEFAULT_BASELINE),
+        metavar="FILE",
+        help=f"default: {DEFAULT_BASELINE}",
+    )
+    create.set_defaults(handler=_run_baseline_create)
+    update = baseline_actions.add_parser(
+        "update",
+        parents=[verbosity, sources],
+        help="rescan: add new findings, drop fixed ones, keep reviews of the rest",
+    )
+    update.add_argument("baseline", type=Path, metavar="BASELINE")
+    update.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    update.add_argument(
+        "--keep-missing", action="store_true", help="keep entries that are no longer found"
+    )
+    update.set_defaults(handler=_run_baseline_update)
+    importer = baseline_actions.add_parser(
+        "import", parents=[verbosity], help="convert a detect-secrets .secrets.baseline"
+    )
+    importer.add_argument("source", type=Path, metavar="SECRETS_BASELINE")
+    importer.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path(DEFAULT_BASELINE),
+        metavar="FILE",
+        help=f"default: {DEFAULT_BASELINE}",
+    )
+    importer.add_argument("-c", "--config", type=Path, metavar="FILE")
+    importer.set_defaults(handler=_run_baseline_import)
 
     rules = commands.add_parser("rules", help="list rules, or check rule files")
     actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
@@ -187,11 +278,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BUG
 
 
-def _run_scan(args: argparse.Namespace) -> int:
+def _scan_request(args: argparse.Namespace) -> scan_command.ScanRequest:
+    """The source options shared by `scan` and `baseline create|update`."""
+    mode = scan_command.Mode.FILES
+    if args.stdin:
+        mode = scan_command.Mode.STDIN
+    elif args.git:
+        mode = scan_command.Mode.HISTORY
+    elif args.diff:
+        mode = scan_command.Mode.DIFF
+    elif args.staged:
+        mode = scan_command.Mode.STAGED
     if args.stdin and args.paths:
         raise UsageError("give either --stdin or paths, not both")
-    if args.show_secrets and os.environ.get("GITHUB_ACTIONS") == "true":
-        raise UsageError("--show-secrets is refused in GitHub Actions: job logs are not private")
+    if args.log_opts and not args.git:
+        raise UsageError("--log-opts needs --git")
+    if args.fetch and not args.diff:
+        raise UsageError("--fetch needs --diff")
+    try:
+        log_opts = shlex.split(args.log_opts or "")
+    except ValueError as exc:
+        raise UsageError(f"--log-opts: {exc}") from None
     max_size = None
     if args.max_file_size is not None:
         try:
@@ -200,23 +307,62 @@ def _run_scan(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--max-file-size: {args.max_file_size!r} is not a size such as 5MB or 512KiB"
             ) from None
-    request = scan_command.ScanRequest(
+    return scan_command.ScanRequest(
+        mode=mode,
         paths=list(args.paths),
         stdin=sys.stdin.buffer if args.stdin else None,
         stdin_name=args.stdin_name,
+        log_opts=log_opts,
+        diff_range=args.diff or "",
+        fetch=args.fetch,
         config_path=args.config,
         use_git=not args.no_git,
         max_file_size=max_size,
-        reports=_report_targets(args),
-        show_secrets=args.show_secrets,
-        color={"auto": None, "always": True, "never": False}[args.color],
-        category=args.sarif_category,
         engine=args.engine,
     )
+
+
+def _run_scan(args: argparse.Namespace) -> int:
+    if args.show_secrets and os.environ.get("GITHUB_ACTIONS") == "true":
+        raise UsageError("--show-secrets is refused in GitHub Actions: job logs are not private")
+    request = _scan_request(args)
+    request.reports = _report_targets(args)
+    request.baseline_path = args.baseline
+    request.show_secrets = args.show_secrets
+    request.color = {"auto": None, "always": True, "never": False}[args.color]
+    request.category = args.sarif_category
     result = scan_command.scan(request, sys.stdout)
     if result.findings and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _run_baseline_create(args: argparse.Namespace) -> int:
+    outcome = baseline_command.create(_scan_request(args), args.output)
+    _say(f"Wrote {outcome.added} findings to {outcome.path}. Review them, then commit the file.")
+    return EXIT_CLEAN
+
+
+def _run_baseline_update(args: argparse.Namespace) -> int:
+    outcome = baseline_command.update(_scan_request(args), args.baseline, args.keep_missing)
+    _say(
+        f"Updated {outcome.path}: {outcome.added} new, {outcome.kept} kept, "
+        f"{outcome.removed} no longer found and removed."
+    )
+    return EXIT_CLEAN
+
+
+def _run_baseline_import(args: argparse.Namespace) -> int:
+    outcome = baseline_command.import_detect_secrets(
+        args.source, args.output, Path.cwd(), args.config
+    )
+    _say(f"Imported {outcome.added} detect-secrets entries into {outcome.path}.")
+    return EXIT_CLEAN
+
+
+def _say(message: str) -> None:
+    """A command's one-line outcome (not a report) on stdout."""
+    print(message)
 
 
 def _report_targets(args: argparse.Namespace) -> list[scan_command.ReportTarget]:

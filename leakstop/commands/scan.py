@@ -1,32 +1,41 @@
-"""`leakstop scan`: connect config, source, engine, detector and reporters."""
+"""`leakstop scan`: connect config, source, engine, detector, baseline and reporters."""
 
 from __future__ import annotations
 
-import hashlib
+import enum
 import logging
 import os
-import sys
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+from leakstop import baseline as baselines
+from leakstop import fingerprint_key
 from leakstop.config import Config, find_config, load_config
 from leakstop.errors import ReportError, SourceError
-from leakstop.finding import DEFAULT_FINGERPRINT_KEY
 from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.engine import build_engine
 from leakstop.scanner.runner import ScanResult, run_scan
 from leakstop.scanner.sources import Source, gitrepo
+from leakstop.scanner.sources.diff import DiffSource, resolve_range, staged_base
 from leakstop.scanner.sources.files import FileSource, resolved_parent
+from leakstop.scanner.sources.history import GitHistorySource
 from leakstop.scanner.sources.stdin import StdinSource
 
 log = logging.getLogger(__name__)
 
 STDOUT = "-"
+
+
+class Mode(str, enum.Enum):
+    FILES = "files"
+    STDIN = "stdin"
+    HISTORY = "history"
+    DIFF = "diff"
+    STAGED = "staged"
 
 
 @dataclass(frozen=True)
@@ -38,13 +47,21 @@ class ReportTarget:
 
 @dataclass
 class ScanRequest:
+    mode: Mode = Mode.FILES
     paths: list[Path] = field(default_factory=list)
     stdin: BinaryIO | None = None
     stdin_name: str = "<stdin>"
+    #: Extra `git log` arguments for history scans.
+    log_opts: list[str] = field(default_factory=list)
+    #: BASE..HEAD for diff scans.
+    diff_range: str = ""
+    #: Fetch commits a shallow clone lacks for a diff scan.
+    fetch: bool = False
     config_path: Path | None = None
     use_git: bool = True
     #: Overrides the config's max_file_size when set; 0 means no limit.
     max_file_size: int | None = None
+    baseline_path: Path | None = None
     reports: list[ReportTarget] = field(default_factory=lambda: [ReportTarget("text", STDOUT)])
     show_secrets: bool = False
     color: bool | None = None
@@ -52,35 +69,31 @@ class ScanRequest:
     engine: str = "auto"
 
 
+@dataclass
+class Prepared:
+    """Everything a scan needs, resolved from a request."""
+
+    root: Path
+    config: Config
+    source: Source
+    detector: Detector
+    key: fingerprint_key.FingerprintKey
+    baseline: baselines.Baseline | None
+
+
 def scan(request: ScanRequest, stdout: TextIO) -> ScanResult:
     """Run one scan and write every requested report. Raises LeakstopError on bad input."""
-    _check_reports(request.reports)
-    paths = request.paths or ([] if request.stdin is not None else [Path(".")])
-    root = scan_root(paths)
-    config = load_config(find_config(request.config_path, root))
-    detector = Detector(
-        engine=build_engine(config.rules, request.engine),
-        allowlists=config.allowlists,
-        fingerprint_key=fingerprint_key(config, root),
-    )
-    max_size = config.max_file_size
-    if request.max_file_size is not None:
-        max_size = request.max_file_size or None
-    source: Source
-    if request.stdin is not None:
-        source = StdinSource(request.stdin, request.stdin_name, max_size)
-    else:
-        source = FileSource(
-            paths=paths,
-            root=root,
-            max_size=max_size,
-            use_git=request.use_git,
-            skip=_global_path_skip(config),
-        )
-    result = run_scan(source, detector, config.rules)
+    check_reports(request.reports)
+    prepared = prepare(request)
+    unit = "blob" if request.mode is Mode.HISTORY else "file"
+    result = run_scan(prepared.source, prepared.detector, prepared.config.rules, unit)
+    if prepared.baseline is not None:
+        known = [f for f in result.findings if prepared.baseline.contains(f)]
+        result.findings = [f for f in result.findings if not prepared.baseline.contains(f)]
+        result.stats.baselined = len(known)
     options = ReportOptions(
         show_secrets=request.show_secrets,
-        root=root,
+        root=prepared.root,
         color=request.color,
         category=request.category,
     )
@@ -88,12 +101,65 @@ def scan(request: ScanRequest, stdout: TextIO) -> ScanResult:
     return result
 
 
+def prepare(request: ScanRequest) -> Prepared:
+    root = _root(request)
+    config = load_config(find_config(request.config_path, root))
+    baseline = baselines.load(request.baseline_path) if request.baseline_path else None
+    key = fingerprint_key.resolve(
+        config.fingerprint_salt, root, baseline.fingerprint_key if baseline else None
+    )
+    detector = Detector(
+        engine=build_engine(config.rules, request.engine),
+        allowlists=config.allowlists,
+        fingerprint_key=key.key,
+    )
+    return Prepared(root, config, _source(request, root, config), detector, key, baseline)
+
+
+def _root(request: ScanRequest) -> Path:
+    if request.mode is Mode.STDIN:
+        return Path.cwd()
+    if request.mode is Mode.FILES:
+        return scan_root(request.paths or [Path(".")])
+    if len(request.paths) > 1:
+        raise SourceError("history, diff and staged scans take one repository path")
+    where = request.paths[0] if request.paths else Path(".")
+    if not where.exists():
+        raise SourceError(f"no such file or directory: {where}")
+    top = gitrepo.toplevel(resolved_parent(where))
+    if top is None:
+        raise SourceError(f"not a git repository: {where}")
+    return top
+
+
+def _source(request: ScanRequest, root: Path, config: Config) -> Source:
+    max_size = config.max_file_size
+    if request.max_file_size is not None:
+        max_size = request.max_file_size or None
+    skip = _global_path_skip(config)
+    if request.mode is Mode.STDIN:
+        assert request.stdin is not None
+        return StdinSource(request.stdin, request.stdin_name, max_size)
+    if request.mode is Mode.HISTORY:
+        return GitHistorySource(root, request.log_opts, max_size, skip)
+    if request.mode is Mode.DIFF:
+        base, head = resolve_range(root, request.diff_range, request.fetch)
+        return DiffSource(root, base, head, max_size, skip)
+    if request.mode is Mode.STAGED:
+        return DiffSource(root, staged_base(root), None, max_size, skip)
+    return FileSource(
+        paths=request.paths or [Path(".")],
+        root=root,
+        max_size=max_size,
+        use_git=request.use_git,
+        skip=skip,
+    )
+
+
 def scan_root(paths: Sequence[Path]) -> Path:
     """The directory findings are named relative to, and where `.leakstop.yaml` is looked up:
     the work tree's top when every path is in one git work tree, else the scanned folder
     (or the folder the paths have in common)."""
-    if not paths:
-        return Path.cwd()
     folders = []
     for path in paths:
         absolute = Path(resolved_parent(path))
@@ -104,29 +170,6 @@ def scan_root(paths: Sequence[Path]) -> Path:
     if top is not None and all(_is_within(folder, top) for folder in folders):
         return top
     return Path(os.path.commonpath(folders))
-
-
-def fingerprint_key(config: Config, root: Path) -> bytes:
-    """`fingerprint.salt`, else the repository's root commit, else a fixed default.
-
-    A shallow clone does not hold its root commit; there the default is used (set
-    `fingerprint.salt` to keep fingerprints identical in shallow CI clones and full clones).
-    """
-    material: bytes | None = None
-    if config.fingerprint_salt:
-        material = b"salt:" + config.fingerprint_salt.encode()
-    elif gitrepo.toplevel(root) is not None and not gitrepo.is_shallow(root):
-        roots = gitrepo.root_commits(root)
-        if roots:
-            material = b"root:" + roots[0].encode()
-    elif gitrepo.toplevel(root) is not None:
-        log.info(
-            "shallow clone: fingerprints use the default key; set fingerprint.salt in "
-            ".leakstop.yaml to match fingerprints from full clones"
-        )
-    if material is None:
-        return DEFAULT_FINGERPRINT_KEY
-    return hashlib.sha256(DEFAULT_FINGERPRINT_KEY + b"\0" + material).digest()
 
 
 def write_reports(
@@ -144,10 +187,7 @@ def write_reports(
             category=options.category,
         )
         try:
-            with ExitStack() as stack:
-                handle = stack.enter_context(
-                    open(target.destination, "w", encoding="utf-8", newline="\n")
-                )
+            with open(target.destination, "w", encoding="utf-8", newline="\n") as handle:
                 reporter(file_options).write(result, handle)
         except OSError as exc:
             raise ReportError(
@@ -155,7 +195,7 @@ def write_reports(
             ) from None
 
 
-def _check_reports(targets: Sequence[ReportTarget]) -> None:
+def check_reports(targets: Sequence[ReportTarget]) -> None:
     for target in targets:
         if target.format not in REPORTERS:
             known = ", ".join(REPORTERS)
@@ -183,7 +223,3 @@ def _is_within(path: Path, parent: Path) -> bool:
     except ValueError:
         return False
     return True
-
-
-def stdin_binary() -> BinaryIO:
-    return sys.stdin.buffer

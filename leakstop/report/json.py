@@ -33,6 +33,7 @@ class JsonReporter:
                 "scanned": stats.scanned,
                 "bytes": stats.bytes,
                 "skipped": dict(sorted(stats.skipped.items())),
+                "baselined": stats.baselined,
                 "seconds": round(stats.seconds, 3),
                 "engine": result.engine,
                 "rules": len(result.rules),

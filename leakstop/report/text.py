@@ -90,11 +90,13 @@ def _position(finding: Finding) -> str:
 def _summary(findings: list[Finding], stats: ScanStats) -> Text:
     files = len({f.location.path for f in findings})
     scanned = (
-        f"scanned {stats.scanned} {_plural(stats.scanned, 'file')} "
+        f"scanned {stats.scanned} {_plural(stats.scanned, stats.unit)} "
         f"({_size(stats.bytes)}) in {stats.seconds:.2f} s"
     )
     skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(stats.skipped.items()))
     tail = f" · {scanned}" + (f" · skipped {skipped}" if skipped else "")
+    if stats.baselined:
+        tail += f" · {stats.baselined} known in the baseline"
     if not findings:
         return Text("✓ No secrets found", style="bold green") + Text(tail, style="dim")
     head = (

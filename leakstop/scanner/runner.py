@@ -21,6 +21,10 @@ class ScanStats:
     #: Items not scanned, by reason ("binary", "too large", ...).
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: Findings left out because a baseline lists them as known.
+    baselined: int = 0
+    #: What was scanned, for messages: "file", or "blob" for git history.
+    unit: str = "file"
 
 
 @dataclass
@@ -37,8 +41,16 @@ def sort_key(finding: Finding) -> tuple[str, int, int, str]:
     return (location.path, location.line, location.column, finding.rule_id)
 
 
-def run_scan(source: Source, detector: Detector, rules: Sequence[Rule]) -> ScanResult:
-    stats = ScanStats()
+def touches(finding: Finding, lines: frozenset[int]) -> bool:
+    """The finding's secret lies at least partly on one of `lines`."""
+    location = finding.location
+    return any(line in lines for line in range(location.line, location.end_line + 1))
+
+
+def run_scan(
+    source: Source, detector: Detector, rules: Sequence[Rule], unit: str = "file"
+) -> ScanResult:
+    stats = ScanStats(unit=unit)
     findings: list[Finding] = []
     started = time.perf_counter()
     for chunk in source.chunks():
@@ -47,7 +59,10 @@ def run_scan(source: Source, detector: Detector, rules: Sequence[Rule]) -> ScanR
             continue
         stats.scanned += 1
         stats.bytes += len(chunk.data)
-        findings.extend(detector.detect(chunk))
+        found = detector.detect(chunk)
+        if chunk.added_lines is not None:
+            found = [f for f in found if touches(f, chunk.added_lines)]
+        findings.extend(found)
     stats.seconds = time.perf_counter() - started
     findings.sort(key=sort_key)
     return ScanResult(findings, stats, rules, detector.engine.name)

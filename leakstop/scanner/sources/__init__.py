@@ -29,6 +29,8 @@ class Chunk:
     skipped: SkipReason | None = None
     #: Bytes the item holds on disk (also for skipped items, when known).
     size: int = 0
+    #: For diffs: the (1-based) lines the change added; findings must touch one. None: all.
+    added_lines: frozenset[int] | None = None
 
 
 class Source(Protocol):

@@ -1,0 +1,118 @@
+"""Read git objects through one long-lived `git cat-file --batch` process.
+
+Requests are written by a thread while the caller reads the answers in the same order, so the
+pipe never stalls on a round trip per object. Objects larger than a limit are drained in
+pieces and never held in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import subprocess
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Generic, TypeVar
+
+from leakstop.errors import SourceError
+
+T = TypeVar("T")
+_DRAIN = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Blob(Generic[T]):
+    request: T
+    #: The object's bytes; None when missing or over the size limit.
+    data: bytes | None
+    size: int
+    missing: bool = False
+
+
+class BlobReader:
+    """`git cat-file --batch` in `repo`; use as a context manager."""
+
+    def __init__(self, repo: Path, max_size: int | None = None) -> None:
+        self.max_size = max_size
+        try:
+            self._process = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=repo,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                bufsize=1 << 16,
+            )
+        except FileNotFoundError:
+            raise SourceError("git is not installed or not on PATH") from None
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop git. Safe when reading stopped early: the writer thread may then be blocked
+        on a full pipe holding the stdin lock, so stdout goes first and git is killed (it
+        only reads) before stdin is closed."""
+        process = self._process
+        if process.stdout is not None:
+            process.stdout.close()
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        if process.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, OSError, ValueError):
+                process.stdin.close()
+
+    def read(self, requests: Iterable[T], object_id: Callable[[T], str]) -> Iterator[Blob[T]]:
+        """Each request's object, in request order. `requests` is consumed on a thread."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None
+        assert stdout is not None
+        sent: queue.SimpleQueue[tuple[T] | None] = queue.SimpleQueue()
+        failure: list[BaseException] = []
+
+        def feed() -> None:
+            try:
+                for request in requests:
+                    stdin.write(object_id(request).encode() + b"\n")
+                    sent.put((request,))
+                stdin.flush()
+            except BrokenPipeError:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader, which re-raises it
+                failure.append(exc)
+            finally:
+                sent.put(None)
+
+        writer = threading.Thread(target=feed, name="leakstop-cat-file", daemon=True)
+        writer.start()
+        while (item := sent.get()) is not None:
+            # The id may still sit in the write buffer; the writer thread only flushes at
+            # the end, and git answers only what it has received.
+            stdin.flush()
+            yield self._answer(item[0], stdout)
+        writer.join()
+        if failure:
+            raise failure[0]
+
+    def _answer(self, request: T, stdout: IO[bytes]) -> Blob[T]:
+        header = stdout.readline()
+        if not header:
+            raise SourceError("git cat-file stopped unexpectedly")
+        parts = header.split()
+        if len(parts) < 3 or parts[1] == b"missing":
+            return Blob(request, None, 0, missing=True)
+        size = int(parts[2])
+        if self.max_size is not None and size > self.max_size:
+            remaining = size + 1
+            while remaining:
+                remaining -= len(stdout.read(min(remaining, _DRAIN)))
+            return Blob(request, None, size)
+        data = stdout.read(size)
+        stdout.read(1)  # the newline after each object
+        return Blob(request, data, size)
