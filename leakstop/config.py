@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
+
 from leakstop.allowlist import Allowlist, parse_allowlist
 from leakstop.errors import ConfigError
 from leakstop.rules.loader import load_builtin_rules, load_rule_files, parse_rule
@@ -23,6 +25,11 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAMES = (".leakstop.yaml", ".leakstop.yml")
 CONFIG_VERSION = 1
+#: Files that hold fingerprints, hashes and redacted values by design: never scanned.
+BUILTIN_ALLOWLIST = Allowlist(
+    description="leakstop and detect-secrets baselines",
+    paths=pathspec.GitIgnoreSpec.from_lines([".leakstop-baseline.json", ".secrets.baseline"]),
+)
 #: Larger files are skipped (and counted) unless configured otherwise: generated data, dumps.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 CONFIG_KEYS = (
@@ -76,7 +83,7 @@ def find_config(
 def load_config(path: Path | None) -> Config:
     """Read and validate `path`, or return the defaults when it is None."""
     if path is None:
-        return Config(rules=tuple(load_builtin_rules()))
+        return Config(rules=tuple(load_builtin_rules()), allowlists=(BUILTIN_ALLOWLIST,))
     shown = display_path(path)
     try:
         text = path.read_bytes()
@@ -150,7 +157,7 @@ def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:
 
     return Config(
         rules=enabled,
-        allowlists=tuple(allowlists),
+        allowlists=(BUILTIN_ALLOWLIST, *allowlists),
         max_file_size=_size(fields, "max_file_size"),
         fingerprint_salt=salt,
         path=path,

@@ -29,10 +29,15 @@ class GitRepo:
         self.git("config", "user.email", "author@example.com")
         self.git("config", "commit.gpgsign", "false")
 
-    def git(self, *args: str) -> str:
-        env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    def git(self, *args: str, env: dict[str, str] | None = None) -> str:
+        environ = {
+            **os.environ,
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            **(env or {}),
+        }
         result = subprocess.run(
-            ["git", *args], cwd=self.path, capture_output=True, text=True, check=True, env=env
+            ["git", *args], cwd=self.path, capture_output=True, text=True, check=True, env=environ
         )
         return result.stdout
 
@@ -45,10 +50,25 @@ class GitRepo:
             target.write_bytes(content)
         return target
 
-    def commit(self, message: str = "change", *paths: str) -> str:
+    def commit(
+        self, message: str = "change", *paths: str, env: dict[str, str] | None = None
+    ) -> str:
         self.git("add", *(paths or ["-A"]))
-        self.git("commit", "-q", "-m", message)
+        self.git("commit", "-q", "--allow-empty", "-m", message, env=env)
         return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests (and the leakstop processes they start) use their own cache directory."""
+    folder = tmp_path_factory.mktemp("leakstop-cache")
+    previous = os.environ.get("LEAKSTOP_CACHE_DIR")
+    os.environ["LEAKSTOP_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["LEAKSTOP_CACHE_DIR"]
+    else:
+        os.environ["LEAKSTOP_CACHE_DIR"] = previous
 
 
 @pytest.fixture

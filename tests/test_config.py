@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from leakstop.config import (
+    BUILTIN_ALLOWLIST,
     DEFAULT_MAX_FILE_SIZE,
     find_config,
     load_config,
@@ -82,8 +83,10 @@ def test_allowlist_and_allowlists_are_both_accepted() -> None:
     config = _parse(
         "allowlist:\n  paths: ['a/**']\nallowlists:\n  - rules: [github-pat]\n    stopwords: [x]\n"
     )
-    assert len(config.allowlists) == 2
-    assert config.allowlists[1].rules == frozenset({"github-pat"})
+    builtin, single, scoped = config.allowlists
+    assert builtin is BUILTIN_ALLOWLIST
+    assert single.allows_path("a/b.txt")
+    assert scoped.rules == frozenset({"github-pat"})
 
 
 @pytest.mark.parametrize(

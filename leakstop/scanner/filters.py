@@ -9,10 +9,10 @@ detect-secrets already has the heuristic (`detect_secrets.filters.heuristic`) we
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-
-from detect_secrets.filters import heuristic
+from types import ModuleType
 
 #: Markers that suppress findings on their line; the last two are detect-secrets' and gitleaks'
 #: so existing annotations keep working.
@@ -32,6 +32,7 @@ _TEMPLATE = re.compile(
     | ^\$[A-Za-z_][A-Za-z0-9_]*$ # $VAR
     | ^<[^<>]*>$              # <your-key>
     | ^![A-Za-z]              # a YAML tag such as !vault or !Ref
+    | …                       # already redacted (a report, a baseline, a log)
     | ^\[[^\[\]]*\]$          # [your key]
     | ^\{[^{}]*\}$            # {apiKey}
     """,
@@ -63,6 +64,8 @@ _CODE_LITERALS = frozenset(
 
 _NON_SECRET_KEY = re.compile(
     r"""(?ix)
+    ^["']?(?:hash(?:ed)?|sha\d*|md5|digest|encrypted|masked|redacted)(?:[_.-]|(?-i:(?=[A-Z])))
+    |
     (?:^|[_.-]|(?-i:(?<=[a-z])(?=[A-Z])))
     (?:hash(?:ed)?|digest|salt|length|len|min|max|policy|url|uri|endpoint|path|file|dir|env
       |var|name|id|type|field|label|hint|prompt|placeholder|regex|pattern|format|expiry
@@ -81,6 +84,15 @@ CODE_EXTENSIONS = frozenset(
     .vue .svelte
     """.split()
 )
+
+
+@functools.cache
+def _heuristic() -> ModuleType:
+    """detect-secrets' heuristics, imported on first use: the import costs ~90 ms (it pulls in
+    requests), which most pre-commit runs never need."""
+    from detect_secrets.filters import heuristic
+
+    return heuristic
 
 
 def is_placeholder(secret: str) -> bool:
@@ -120,7 +132,7 @@ def is_non_secret_key(key: str) -> bool:
 
 def is_sequential(secret: str) -> bool:
     """`abcdef…`, `123456…` and similar runs (detect-secrets' heuristic)."""
-    return bool(heuristic.is_sequential_string(secret))
+    return bool(_heuristic().is_sequential_string(secret))
 
 
 def has_no_letters_or_digits(secret: str) -> bool:
@@ -128,16 +140,16 @@ def has_no_letters_or_digits(secret: str) -> bool:
 
 
 def is_uuid(secret: str) -> bool:
-    return bool(heuristic.is_potential_uuid(secret)) and len(secret) == 36
+    return bool(_heuristic().is_potential_uuid(secret)) and len(secret) == 36
 
 
 def is_likely_id(secret: str, line: str) -> bool:
     """The value is assigned to a name like an id (`user_id`, `ids`), per detect-secrets."""
-    return bool(heuristic.is_likely_id_string(secret, line))
+    return bool(_heuristic().is_likely_id_string(secret, line))
 
 
 def is_lock_file(path: str) -> bool:
-    return bool(heuristic.is_lock_file(path)) or path.endswith((".lock", "go.sum"))
+    return bool(_heuristic().is_lock_file(path)) or path.endswith((".lock", "go.sum"))
 
 
 def is_code_file(path: str) -> bool:

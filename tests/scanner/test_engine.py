@@ -107,3 +107,19 @@ def test_candidates_are_ordered_by_position(kind: str, all_rules: list[Rule]) ->
     candidates = build_engine(all_rules, kind).find(text.encode())
     starts = [c.secret_start for c in candidates]
     assert starts == sorted(starts)
+
+
+@needs_hyperscan
+def test_compiled_database_is_cached_and_a_bad_cache_is_rebuilt(
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setenv("LEAKSTOP_CACHE_DIR", str(tmp_path))
+    rules = _rules(TOKEN_RULE)
+    data = b"x tok_aaaaaaaaaa11 y"
+    assert len(build_engine(rules, "hyperscan").find(data)) == 1
+    (cached,) = tmp_path.glob("hyperscan-*.db")
+    assert len(build_engine(rules, "hyperscan").find(data)) == 1  # loaded from the cache
+    cached.write_bytes(b"garbage")
+    assert len(build_engine(rules, "hyperscan").find(data)) == 1  # rebuilt
+    assert cached.read_bytes() != b"garbage"
