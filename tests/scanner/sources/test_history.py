@@ -136,7 +136,7 @@ def test_non_utf8_paths_and_missing_author_email(git_repo: GitRepo, detector: De
 def test_bad_range_is_a_source_error(git_repo: GitRepo) -> None:
     git_repo.write("a.txt", "a\n")
     git_repo.commit()
-    with pytest.raises(SourceError, match="git log nope..HEAD failed: .*nope"):
+    with pytest.raises(SourceError, match=r"git log nope\.\.HEAD failed: .*nope"):
         _chunks(git_repo, log_opts=["nope..HEAD"])
 
 
