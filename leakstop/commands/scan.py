@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import os
@@ -36,6 +37,13 @@ class Mode(str, enum.Enum):
     HISTORY = "history"
     DIFF = "diff"
     STAGED = "staged"
+
+
+HINTS = {
+    Mode.STAGED: "Commit blocked: remove the secrets above from the staged files (and rotate "
+    "them if they were real), or mark a false positive with a `leakstop:allow` comment on "
+    "its line.",
+}
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ def scan(request: ScanRequest, stdout: TextIO) -> ScanResult:
         root=prepared.root,
         color=request.color,
         category=request.category,
+        hint=HINTS.get(request.mode, ""),
     )
     write_reports(result, request.reports, options, stdout)
     return result
@@ -180,12 +189,7 @@ def write_reports(
         if target.destination == STDOUT:
             reporter(options).write(result, stdout)
             continue
-        file_options = ReportOptions(
-            show_secrets=options.show_secrets,
-            root=options.root,
-            color=False,
-            category=options.category,
-        )
+        file_options = dataclasses.replace(options, color=False)
         try:
             with open(target.destination, "w", encoding="utf-8", newline="\n") as handle:
                 reporter(file_options).write(result, handle)

@@ -19,6 +19,8 @@ class ReportOptions:
     color: bool | None = None
     #: SARIF `runAutomationDetails.id` prefix: separates analyses in GitHub code scanning.
     category: str = "leakstop"
+    #: A line for the text report to end with when there are findings (what to do next).
+    hint: str = ""
 
 
 class Reporter(Protocol):

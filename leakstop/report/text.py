@@ -57,6 +57,8 @@ class TextReporter:
                     console.print(Text(" " * (width + 4) + "│ " + finding.context, style="dim"))
             console.print()
         console.print(_summary(findings, result.stats))
+        if findings and self.options.hint:
+            console.print(Text(self.options.hint, style="bold"))
 
     def _line(self, finding: Finding, width: int, rule_width: int) -> Text:
         line = Text("  ")
