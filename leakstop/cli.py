@@ -45,6 +45,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error as one line instead of usage + message + exit."""
 
     def error(self, message: str) -> NoReturn:
+        if message.endswith("expected one argument"):
+            # `--log-opts --since=2024-01-01` reads as two options.
+            message += "; when the value starts with '-', join it with '=': --log-opts='--all'"
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
