@@ -137,12 +137,22 @@ def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
 def _is_generic_false_positive(
     candidate: Candidate, secret: str, line: str, data: bytes, path: str
 ) -> bool:
+    passwords = "password" in candidate.rule.tags
+    word_like = filters.is_word_like(secret)
     if (
-        filters.is_placeholder(secret)
+        not filters.has_letter(secret)
+        or filters.has_outer_whitespace(secret)
+        or filters.is_placeholder(secret)
+        or filters.is_prose(secret)
+        or filters.is_path_like(secret)
         or filters.is_sequential(secret)
-        or filters.has_no_letters_or_digits(secret)
         or filters.is_lock_file(path)
         or filters.is_likely_id(secret, line)
+        # Tokens and keys never hold spaces or read as names; a password may be one long
+        # lower-case word (weak, but real), not a name such as challengePassword.
+        or (not passwords and (" " in secret or word_like))
+        or (passwords and word_like and not (secret.isalpha() and secret.islower()))
+        or (passwords and filters.is_weak_word_password(secret))
     ):
         return True
     key = candidate.match.groupdict().get("key")

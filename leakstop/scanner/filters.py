@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import urllib.parse
 from types import ModuleType
 
 #: Markers that suppress findings on their line; the last two are detect-secrets' and gitleaks'
@@ -33,6 +34,8 @@ _TEMPLATE = re.compile(
     | ^<[^<>]*>$              # <your-key>
     | ^![A-Za-z]              # a YAML tag such as !vault or !Ref
     | …                       # already redacted (a report, a baseline, a log)
+    | \{[A-Za-z_][\w.]*\}     # {name}: a format string (Python, C#, Rust)
+    | %[sd](?![A-Za-z0-9])     # %s: printf-style
     | ^\[[^\[\]]*\]$          # [your key]
     | ^\{[^{}]*\}$            # {apiKey}
     """,
@@ -102,6 +105,59 @@ def is_placeholder(secret: str) -> bool:
     )
 
 
+_WORD_SEQUENCE = re.compile(r"^[._:/=&+,;-]*[A-Za-z]+(?:[._:/=&+,;-]+[A-Za-z]+)*[._:/=&+,;-]*$")
+#: Acronyms (`DSA`, `HTTP` before `Server`) and capitalised or lower-case words.
+_CASE_PIECES = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+#: A lone lower-case word shorter than this is a stock or demo password (`nodejs`, `postgres`).
+MIN_WORD_PASSWORD = 10
+_PATH = re.compile(r"^(?:[A-Za-z]:\\|~?/|\./|\.\./)[\w./\\ -]*$")
+_PROSE = re.compile(r"^[A-Za-z][A-Za-z ,.'!?-]*$")
+
+
+def has_letter(secret: str) -> bool:
+    """Keys and passwords have at least one letter; `3.0-3.12` and `8080` are not secrets."""
+    return any(ch.isalpha() for ch in secret)
+
+
+def has_outer_whitespace(secret: str) -> bool:
+    """`' + access_key + '` between two string literals, not a value of its own."""
+    return secret != secret.strip()
+
+
+def is_prose(secret: str) -> bool:
+    """Words and spaces (`will be replaced`): a sentence, not a credential."""
+    return " " in secret and bool(_PROSE.match(secret))
+
+
+def is_word_like(secret: str) -> bool:
+    """Letters (and separators) only, shaped like names: `privateKeyUsagePeriod`,
+    `_DSAPrivateKey`, `detect_secrets.main:main`, `:py:data:`, `secret%3Dpassword`.
+
+    Split at case changes, a name falls into words (`Elliptic`, `Curve`, `DSA`); random
+    letters fall into fragments of one or two (`aZ`, `bY`, `c`). So a letters-only value whose
+    letters sit mostly in pieces of three or more is a name.
+    """
+    text = urllib.parse.unquote(secret)
+    if not _WORD_SEQUENCE.match(text):
+        return False
+    if any(not ch.isalpha() for ch in text):
+        return True  # letters-only pieces between separators: `a.b:c`, `x-y`, `:py:data:`
+    pieces = _CASE_PIECES.findall(text)
+    letters = sum(len(piece) for piece in pieces)
+    in_words = sum(len(piece) for piece in pieces if len(piece) >= 3)
+    return in_words >= 0.8 * letters and letters >= 3.5 * len(pieces)
+
+
+def is_weak_word_password(secret: str) -> bool:
+    """One short lower-case word: a stock or demo password (`nodejs`, `postgres`)."""
+    return secret.isalpha() and secret.islower() and len(secret) < MIN_WORD_PASSWORD
+
+
+def is_path_like(secret: str) -> bool:
+    """`/home/app/.pgpass`, `./secrets/db.txt`, `C:\\keys\\a.pem`: where a secret lives."""
+    return bool(_PATH.match(secret))
+
+
 def is_code_reference(secret: str) -> bool:
     """An attribute chain, call or language literal (`settings.DB_PASSWORD`, `getPassword()`,
     `None`): an expression, not a value, in any file."""
@@ -113,15 +169,12 @@ def is_code_reference(secret: str) -> bool:
 
 
 def is_bare_identifier(secret: str) -> bool:
-    """A single name that reads like a variable (`dbPassword`, `DB_PASSWORD`, `password2`).
+    """A name (`dbPassword`, `DB_PASSWORD`, `PKCS7PrivateKeyTypes`): in source code an
+    unquoted value is an expression, so any identifier is a variable or a type, not a literal.
 
     Meaningful only for unquoted values in source code: in config files bare words are values.
     """
-    if not _IDENTIFIER_CHAIN.match(secret):
-        return False
-    return not any(ch.isdigit() for ch in secret) or bool(
-        _WORD_CASE.match(secret.rstrip("0123456789"))
-    )
+    return bool(_IDENTIFIER_CHAIN.match(secret))
 
 
 def is_non_secret_key(key: str) -> bool:
@@ -133,10 +186,6 @@ def is_non_secret_key(key: str) -> bool:
 def is_sequential(secret: str) -> bool:
     """`abcdef…`, `123456…` and similar runs (detect-secrets' heuristic)."""
     return bool(_heuristic().is_sequential_string(secret))
-
-
-def has_no_letters_or_digits(secret: str) -> bool:
-    return not any(ch.isalnum() for ch in secret)
 
 
 def is_uuid(secret: str) -> bool:

@@ -54,13 +54,47 @@ def test_code_references(value: str, expected: bool) -> None:
     [
         ("dbPassword", True),
         ("DB_PASSWORD", True),
-        ("password2", True),
-        ("Xk4pRz8wQm", False),
-        ("n7Vq2LpX9w", False),
+        ("PKCS7PrivateKeyTypes", True),
+        ("Xk4pRz8wQm", True),  # unquoted in code: a name, whatever it looks like
+        ("Summer2024!", False),
+        ("q8#Lm2$vXe9", False),
     ],
 )
 def test_bare_identifiers(value: str, expected: bool) -> None:
     assert filters.is_bare_identifier(value) is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("privateKeyUsagePeriod", True),
+        ("detect_secrets.main:main", True),
+        ("BEARER_TOKEN", True),
+        ("kebab-case-name", True),
+        ("correcthorse", True),
+        ("_DSAPrivateKey", True),
+        (":py:data:", True),
+        (":TokenStream", True),
+        ("secret%3Dpassword", True),
+        ("Xk4pRz8wQm", False),
+        ("aZbYcXdWeVfU", False),
+    ],
+)
+def test_word_like(value: str, expected: bool) -> None:
+    assert filters.is_word_like(value) is expected
+
+
+def test_prose_paths_letters_and_outer_whitespace() -> None:
+    assert filters.is_prose("will be replaced")
+    assert not filters.is_prose("correct horse 42")
+    assert filters.is_path_like("/home/app/.pgpass")
+    assert filters.is_path_like("./secrets/db.txt")
+    assert not filters.is_path_like("Xk4p/Rz8wQm")
+    assert not filters.has_letter("3.0-3.12")
+    assert filters.has_letter("8080a")
+    assert filters.has_outer_whitespace(" + access_key + ")
+    assert filters.is_placeholder(" * {name}] ")
+    assert filters.is_placeholder("user-%s-key")
 
 
 @pytest.mark.parametrize(
