@@ -35,7 +35,7 @@ class Allowlist:
         return self.rules is None or rule_id in self.rules
 
     def allows_path(self, path: str) -> bool:
-        return self.paths is not None and self.paths.match_file(path)
+        return self.paths is not None and self.paths.match_file(matchable(path))
 
     def allows_secret(self, secret: str, line: str) -> bool:
         if self.stopwords:
@@ -80,6 +80,12 @@ def _compile_all(fields: Fields, key: str) -> tuple[regex.Pattern[str], ...]:
         except regex.error as exc:
             fields.fail(f"invalid regex in {key!r}: {exc}", fields.line_of(key))
     return tuple(compiled)
+
+
+def matchable(path: str) -> str:
+    """A path pathspec can match: undecodable file-name bytes (kept as surrogates so the file
+    still opens) become U+FFFD, as in reports."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def any_allows_path(allowlists: Iterable[Allowlist], rule_id: str, path: str) -> bool:

@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import NoReturn
 
 from leakstop import __version__
+from leakstop.commands import action as action_command
 from leakstop.commands import baseline as baseline_command
+from leakstop.commands import respond as respond_command
 from leakstop.commands import rules as rules_command
 from leakstop.commands import scan as scan_command
+from leakstop.commands.action import FailOn
 from leakstop.config import parse_size
 from leakstop.errors import LeakstopError
+from leakstop.github.event import ActionMode
 from leakstop.report.registry import REPORTERS
 
 EXIT_CLEAN = 0
@@ -100,6 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where.add_argument(
         "--no-git", action="store_true", help="ignore .gitignore: scan every file under each folder"
+    )
+    where.add_argument(
+        "--include-path",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="scan only paths matching this gitignore-style pattern (repeatable)",
+    )
+    where.add_argument(
+        "--exclude-path",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="never scan paths matching this gitignore-style pattern (repeatable)",
+    )
+    where.add_argument(
+        "--rules",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="add the rules in this file to the configured ones (repeatable)",
     )
     where.add_argument(
         "--max-file-size",
@@ -226,6 +252,60 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("-c", "--config", type=Path, metavar="FILE")
     importer.set_defaults(handler=_run_baseline_import)
 
+    action = commands.add_parser(
+        "action",
+        parents=[verbosity],
+        help="what the GitHub Action runs: choose the scan from the event, report to the runner",
+        description="Run inside GitHub Actions (needs GITHUB_EVENT_NAME and GITHUB_EVENT_PATH): "
+        "pull requests are scanned for the lines they add, pushes for the commits pushed, "
+        "scheduled and manual runs for the whole history. Writes masks, annotations, the job "
+        "summary, a SARIF file and step outputs. Exit code 1 when --fail-on says so.",
+    )
+    action.add_argument(
+        "--mode",
+        choices=[m.value for m in ActionMode],
+        default="auto",
+        help="default: from the event",
+    )
+    action.add_argument("--path", type=Path, default=Path("."), help="the repository (default: .)")
+    action.add_argument(
+        "--config", default="", metavar="FILE", help="config file, relative to the repository"
+    )
+    action.add_argument(
+        "--baseline", default="", metavar="FILE", help="baseline file, relative to the repository"
+    )
+    action.add_argument(
+        "--fail-on",
+        choices=[f.value for f in FailOn],
+        default="new",
+        help="which findings fail the step",
+    )
+    action.add_argument("--include-path", action="append", default=[], metavar="GLOB")
+    action.add_argument("--exclude-path", action="append", default=[], metavar="GLOB")
+    action.add_argument("--rules", action="append", default=[], type=Path, metavar="FILE")
+    action.add_argument(
+        "--sarif-file",
+        type=Path,
+        metavar="FILE",
+        help="default: $RUNNER_TEMP/leakstop/leakstop.sarif",
+    )
+    action.add_argument("--sarif-category", default="leakstop", metavar="NAME")
+    action.add_argument("--no-annotations", action="store_true")
+    action.add_argument("--no-summary", action="store_true")
+    action.set_defaults(handler=_run_action)
+
+    respond = commands.add_parser(
+        "respond",
+        parents=[verbosity, sources],
+        help="plan the response to each leak (which issuer rotates or revokes it)",
+        description="Scan, then say for each distinct secret which provider would rotate or "
+        "revoke it. Only --dry-run is available in this release: nothing is changed.",
+    )
+    respond.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    respond.add_argument("--dry-run", action="store_true", help="only print the plan")
+    respond.add_argument("-f", "--format", choices=["text", "markdown"], default="text")
+    respond.set_defaults(handler=_run_respond)
+
     rules = commands.add_parser("rules", help="list rules, or check rule files")
     actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)
     actions.required = True
@@ -319,6 +399,9 @@ def _scan_request(args: argparse.Namespace) -> scan_command.ScanRequest:
         diff_range=args.diff or "",
         fetch=args.fetch,
         config_path=args.config,
+        rule_files=list(args.rules),
+        include_paths=list(args.include_path),
+        exclude_paths=list(args.exclude_path),
         use_git=not args.no_git,
         max_file_size=max_size,
         engine=args.engine,
@@ -360,6 +443,30 @@ def _run_baseline_import(args: argparse.Namespace) -> int:
         args.source, args.output, Path.cwd(), args.config
     )
     _say(f"Imported {outcome.added} detect-secrets entries into {outcome.path}.")
+    return EXIT_CLEAN
+
+
+def _run_action(args: argparse.Namespace) -> int:
+    inputs = action_command.ActionInputs(
+        mode=ActionMode(args.mode),
+        path=args.path,
+        config=args.config,
+        baseline=args.baseline,
+        fail_on=FailOn(args.fail_on),
+        include_paths=[p for p in args.include_path if p.strip()],
+        exclude_paths=[p for p in args.exclude_path if p.strip()],
+        rule_files=list(args.rules),
+        sarif_file=args.sarif_file,
+        category=args.sarif_category,
+        annotations=not args.no_annotations,
+        summary=not args.no_summary,
+    )
+    outcome = action_command.run_action(inputs, sys.stdout)
+    return EXIT_FINDINGS if outcome.failed else EXIT_CLEAN
+
+
+def _run_respond(args: argparse.Namespace) -> int:
+    respond_command.respond(_scan_request(args), args.dry_run, args.format, sys.stdout)
     return EXIT_CLEAN
 
 

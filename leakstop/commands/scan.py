@@ -11,12 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
+import pathspec
+
 from leakstop import baseline as baselines
 from leakstop import fingerprint_key
+from leakstop.allowlist import matchable
 from leakstop.config import Config, find_config, load_config
 from leakstop.errors import ReportError, SourceError
 from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
+from leakstop.rules.loader import load_rule_files
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.engine import build_engine
 from leakstop.scanner.runner import ScanResult, run_scan
@@ -66,6 +70,11 @@ class ScanRequest:
     #: Fetch commits a shallow clone lacks for a diff scan.
     fetch: bool = False
     config_path: Path | None = None
+    #: More rule files, added to the config's rules (a rule with the same id replaces it).
+    rule_files: list[Path] = field(default_factory=list)
+    #: gitignore-style patterns: scan only matching paths / never scan matching paths.
+    include_paths: list[str] = field(default_factory=list)
+    exclude_paths: list[str] = field(default_factory=list)
     use_git: bool = True
     #: Overrides the config's max_file_size when set; 0 means no limit.
     max_file_size: int | None = None
@@ -92,13 +101,7 @@ class Prepared:
 def scan(request: ScanRequest, stdout: TextIO) -> ScanResult:
     """Run one scan and write every requested report. Raises LeakstopError on bad input."""
     check_reports(request.reports)
-    prepared = prepare(request)
-    unit = "blob" if request.mode is Mode.HISTORY else "file"
-    result = run_scan(prepared.source, prepared.detector, prepared.config.rules, unit)
-    if prepared.baseline is not None:
-        known = [f for f in result.findings if prepared.baseline.contains(f)]
-        result.findings = [f for f in result.findings if not prepared.baseline.contains(f)]
-        result.stats.baselined = len(known)
+    prepared, result = execute(request)
     options = ReportOptions(
         show_secrets=request.show_secrets,
         root=prepared.root,
@@ -110,9 +113,25 @@ def scan(request: ScanRequest, stdout: TextIO) -> ScanResult:
     return result
 
 
+def execute(request: ScanRequest) -> tuple[Prepared, ScanResult]:
+    """Prepare and run a scan; findings a baseline lists move to `result.known`."""
+    prepared = prepare(request)
+    unit = "blob" if request.mode is Mode.HISTORY else "file"
+    result = run_scan(prepared.source, prepared.detector, prepared.config.rules, unit)
+    if prepared.baseline is not None:
+        result.known = [f for f in result.findings if prepared.baseline.contains(f)]
+        result.findings = [f for f in result.findings if not prepared.baseline.contains(f)]
+        result.stats.baselined = len(result.known)
+    return prepared, result
+
+
 def prepare(request: ScanRequest) -> Prepared:
     root = _root(request)
     config = load_config(find_config(request.config_path, root))
+    if request.rule_files:
+        extra = {rule.id: rule for rule in load_rule_files(request.rule_files)}
+        rules = [extra.pop(rule.id, rule) for rule in config.rules]
+        config = dataclasses.replace(config, rules=(*rules, *extra.values()))
     baseline = baselines.load(request.baseline_path) if request.baseline_path else None
     key = fingerprint_key.resolve(
         config.fingerprint_salt, root, baseline.fingerprint_key if baseline else None
@@ -145,7 +164,7 @@ def _source(request: ScanRequest, root: Path, config: Config) -> Source:
     max_size = config.max_file_size
     if request.max_file_size is not None:
         max_size = request.max_file_size or None
-    skip = _global_path_skip(config)
+    skip = _path_skip(config, request.include_paths, request.exclude_paths)
     if request.mode is Mode.STDIN:
         assert request.stdin is not None
         return StdinSource(request.stdin, request.stdin_name, max_size)
@@ -212,10 +231,18 @@ def check_reports(targets: Sequence[ReportTarget]) -> None:
             raise ReportError(f"cannot write report to {target.destination}: no such directory")
 
 
-def _global_path_skip(config: Config) -> Callable[[str], bool]:
+def _path_skip(config: Config, include: list[str], exclude: list[str]) -> Callable[[str], bool]:
+    """Paths not to read at all: allowlisted for every rule, excluded, or not included."""
     global_lists = [a for a in config.allowlists if a.rules is None and a.paths is not None]
+    included = pathspec.GitIgnoreSpec.from_lines(include) if include else None
+    excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
 
     def skip(path: str) -> bool:
+        name = matchable(path)
+        if included is not None and not included.match_file(name):
+            return True
+        if excluded is not None and excluded.match_file(name):
+            return True
         return any(a.allows_path(path) for a in global_lists)
 
     return skip

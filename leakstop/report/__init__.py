@@ -21,6 +21,8 @@ class ReportOptions:
     category: str = "leakstop"
     #: A line for the text report to end with when there are findings (what to do next).
     hint: str = ""
+    #: Heading of the Markdown report.
+    title: str = "leakstop"
 
 
 class Reporter(Protocol):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from leakstop.report import Reporter
+from leakstop.report.github import GithubReporter
 from leakstop.report.json import JsonReporter
+from leakstop.report.markdown import MarkdownReporter
 from leakstop.report.sarif import SarifReporter
 from leakstop.report.text import TextReporter
 
@@ -11,4 +13,6 @@ REPORTERS: dict[str, type[Reporter]] = {
     "text": TextReporter,
     "json": JsonReporter,
     "sarif": SarifReporter,
+    "github": GithubReporter,
+    "markdown": MarkdownReporter,
 }

@@ -63,10 +63,15 @@ class SarifReporter:
 
     def render(self, result: ScanResult) -> str:
         """The SARIF text, truncated as needed to pass GitHub's upload limits."""
+        # New findings first, most severe first; known (baselined) ones last, as suppressed.
         findings = sorted(result.findings, key=lambda f: f.severity.rank)
+        known = {id(f) for f in result.known}
+        findings += sorted(result.known, key=lambda f: f.severity.rank)
         keep = min(len(findings), MAX_RESULTS)
         while True:
-            document = to_plain(self.log(result.rules, findings[:keep], len(findings) - keep))
+            document = to_plain(
+                self.log(result.rules, findings[:keep], len(findings) - keep, known)
+            )
             # $schema and version first, as every SARIF producer writes them.
             ordered = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": document["runs"]}
             # Indented for people when small; compact when large (json's C encoder is 5x faster).
@@ -84,7 +89,13 @@ class SarifReporter:
             )
         return str(text)
 
-    def log(self, rules: Sequence[Rule], findings: Sequence[Finding], dropped: int) -> Any:
+    def log(
+        self,
+        rules: Sequence[Rule],
+        findings: Sequence[Finding],
+        dropped: int,
+        known: set[int] | None = None,
+    ) -> Any:
         import sarif_om as sarif  # ~45 ms to import: only when SARIF is asked for
 
         index = {rule.id: position for position, rule in enumerate(rules)}
@@ -93,7 +104,16 @@ class SarifReporter:
         for finding in findings:
             key = (finding.rule_id, finding.location.path, finding.fingerprint)
             occurrences[key] += 1
-            results.append(_result(finding, index.get(finding.rule_id, -1), occurrences[key]))
+            result = _result(finding, index.get(finding.rule_id, -1), occurrences[key])
+            if known and id(finding) in known:
+                result.suppressions = [
+                    sarif.Suppression(
+                        kind="external",
+                        status="accepted",
+                        justification="listed in the leakstop baseline",
+                    )
+                ]
+            results.append(result)
         notifications = []
         if dropped:
             notifications.append(

@@ -34,6 +34,9 @@ class ScanResult:
     #: The rules that ran, in order (reports describe each).
     rules: Sequence[Rule]
     engine: str = ""
+    #: Findings a baseline lists as known: not reported as findings, but SARIF marks them
+    #: suppressed and the GitHub Action masks their values.
+    known: list[Finding] = field(default_factory=list)
 
 
 def sort_key(finding: Finding) -> tuple[str, int, int, str]:

@@ -162,3 +162,16 @@ def test_no_output_format_shows_a_secret(tmp_path: Path) -> None:
     for name, text in outputs.items():
         leaked = [s for s in secrets if len(s) >= 6 and s in text]
         assert not leaked, f"{name} shows secrets in clear: {len(leaked)}"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="non-UTF-8 file names are a Linux thing")
+@pytest.mark.parametrize("mode", [[], ["--git"], ["--staged"]])
+def test_non_utf8_file_names_in_every_mode(git_repo: GitRepo, mode: list[str]) -> None:
+    name = os.fsdecode(b"caf\xe9.env")
+    (git_repo.path / name).write_text(f"TOKEN={GITHUB_TOKEN}\n")
+    git_repo.git("add", "-A")
+    if mode != ["--staged"]:
+        git_repo.commit("latin-1 name")
+    result = leakstop("scan", *mode, "-f", "json", "--exclude-path", "*.md", cwd=git_repo.path)
+    assert result.returncode == 1, result.stderr
+    assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["caf\ufffd.env"]

@@ -7,7 +7,6 @@ A deleted line is never reported.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -18,8 +17,6 @@ from leakstop.errors import SourceError
 from leakstop.scanner.sources import Chunk, SkipReason, gitrepo
 from leakstop.scanner.sources.catfile import BlobReader
 from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
-
-log = logging.getLogger(__name__)
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _NOT_CONTENT = ("160000", "120000")
@@ -131,11 +128,11 @@ def resolve_range(repo: Path, spec: str, fetch: bool = False) -> tuple[str, str]
     if not dots or not base or not head:
         raise SourceError(f"--diff expects BASE..HEAD, got {spec!r}")
     if fetch:
-        _fetch_missing(repo, base, head)
+        gitrepo.fetch_missing(repo, [base, head])
     base_id, head_id = (_commit_id(repo, ref, spec) for ref in (base, head))
-    merge_base = _merge_base(repo, base_id, head_id)
+    merge_base = gitrepo.merge_base(repo, base_id, head_id)
     if merge_base is None and fetch and gitrepo.is_shallow(repo):
-        merge_base = _deepen_until_merge_base(repo, base_id, head_id)
+        merge_base = gitrepo.deepen_until_merge_base(repo, base_id, head_id)
     if merge_base is None:
         if gitrepo.is_shallow(repo):
             raise SourceError(
@@ -156,47 +153,6 @@ def _commit_id(repo: Path, ref: str, spec: str) -> str:
             hint = f" (shallow clone: `git fetch --depth=1 origin {ref}`, or pass --fetch)"
         raise SourceError(f"--diff {spec}: {ref!r} is not a commit in this repository{hint}")
     return out.decode().strip()
-
-
-def _merge_base(repo: Path, base: str, head: str) -> str | None:
-    out = gitrepo.run_git(["merge-base", base, head], repo, check=False)
-    return out.decode().strip() or None
-
-
-def _fetch_missing(repo: Path, *refs: str) -> None:
-    missing = [
-        ref
-        for ref in refs
-        if not gitrepo.run_git(
-            ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo, check=False
-        ).strip()
-    ]
-    if missing:
-        log.info("fetching %s from origin", ", ".join(missing))
-        depth = ["--depth=1"] if gitrepo.is_shallow(repo) else []
-        _fetch(repo, [*depth, "origin", *missing])
-
-
-def _deepen_until_merge_base(repo: Path, base: str, head: str) -> str | None:
-    """Deepen a shallow clone step by step (50, 100, 200, ... commits) until BASE and HEAD
-    meet, then stop; unshallow as a last resort."""
-    depth = 50
-    while gitrepo.is_shallow(repo) and depth <= 6400:
-        log.info("deepening the shallow clone by %d commits to find the merge base", depth)
-        _fetch(repo, [f"--deepen={depth}", "origin", base, head])
-        if (found := _merge_base(repo, base, head)) is not None:
-            return found
-        depth *= 2
-    if gitrepo.is_shallow(repo):
-        _fetch(repo, ["--unshallow", "origin"])
-    return _merge_base(repo, base, head)
-
-
-def _fetch(repo: Path, args: list[str]) -> None:
-    try:
-        gitrepo.run_git(["fetch", "--quiet", "--no-tags", *args], repo)
-    except SourceError as exc:
-        raise SourceError(f"could not fetch the commits to compare: {exc}") from None
 
 
 def staged_base(repo: Path) -> str:

@@ -3,12 +3,15 @@ where git repositories are)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from leakstop.errors import SourceError
+
+log = logging.getLogger(__name__)
 
 
 def git_available() -> bool:
@@ -65,3 +68,45 @@ def root_commits(directory: Path | str) -> list[str]:
 def is_shallow(directory: Path | str) -> bool:
     out = run_git(["rev-parse", "--is-shallow-repository"], directory, check=False)
     return out.strip() == b"true"
+
+
+def has_commit(directory: Path | str, ref: str) -> bool:
+    out = run_git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], directory, check=False)
+    return bool(out.strip())
+
+
+def merge_base(directory: Path | str, base: str, head: str) -> str | None:
+    out = run_git(["merge-base", base, head], directory, check=False)
+    return out.decode().strip() or None
+
+
+def fetch(directory: Path | str, args: list[str]) -> None:
+    try:
+        run_git(["fetch", "--quiet", "--no-tags", *args], directory)
+    except SourceError as exc:
+        raise SourceError(f"could not fetch the commits to compare: {exc}") from None
+
+
+def fetch_missing(directory: Path | str, refs: list[str]) -> None:
+    """Fetch from origin the commits (or branches) this clone lacks, shallowly in a shallow
+    clone."""
+    missing = [ref for ref in refs if not has_commit(directory, ref)]
+    if missing:
+        log.info("fetching %s from origin", ", ".join(missing))
+        depth = ["--depth=1"] if is_shallow(directory) else []
+        fetch(directory, [*depth, "origin", *missing])
+
+
+def deepen_until_merge_base(directory: Path | str, base: str, head: str) -> str | None:
+    """Deepen a shallow clone step by step (50, 100, 200, ... commits) until BASE and HEAD
+    meet, then stop; unshallow as a last resort."""
+    depth = 50
+    while is_shallow(directory) and depth <= 6400:
+        log.info("deepening the shallow clone by %d commits to find the merge base", depth)
+        fetch(directory, [f"--deepen={depth}", "origin", base, head])
+        if (found := merge_base(directory, base, head)) is not None:
+            return found
+        depth *= 2
+    if is_shallow(directory):
+        fetch(directory, ["--unshallow", "origin"])
+    return merge_base(directory, base, head)

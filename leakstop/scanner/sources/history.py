@@ -121,14 +121,20 @@ class GitHistorySource:
                     allowlisted.append(path)
                     continue
                 yield Introduction(blob_id, path, commit)
+        except BaseException:
+            # Stopped early (an error, Ctrl-C, or the reader gave up): git's exit status
+            # would only hide the real reason.
+            process.kill()
+            process.wait()
+            raise
         finally:
             process.stdout.close()
-            error = process.stderr.read().decode(errors="replace").strip()
-            process.stderr.close()
-            if process.wait() != 0:
-                first = error.splitlines()[0] if error else f"exit code {process.returncode}"
-                options = shlex.join(self.log_opts) if self.log_opts else "--all"
-                raise SourceError(f"git log {options} failed: {first.removeprefix('fatal: ')}")
+        error = process.stderr.read().decode(errors="replace").strip()
+        process.stderr.close()
+        if process.wait() != 0:
+            first = error.splitlines()[0] if error else f"exit code {process.returncode}"
+            options = shlex.join(self.log_opts) if self.log_opts else "--all"
+            raise SourceError(f"git log {options} failed: {first.removeprefix('fatal: ')}")
 
 
 def parse_log(stream: BufferedReader) -> Iterator[tuple[Commit, str, str, bytes]]:

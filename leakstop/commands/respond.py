@@ -1,0 +1,52 @@
+"""`leakstop respond --dry-run`: scan, then print what the response to each leak would be."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from leakstop.commands.scan import ScanRequest, execute
+from leakstop.errors import LeakstopError
+from leakstop.report.markdown import cell
+from leakstop.rotator.policy import PlanEntry, plan
+
+
+def respond(request: ScanRequest, dry_run: bool, fmt: str, out: TextIO) -> list[PlanEntry]:
+    if not dry_run:
+        raise LeakstopError(
+            "rotation is not available yet: run `leakstop respond --dry-run` for the plan"
+        )
+    prepared, result = execute(request)
+    entries = plan(result.findings, prepared.config.rules)
+    (write_markdown if fmt == "markdown" else write_text)(entries, out)
+    return entries
+
+
+def write_text(entries: list[PlanEntry], out: TextIO) -> None:
+    if not entries:
+        out.write("Nothing to respond to: no findings.\n")
+        return
+    out.write(f"Response plan (dry run): {len(entries)} distinct secrets\n")
+    for entry in entries:
+        finding = entry.finding
+        where = f"{finding.location.path}:{finding.location.line}"
+        out.write(f"  {finding.rule_id}  {where}  {finding.redacted}\n")
+        out.write(f"      → {entry.effect}\n")
+        out.write("        (needs confirmation: not verified live)\n")
+
+
+def write_markdown(entries: list[PlanEntry], out: TextIO) -> None:
+    out.write("## leakstop response plan (dry run)\n\n")
+    if not entries:
+        out.write("Nothing to respond to: no findings.\n")
+        return
+    out.write("| Rule | Location | Secret | Response | Status |\n|---|---|---|---|---|\n")
+    for entry in entries:
+        finding = entry.finding
+        out.write(
+            f"| `{cell(finding.rule_id)}` | `{cell(finding.location.path)}:{finding.location.line}`"
+            f" | `{cell(finding.redacted)}` | {cell(entry.effect)} | needs confirmation |\n"
+        )
+    out.write(
+        "\nNo credential is touched in a dry run. Only findings confirmed live by their "
+        "issuer will be rotated automatically.\n"
+    )

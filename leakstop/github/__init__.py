@@ -1,0 +1,1 @@
+"""Running inside GitHub Actions: the event, the runner\x27s files and commands."""

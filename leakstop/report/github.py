@@ -1,0 +1,74 @@
+"""GitHub Actions workflow commands: one annotation per finding, most severe first.
+
+GitHub shows at most 10 error, 10 warning and 10 notice annotations per step (50 per job) and
+drops the rest silently, so leakstop emits the most important ones within those limits and
+says in the log how many it left out.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from leakstop.finding import Finding, Severity
+from leakstop.report import ReportOptions
+from leakstop.scanner.runner import ScanResult
+
+#: docs.github.com "Annotations": per step, per level.
+MAX_PER_LEVEL = 10
+
+_LEVEL = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "notice",
+    Severity.INFO: "notice",
+}
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message (actions/toolkit `escapeData`)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow command's property value (actions/toolkit `escapeProperty`)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class GithubReporter:
+    def __init__(self, options: ReportOptions) -> None:
+        self.options = options
+
+    def write(self, result: ScanResult, out: TextIO) -> None:
+        shown: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
+        left_out = 0
+        for finding in sorted(result.findings, key=lambda f: f.severity.rank):
+            level = _LEVEL[finding.severity]
+            if shown[level] >= MAX_PER_LEVEL:
+                left_out += 1
+                continue
+            shown[level] += 1
+            out.write(annotation(finding, level) + "\n")
+        if left_out:
+            out.write(
+                f"{left_out} more findings are not annotated (GitHub shows {MAX_PER_LEVEL} per "
+                "level and step); see the job summary and the SARIF report for all of them.\n"
+            )
+
+
+def annotation(finding: Finding, level: str) -> str:
+    location = finding.location
+    properties = {
+        "file": location.path,
+        "line": str(location.line),
+        "endLine": str(location.end_line),
+        "title": f"leakstop: {finding.rule_id}",
+    }
+    if location.line == location.end_line:
+        properties["col"] = str(location.column)
+        properties["endColumn"] = str(location.end_column)
+    joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
+    message = f"{finding.description} ({finding.redacted})"
+    if finding.commit is not None:
+        message += f" in commit {finding.commit.sha[:12]}"
+    return f"::{level} {joined}::{escape_data(message)}"

@@ -1,0 +1,63 @@
+"""Which finding goes to which provider, and what it would do: the response plan.
+
+A rule names the provider that can act on its credentials (`respond: {provider, action}`);
+findings without one need a person. Only confirmed findings may be rotated automatically
+(DESIGN.md): until live verification exists no finding is confirmed, so every plan entry is
+marked as needing confirmation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from leakstop.finding import Finding
+from leakstop.rules.model import Rule
+
+#: What each provider would do, for the plan's reader.
+PROVIDER_ACTIONS = {
+    ("github", "revoke"): "revoke through GitHub's credential revocation API",
+    ("aws", "rotate"): "create a new IAM access key, test it, then deactivate and delete this one",
+    ("webhook", "notify"): "notify the owners through the configured webhook",
+}
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    finding: Finding
+    provider: str | None
+    action: str | None
+    #: What would happen, in words.
+    effect: str
+    confirmed: bool = False
+
+
+def plan(findings: Sequence[Finding], rules: Sequence[Rule]) -> list[PlanEntry]:
+    by_id = {rule.id: rule for rule in rules}
+    entries = []
+    seen: set[str] = set()
+    for finding in findings:
+        if finding.fingerprint in seen:
+            continue  # one secret, one response, however many places it appears
+        seen.add(finding.fingerprint)
+        rule = by_id.get(finding.rule_id)
+        respond = (rule.respond if rule else None) or {}
+        provider = respond.get("provider")
+        action = respond.get("action")
+        if provider and action:
+            effect = PROVIDER_ACTIONS.get(
+                (str(provider), str(action)), f"{action} through the {provider} provider"
+            )
+        else:
+            effect = "no provider can act on this credential: rotate it by hand"
+            if rule is not None:
+                effect += f" ({rule.remediation.split('.')[0]})"
+        entries.append(
+            PlanEntry(
+                finding,
+                str(provider) if provider else None,
+                str(action) if action else None,
+                effect,
+            )
+        )
+    return entries
