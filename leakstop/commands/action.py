@@ -194,7 +194,8 @@ def _push_range(repo: Path, scan_plan: Plan) -> list[str]:
         except SourceError:
             log.warning("cannot fetch the default branch %s: scanning the pushed tip only", branch)
             return ["-1", head]
-        if gitrepo.deepen_until_merge_base(repo, remote, head) is not None:
+        refspecs = [f"+refs/heads/{branch}:{remote}", head]
+        if gitrepo.deepen_until_merge_base(repo, remote, head, refspecs) is not None:
             return [head, "--not", remote]
     return [head]
 

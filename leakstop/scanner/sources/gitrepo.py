@@ -97,13 +97,16 @@ def fetch_missing(directory: Path | str, refs: list[str]) -> None:
         fetch(directory, [*depth, "origin", *missing])
 
 
-def deepen_until_merge_base(directory: Path | str, base: str, head: str) -> str | None:
+def deepen_until_merge_base(
+    directory: Path | str, base: str, head: str, refspecs: list[str] | None = None
+) -> str | None:
     """Deepen a shallow clone step by step (50, 100, 200, ... commits) until BASE and HEAD
-    meet, then stop; unshallow as a last resort."""
+    meet, then stop; unshallow as a last resort. `refspecs` say what to fetch from origin
+    when BASE or HEAD are local names (default: BASE and HEAD themselves)."""
     depth = 50
     while is_shallow(directory) and depth <= 6400:
         log.info("deepening the shallow clone by %d commits to find the merge base", depth)
-        fetch(directory, [f"--deepen={depth}", "origin", base, head])
+        fetch(directory, [f"--deepen={depth}", "origin", *(refspecs or [base, head])])
         if (found := merge_base(directory, base, head)) is not None:
             return found
         depth *= 2
