@@ -77,11 +77,15 @@ class BlobReader:
         failure: list[BaseException] = []
 
         def feed() -> None:
+            # Only this thread touches stdin, and a request is queued once git has it: then
+            # every queued request's answer is on its way and the reader only reads stdout.
+            # (Had the reader flushed stdin, it could wait on the buffer's lock while this
+            # thread, holding it, waits on git, which waits on the reader: a deadlock.)
             try:
                 for request in requests:
                     stdin.write(object_id(request).encode() + b"\n")
+                    stdin.flush()
                     sent.put((request,))
-                stdin.flush()
             except BrokenPipeError:
                 pass
             except BaseException as exc:  # noqa: BLE001 - handed to the reader, which re-raises it
@@ -92,9 +96,6 @@ class BlobReader:
         writer = threading.Thread(target=feed, name="leakstop-cat-file", daemon=True)
         writer.start()
         while (item := sent.get()) is not None:
-            # The id may still sit in the write buffer; the writer thread only flushes at
-            # the end, and git answers only what it has received.
-            stdin.flush()
             yield self._answer(item[0], stdout)
         writer.join()
         if failure:

@@ -170,3 +170,24 @@ def test_memory_stays_bounded(git_repo: GitRepo) -> None:
     tracemalloc.stop()
     assert total == 600 * blob_size
     assert peak < 12 * blob_size, f"peak {peak / 1e6:.1f} MB for {total / 1e6:.0f} MB of history"
+
+
+@pytest.mark.timeout(60)
+def test_many_blobs_stream_through_without_deadlock(git_repo: GitRepo) -> None:
+    """More object ids than a pipe holds (64 KiB / 41 bytes ~ 1,600), and answers large enough
+    to fill git's output pipe too: writer, git and reader must keep each other moving."""
+    stream = [
+        "reset refs/heads/main\n",
+        "commit refs/heads/main\ncommitter A <a@b> 1600000000 +0000\ndata 1\nc\n",
+    ]
+    for number in range(6000):
+        content = f"file {number}\n" * 200
+        stream.append(f"M 100644 inline f{number:05d}.txt\ndata {len(content)}\n{content}\n")
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=git_repo.path,
+        input="".join(stream).encode(),
+        check=True,
+    )
+    chunks = list(GitHistorySource(git_repo.path).chunks())
+    assert len(chunks) == 6000
