@@ -50,11 +50,23 @@ def touches(finding: Finding, lines: frozenset[int]) -> bool:
     return any(line in lines for line in range(location.line, location.end_line + 1))
 
 
+def _first_in_history(finding: Finding, introduced: set[tuple[str, str]]) -> bool:
+    key = (finding.fingerprint, finding.location.path)
+    if key in introduced:
+        return False
+    introduced.add(key)
+    return True
+
+
 def run_scan(
     source: Source, detector: Detector, rules: Sequence[Rule], unit: str = "file"
 ) -> ScanResult:
     stats = ScanStats(unit=unit)
     findings: list[Finding] = []
+    # History: each version of a file is its own blob, so a secret that stays in a file is in
+    # every later version. Like a patch-based scan, report it once per path: at the first
+    # (oldest) commit, since history sources yield blobs oldest first.
+    introduced: set[tuple[str, str]] = set()
     started = time.perf_counter()
     for chunk in source.chunks():
         if chunk.skipped is not None:
@@ -65,6 +77,8 @@ def run_scan(
         found = detector.detect(chunk)
         if chunk.added_lines is not None:
             found = [f for f in found if touches(f, chunk.added_lines)]
+        if chunk.commit is not None:
+            found = [f for f in found if _first_in_history(f, introduced)]
         findings.extend(found)
     stats.seconds = time.perf_counter() - started
     findings.sort(key=sort_key)

@@ -191,3 +191,19 @@ def test_many_blobs_stream_through_without_deadlock(git_repo: GitRepo) -> None:
     )
     chunks = list(GitHistorySource(git_repo.path).chunks())
     assert len(chunks) == 6000
+
+
+def test_a_secret_that_stays_in_a_file_is_reported_once(git_repo: GitRepo, detector: Detector) -> None:
+    from leakstop.scanner.runner import run_scan
+
+    git_repo.write("settings.py", f'TOKEN = "{GITHUB_TOKEN}"\nVERSION = 0\n')
+    first = git_repo.commit("add")
+    for number in range(1, 4):
+        git_repo.write("settings.py", f'TOKEN = "{GITHUB_TOKEN}"\nVERSION = {number}\n')
+        git_repo.commit(f"bump {number}")
+    git_repo.write("copy.py", f'TOKEN = "{GITHUB_TOKEN}"\n')  # a new place: a new finding
+    copied = git_repo.commit("copy")
+    result = run_scan(GitHistorySource(git_repo.path), detector, [], "blob")
+    assert result.stats.scanned == 5
+    found = [(f.location.path, f.commit.sha if f.commit else "") for f in result.findings]
+    assert found == [("copy.py", copied), ("settings.py", first)]
