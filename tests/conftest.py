@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,13 @@ AWS_KEY_ID = "AKIAQYLPMN5HHHFPZAM2"
 AWS_SECRET = "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"
 
 
+#: Git's "global" config for tests: an empty file of our own. (Pointing GIT_CONFIG_GLOBAL at
+#: /dev/null works until some git command writes global config: git then renames its lock
+#: file over /dev/null, turning the device into a regular file for the whole machine.)
+GIT_GLOBAL_CONFIG = Path(tempfile.mkdtemp(prefix="leakstop-tests-")) / "gitconfig"
+GIT_GLOBAL_CONFIG.touch()
+
+
 class GitRepo:
     """A real git repository in a temporary folder, with helpers to write and commit."""
 
@@ -32,13 +40,15 @@ class GitRepo:
     def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         environ = {
             **os.environ,
-            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_GLOBAL": str(GIT_GLOBAL_CONFIG),
             "GIT_CONFIG_NOSYSTEM": "1",
             **(env or {}),
         }
         result = subprocess.run(
-            ["git", *args], cwd=self.path, capture_output=True, text=True, check=True, env=environ
+            ["git", *args], cwd=self.path, capture_output=True, text=True, env=environ
         )
+        if result.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
 
     def write(self, relative: str, content: str | bytes) -> Path:

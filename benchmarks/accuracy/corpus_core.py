@@ -316,7 +316,10 @@ class File:
 
 def _git_env(tmp_home: str, c: int | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"HOME": tmp_home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+    # An empty file, not /dev/null: a git config write would rename its lock over /dev/null.
+    global_config = os.path.join(tmp_home, ".gitconfig")
+    open(global_config, "a").close()
+    env.update({"HOME": tmp_home, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": global_config,
                 "LC_ALL": "C", "TZ": "UTC"})
     if c is not None:
         msg, name, email, date = COMMITS[c]

@@ -39,6 +39,13 @@ DEFAULT_VERSIONS = [
 ]  # fmt: skip
 
 
+def _empty_git_config() -> Path:
+    """An empty global git config (never /dev/null: a git config write would replace it)."""
+    path = Path(tempfile.mkdtemp(prefix="bench-git-")) / "gitconfig"
+    path.touch()
+    return path
+
+
 def build(workdir: Path, package: str, versions: list[str]) -> Path:
     repo = workdir / f"{package}-history"
     if (repo / ".git").exists():
@@ -48,7 +55,7 @@ def build(workdir: Path, package: str, versions: list[str]) -> Path:
     repo.mkdir(parents=True)
     env = {
         **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_GLOBAL": str(_empty_git_config()),
         "GIT_AUTHOR_NAME": "Release",
         "GIT_AUTHOR_EMAIL": "release@example.com",
         "GIT_COMMITTER_NAME": "Release",

@@ -37,6 +37,13 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 TOKEN = "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"  # valid checksum, never issued
 
 
+def _empty_git_config() -> Path:
+    """An empty global git config (never /dev/null: a git config write would replace it)."""
+    path = Path(tempfile.mkdtemp(prefix="bench-git-")) / "gitconfig"
+    path.touch()
+    return path
+
+
 def run(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) -> float:
     started = time.perf_counter()
     result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
@@ -76,7 +83,7 @@ def main() -> None:
     repo.mkdir(parents=True)
     env = {
         **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_GLOBAL": str(_empty_git_config()),
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_AUTHOR_NAME": "Bench",
         "GIT_AUTHOR_EMAIL": "bench@example.com",

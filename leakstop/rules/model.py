@@ -49,6 +49,9 @@ class Rule:
     #: Generic (keyword = value) rules yield to specific rules on the same secret and get the
     #: placeholder/code-reference filters.
     generic: bool = False
+    #: The secret is an encoded container (base64 `user:password`, a Kubernetes Secret
+    #: value): decode it and report the credentials a specific rule finds inside, if any.
+    decode: bool = False
     remediation: str = DEFAULT_REMEDIATION
     references: tuple[str, ...] = ()
     allowlists: tuple[Allowlist, ...] = ()

@@ -7,13 +7,21 @@ All of this work runs on candidates only, never on whole files.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from leakstop.allowlist import Allowlist
-from leakstop.finding import DEFAULT_FINGERPRINT_KEY, Finding, Location, fingerprint, redact
+from leakstop.finding import (
+    DEFAULT_FINGERPRINT_KEY,
+    Finding,
+    Location,
+    Severity,
+    fingerprint,
+    redact,
+)
 from leakstop.rules.model import Rule
-from leakstop.scanner import filters
+from leakstop.scanner import decode, filters
 from leakstop.scanner.engine import Candidate, Engine, merge_spans
 from leakstop.scanner.sources import Chunk
 from leakstop.scanner.text import (
@@ -35,6 +43,17 @@ _TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~]{16,}")
 _QUOTES = b"\"'`"
 
 
+@dataclass(frozen=True, slots=True)
+class _Site:
+    """Where a candidate's secret sits in the scanned file: its encoded form's span (the
+    decoded value's own span when it was not encoded) and that line's text."""
+
+    start: int
+    end: int
+    line: str
+    previous_line: str
+
+
 @dataclass
 class Detector:
     engine: Engine
@@ -51,56 +70,113 @@ class Detector:
         spans = merge_spans([(c.secret_start, c.secret_end) for c in raw])
         findings = []
         for candidate in candidates:
-            finding = self._evaluate(candidate, data, lines, chunk, spans)
-            if finding is not None:
-                findings.append(finding)
+            line_start = lines.line_start(candidate.secret_start)
+            site = _Site(
+                candidate.secret_start,
+                candidate.secret_end,
+                lines.line_text(candidate.secret_start),
+                lines.line_text(line_start - 1) if line_start > 0 else "",
+            )
+            for secret, rule, validated, entropy, encodings in self._evaluate(
+                candidate, data, site, chunk.path
+            ):
+                findings.append(
+                    self._finding(
+                        rule, secret, validated, entropy, encodings, site, lines, data, spans, chunk
+                    )
+                )
         return findings
 
     def _evaluate(
-        self,
-        candidate: Candidate,
-        data: bytes,
-        lines: LineIndex,
-        chunk: Chunk,
-        spans: list[tuple[int, int]],
-    ) -> Finding | None:
+        self, candidate: Candidate, data: bytes, site: _Site, path: str, depth: int = 0
+    ) -> list[tuple[str, Rule, bool, float, tuple[str, ...]]]:
+        """The secrets this candidate stands for, each with (rule, validated, entropy, the
+        encodings undone): none if a check rejects it; the credentials inside its decoded
+        value if it was an encoded container."""
         rule = candidate.rule
-        secret = decode_secret(data[candidate.secret_start : candidate.secret_end])
+        raw = data[candidate.secret_start : candidate.secret_end]
+        if (rule.generic or rule.decode) and depth < decode.MAX_DEPTH:
+            inside = self._decoded(raw, site, path, depth)
+            if inside:
+                return inside
+        secret = decode_secret(raw)
+        encodings: tuple[str, ...] = ()
+        if rule.generic or rule.decode:
+            # An encoded value is judged, fingerprinted and reported as what it encodes.
+            for decoded in decode.decodings(raw, 1):
+                secret, encodings = decode_secret(decoded.data), decoded.encodings
+                break
         validated = False
         if rule.validator is not None:
             if not VALIDATORS[rule.validator](secret):
-                return None
+                return []
             validated = True
         entropy = shannon_entropy(secret)
         if rule.entropy is not None and entropy < rule.entropy:
-            return None
-        line = lines.line_text(candidate.secret_start)
-        if rule.generic and _is_generic_false_positive(candidate, secret, line, data, chunk.path):
-            return None
-        line_start = lines.line_start(candidate.secret_start)
-        previous = lines.line_text(line_start - 1) if line_start > 0 else ""
-        if filters.has_inline_allow(line, previous):
-            return None
-        if self._allowed(rule, chunk.path, secret, line):
-            return None
+            return []
+        if rule.generic and _is_generic_false_positive(candidate, secret, site.line, data, path):
+            return []
+        if filters.has_inline_allow(site.line, site.previous_line):
+            return []
+        if self._allowed(rule, path, secret, site.line):
+            return []
+        return [(secret, rule, validated, entropy, encodings)]
+
+    def _decoded(
+        self, raw: bytes, site: _Site, path: str, depth: int
+    ) -> list[tuple[str, Rule, bool, float, tuple[str, ...]]]:
+        """Credentials of specific rules inside a decoded value (a base64 GitHub token in a
+        Kubernetes Secret, a token in an `Authorization: Basic` header). Generic matches
+        inside are not reported twice: the outer candidate stands for them."""
+        for decoded in decode.decodings(raw, decode.MAX_DEPTH - depth):
+            found = []
+            for inner in _drop_shadowed(self.engine.find(decoded.data)):
+                if inner.rule.generic:
+                    continue
+                for secret, rule, validated, entropy, encodings in self._evaluate(
+                    inner, decoded.data, site, path, depth + len(decoded.encodings)
+                ):
+                    found.append(
+                        (secret, rule, validated, entropy, (*decoded.encodings, *encodings))
+                    )
+            if found:
+                return found
+        return []
+
+    def _finding(
+        self,
+        rule: Rule,
+        secret: str,
+        validated: bool,
+        entropy: float,
+        encodings: tuple[str, ...],
+        site: _Site,
+        lines: LineIndex,
+        data: bytes,
+        spans: list[tuple[int, int]],
+        chunk: Chunk,
+    ) -> Finding:
         key = fingerprint(rule.id, secret, self.fingerprint_key)
-        if any(a.applies_to(rule.id) and a.allows_fingerprint(key) for a in self._all(rule)):
-            return None
-        start_line, start_column = lines.position(candidate.secret_start)
-        end_line, end_column = lines.position(candidate.secret_end)
+        start_line, start_column = lines.position(site.start)
+        end_line, end_column = lines.position(site.end)
+        tags = rule.tags + tuple(f"decoded:{name}" for name in encodings)
+        severity = rule.severity
+        if filters.is_demo_path(chunk.path) and not validated:
+            severity = Severity.LOW if rule.generic else _one_lower(severity)
+            tags += ("test-or-doc",)
         return Finding(
             rule_id=rule.id,
             description=rule.description,
-            severity=rule.severity,
+            severity=severity,
             location=Location(
                 printable(chunk.path), start_line, start_column, end_line, end_column
             ),
             secret=secret,
             fingerprint=key,
             entropy=round(entropy, 3),
-            context=_context(data, lines, candidate.secret_start, spans),
+            context=_context(data, lines, site.start, spans),
             commit=chunk.commit,
-            tags=rule.tags,
+            tags=tags,
             validated=validated,
         )
 
@@ -113,7 +189,16 @@ class Detector:
                 continue
             if allowlist.allows_path(path) or allowlist.allows_secret(secret, line):
                 return True
+            if allowlist.fingerprints and allowlist.allows_fingerprint(
+                fingerprint(rule.id, secret, self.fingerprint_key)
+            ):
+                return True
         return False
+
+
+def _one_lower(severity: Severity) -> Severity:
+    order = list(Severity)
+    return order[min(order.index(severity) + 1, len(order) - 1)]
 
 
 def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
@@ -139,10 +224,16 @@ def _is_generic_false_positive(
 ) -> bool:
     passwords = "password" in candidate.rule.tags
     word_like = filters.is_word_like(secret)
+    plain = urllib.parse.unquote(secret)
     if (
         not filters.has_letter(secret)
         or filters.has_outer_whitespace(secret)
         or filters.is_placeholder(secret)
+        or filters.is_placeholder(plain)
+        or filters.is_hash(secret)
+        or filters.is_date(secret)
+        or filters.has_ascending_run(secret)
+        or (passwords and filters.is_email(plain))
         or filters.is_prose(secret)
         or filters.is_path_like(secret)
         or filters.is_sequential(secret)

@@ -48,8 +48,11 @@ _PLACEHOLDER_WORDS = re.compile(
     | your[_-]?(?:own[_-]?)?(?:api[_-]?)?(?:key|token|secret|pass|password|credentials?)
     | (?:key|token|secret|password)[_-]?here
     | change[_-]?me | changeit | placeholder | redacted | replace[_-]?me | insert[_-]?here
-    | dummy | fake[_-]?(?:key|token|secret|password) | sample[_-]?(?:key|token|secret|password)
-    | example[_-]?(?:key|token|secret|password) | not[_-]?a[_-]?(?:real[_-]?)?(?:key|secret|token)
+    | dummy | fake[_-]?(?:key|token|secret|password) | sample | example
+    | not[_-]?a[_-]?(?:real[_-]?)?(?:key|secret|token)
+    | ^(?:my|your|some|the|other|new|old|another|test|demo|default|super|top)[_-]?
+       (?:(?:db|database|admin|user|app|api|secret|strong|secure)[_-]?)?
+       (?:pass(?:word|wd)?|pwd|secret|token|key|api[_-]?key)s?[_-]?\d{0,4}$
     | ^(?:secret|password|passwd|token|api[_-]?key|none|null|nil|true|false|undefined|todo|
          fixme|tbd|test|testing|example|sample|default|empty|string|value|required|optional|
          admin|root|user|username|pass|secret[_-]?key|private[_-]?key|access[_-]?key)$
@@ -74,7 +77,8 @@ _NON_SECRET_KEY = re.compile(
       |var|name|id|type|field|label|hint|prompt|placeholder|regex|pattern|format|expiry
       |expires(?:_?at)?|expiration|ttl|timeout|count|size|enabled|required|reset|mode|header
       |param|strength|rule|rules|error|message|text|title|description|help|input|ref|kind
-      |version|provider|location|store|manager|length|cache|key_?id|prefix|suffix|separator)
+      |version|provider|location|store|manager|length|cache|key_?id|prefix|suffix|separator
+    |last_?used|last_?changed|created(?:_?at)?|updated(?:_?at)?|date|time|age|policy_?name)
     ["']?$
     """
 )
@@ -103,6 +107,60 @@ def is_placeholder(secret: str) -> bool:
     return bool(
         _TEMPLATE.search(secret) or _PLACEHOLDER_WORDS.search(secret) or _LONG_REPEAT.search(secret)
     )
+
+
+#: Hash formats stored where a password goes: they are not the password (crypt, Django,
+#: LDAP, htpasswd) or content digests (`sha256:...`, `sha512-...`).
+_HASH = re.compile(
+    r"""(?x)
+    ^(?:\$(?:2[abxy]?|1|5|6|y|gy|7|argon2(?:id|i|d)|scrypt|pbkdf2(?:-sha\d+)?|apr1|P|H)\$
+      | (?:pbkdf2_sha\d+|bcrypt(?:_sha256)?|argon2|sha1|md5|scrypt|crypt)\$
+      | \{(?:SSHA|SHA|SMD5|MD5|CRYPT|SSHA256|SSHA512|PBKDF2)[\w-]*\}
+      | (?:sha1|sha224|sha256|sha384|sha512|md5|blake2b|xxh\d+)[:=-][A-Za-z0-9+/=]{16,}$)
+    """
+)
+_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
+)
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_ASCENDING = re.compile(
+    "|".join(
+        "".join(chr(c) for c in range(start, start + 6)) for start in range(ord("a"), ord("u"))
+    )
+)
+#: Paths of tests, fixtures, examples and documentation: findings there get a lower severity
+#: (they are usually demo values), never silence.
+_DEMO_PATH = re.compile(
+    r"""(?ix)
+    (?:^|/)(?:tests?|testing|spec|specs|__tests__|fixtures?|testdata|mocks?|examples?|samples?
+            |docs?|documentation)(?:/|$)
+    | (?:^|/)(?:test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(?:test|spec)\.[a-z]+|[^/]*examples?[^/]*)$
+    | \.(?:md|rst|adoc)$
+    """
+)
+
+
+def is_hash(secret: str) -> bool:
+    """A password hash or content digest (`$2b$12$...`, `pbkdf2_sha256$...`, `sha256:...`)."""
+    return bool(_HASH.match(secret))
+
+
+def is_date(secret: str) -> bool:
+    return bool(_DATE.match(secret))
+
+
+def is_email(secret: str) -> bool:
+    return bool(_EMAIL.match(secret))
+
+
+def has_ascending_run(secret: str) -> bool:
+    """`bcdefghij`: six letters in alphabet order never occur in random keys."""
+    return bool(_ASCENDING.search(secret.lower()))
+
+
+def is_demo_path(path: str) -> bool:
+    """Tests, fixtures, examples and docs: `tests/`, `foo_test.go`, `examples-1.json`, `.md`."""
+    return bool(_DEMO_PATH.search(path))
 
 
 _WORD_SEQUENCE = re.compile(r"^[._:/=&+,;-]*[A-Za-z]+(?:[._:/=&+,;-]+[A-Za-z]+)*[._:/=&+,;-]*$")
@@ -177,10 +235,18 @@ def is_bare_identifier(secret: str) -> bool:
     return bool(_IDENTIFIER_CHAIN.match(secret))
 
 
+#: Tokens that are not credentials: pagination cursors, idempotency and request ids.
+_NON_SECRET_TOKEN = re.compile(
+    r"""(?ix)(?:next|page|pagination|continuation|sync|cursor|marker|idempotency|client
+    |request|lifecycle_?action|change|resume|start|end|prev(?:ious)?|csrf|xsrf|cancel
+    |ticket|invite|confirmation|verification)[_.-]?token["']?$"""
+)
+
+
 def is_non_secret_key(key: str) -> bool:
     """The assigned name describes something about a secret, not the secret itself
     (`password_min_length`, `secretName`, `token_url`, `api_key_header`)."""
-    return bool(_NON_SECRET_KEY.search(key))
+    return bool(_NON_SECRET_KEY.search(key) or _NON_SECRET_TOKEN.search(key))
 
 
 def is_sequential(secret: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GITHUB_TOKEN, GitRepo
+from tests.conftest import GIT_GLOBAL_CONFIG, GITHUB_TOKEN, GitRepo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -25,7 +25,7 @@ def _run(repo: GitRepo, *args: str, home: Path) -> subprocess.CompletedProcess[s
     env = {
         **os.environ,
         "PRE_COMMIT_HOME": str(home),
-        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_GLOBAL": str(GIT_GLOBAL_CONFIG),
         "GIT_CONFIG_NOSYSTEM": "1",
         "PRE_COMMIT_COLOR": "never",
     }

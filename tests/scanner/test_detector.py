@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from leakstop.allowlist import Allowlist
@@ -85,3 +87,53 @@ def test_generic_password_code_and_config_semantics(detector: Detector) -> None:
     assert _scan(detector, 'password = "Xk4pRz8wQm"\n', "app.py") != []
     assert _scan(detector, "password: Xk4pRz8wQm\n", "config.yml") != []
     assert _scan(detector, "password = get_password()\n", "app.cfg") == []
+
+
+def test_a_base64_value_holding_a_known_token_is_reported_as_that_token(detector: Detector) -> None:
+    encoded = base64.b64encode(GITHUB_TOKEN.encode()).decode()
+    (finding,) = _scan(detector, f"data:\n  api-token: {encoded}\n", "secret.yaml")
+    assert finding.rule_id == "github-pat"
+    assert finding.secret == GITHUB_TOKEN
+    assert "decoded:base64" in finding.tags
+    assert (finding.location.line, finding.location.column) == (2, 14)  # the encoded text
+    assert finding.location.end_column == 14 + len(encoded)
+
+
+def test_an_encoded_placeholder_is_still_a_placeholder(detector: Detector) -> None:
+    encoded = base64.b64encode(b"changeme-placeholder").decode()
+    assert _scan(detector, f"password: {encoded}\n", "secret.yaml") == []
+
+
+def test_percent_encoded_password_is_reported_decoded(detector: Detector) -> None:
+    (finding,) = _scan(detector, "DB_PASSWORD=Xk4p%40Rz8w%2FQm\n")
+    assert finding.secret == "Xk4p@Rz8w/Qm"
+    assert "decoded:percent" in finding.tags
+
+
+def test_findings_in_tests_and_docs_get_a_lower_severity(detector: Detector) -> None:
+    line = 'DB_PASSWORD = "Xk4pRz8wQm9"\n'
+    assert _scan(detector, line, "app/settings.py")[0].severity.value == "high"
+    in_tests = _scan(detector, line, "tests/test_settings.py")[0]
+    assert in_tests.severity.value == "low"
+    assert "test-or-doc" in in_tests.tags
+    # A token whose checksum the issuer defines is real wherever it is.
+    assert _scan(detector, f"T={GITHUB_TOKEN}\n", "docs/usage.md")[0].severity.value == "critical"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'password = "pbkdf2_sha256$260000$abc$def"',
+        "password: $2b$12$KIXQJ5jR6yHqxvSsVuN7yOe1a9b3x8mZQ9QyJ1m2x3Y4z5A6B7C8D",
+        '"PasswordLastUsed": "2016-09-08T21:47:36Z"',
+        '"nextToken": "RW5DdDJkMWJkZXRlc3R0b2tlbkNvbnRpbnVh"',
+        'CSRF_TOKEN = "1bcdefghij2bcdefghij3bcdefghij"',
+        '"MasterUserPassword": "mypassword"',
+        'password = "user@example.com"',
+        'secret_key = "AKIAEXAMPLEVALUE123456"',
+    ],
+)
+def test_generic_false_positives_seen_in_real_code(detector: Detector, line: str) -> None:
+    assert [
+        f for f in _scan(detector, line + "\n", "config.json") if f.rule_id.startswith("generic")
+    ] == []

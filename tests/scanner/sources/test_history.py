@@ -193,7 +193,9 @@ def test_many_blobs_stream_through_without_deadlock(git_repo: GitRepo) -> None:
     assert len(chunks) == 6000
 
 
-def test_a_secret_that_stays_in_a_file_is_reported_once(git_repo: GitRepo, detector: Detector) -> None:
+def test_a_secret_that_stays_in_a_file_is_reported_once(
+    git_repo: GitRepo, detector: Detector
+) -> None:
     from leakstop.scanner.runner import run_scan
 
     git_repo.write("settings.py", f'TOKEN = "{GITHUB_TOKEN}"\nVERSION = 0\n')
