@@ -161,7 +161,10 @@ class Detector:
         end_line, end_column = lines.position(site.end)
         tags = rule.tags + tuple(f"decoded:{name}" for name in encodings)
         severity = rule.severity
-        if filters.is_demo_path(chunk.path) and not validated:
+        in_docs = filters.is_demo_path(chunk.path) or (
+            chunk.path.endswith(".py") and filters.in_python_docstring(data, site.start)
+        )
+        if in_docs and not validated:
             severity = Severity.LOW if rule.generic else _one_lower(severity)
             tags += ("test-or-doc",)
         return Finding(
@@ -231,6 +234,7 @@ def _is_generic_false_positive(
         or filters.is_placeholder(secret)
         or filters.is_placeholder(plain)
         or filters.is_hash(secret)
+        or filters.is_identifier_uri(secret)
         or filters.is_date(secret)
         or filters.has_ascending_run(secret)
         or (passwords and filters.is_email(plain))

@@ -78,7 +78,8 @@ _NON_SECRET_KEY = re.compile(
       |expires(?:_?at)?|expiration|ttl|timeout|count|size|enabled|required|reset|mode|header
       |param|strength|rule|rules|error|message|text|title|description|help|input|ref|kind
       |version|provider|location|store|manager|length|cache|key_?id|prefix|suffix|separator
-    |last_?used|last_?changed|created(?:_?at)?|updated(?:_?at)?|date|time|age|policy_?name)
+    |last_?used|last_?changed|created(?:_?at)?|updated(?:_?at)?|date|time|age|policy_?name
+    |spec|arn|usage|period|algorithm|algo|scheme|style|class|kind|rotation)
     ["']?$
     """
 )
@@ -138,6 +139,19 @@ _DEMO_PATH = re.compile(
     | \.(?:md|rst|adoc)$
     """
 )
+
+
+def is_identifier_uri(secret: str) -> bool:
+    """An ARN, URN or similar name (`arn:aws:secretsmanager:...:secret:db`): it names a
+    secret, it is not one."""
+    return secret.startswith(("arn:aws", "arn:aws-", "urn:", "projects/", "secretsmanager:"))
+
+
+def in_python_docstring(data: bytes, offset: int) -> bool:
+    """Inside a triple-quoted string of a Python file (an odd number of triple quotes before
+    `offset`): documentation, whose example values are demo values."""
+    before = data[:offset]
+    return (before.count(b'"""') + before.count(b"'''")) % 2 == 1
 
 
 def is_hash(secret: str) -> bool:
@@ -202,8 +216,9 @@ def is_word_like(secret: str) -> bool:
         return True  # letters-only pieces between separators: `a.b:c`, `x-y`, `:py:data:`
     pieces = _CASE_PIECES.findall(text)
     letters = sum(len(piece) for piece in pieces)
-    in_words = sum(len(piece) for piece in pieces if len(piece) >= 3)
-    return in_words >= 0.8 * letters and letters >= 3.5 * len(pieces)
+    short = sum(len(piece) < 3 for piece in pieces)
+    # `JobId`, `ShardId`: words with at most one short piece (`Id`, `Db`) are still names.
+    return short <= max(1, len(pieces) // 4) and letters >= 2.5 * len(pieces)
 
 
 def is_weak_word_password(secret: str) -> bool:
@@ -237,7 +252,7 @@ def is_bare_identifier(secret: str) -> bool:
 
 #: Tokens that are not credentials: pagination cursors, idempotency and request ids.
 _NON_SECRET_TOKEN = re.compile(
-    r"""(?ix)(?:next|page|pagination|continuation|sync|cursor|marker|idempotency|client
+    r"""(?ix)(?:next|page|pagination|continuation|sync|cursor|marker|idempotency|client|input|output
     |request|lifecycle_?action|change|resume|start|end|prev(?:ious)?|csrf|xsrf|cancel
     |ticket|invite|confirmation|verification)[_.-]?token["']?$"""
 )
