@@ -234,7 +234,11 @@ def _is_generic_false_positive(
         or filters.is_placeholder(secret)
         or filters.is_placeholder(plain)
         or filters.is_hash(secret)
+        or filters.is_encrypted(secret)
+        or filters.is_sealed_secret_file(data)
         or filters.is_identifier_uri(secret)
+        or filters.is_regex(secret)
+        or _repeats_key(candidate, secret)
         or filters.is_date(secret)
         or filters.has_ascending_run(secret)
         or (passwords and filters.is_email(plain))
@@ -261,6 +265,12 @@ def _is_generic_false_positive(
     if filters.is_code_reference(secret):
         return True
     return filters.is_code_file(path) and filters.is_bare_identifier(secret)
+
+
+def _repeats_key(candidate: Candidate, secret: str) -> bool:
+    """`('inputsecret', 'inputsecret')`: the value is the name itself."""
+    key = candidate.match.groupdict().get("key")
+    return key is not None and key.decode("latin-1").strip("\"'`").lower() == secret.lower()
 
 
 def _context(data: bytes, lines: LineIndex, offset: int, spans: list[tuple[int, int]]) -> str:

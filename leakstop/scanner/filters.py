@@ -154,6 +154,25 @@ def in_python_docstring(data: bytes, offset: int) -> bool:
     return (before.count(b'"""') + before.count(b"'''")) % 2 == 1
 
 
+_ENCRYPTED = re.compile(
+    r"""(?x)
+    ^(?:ENC\(|ENC\[|enc:|encrypted:|vault:v\d+:|\$ANSIBLE_VAULT;|AQICAH|cipher:
+      |-----BEGIN\ PGP\ MESSAGE)
+    """
+)
+
+
+def is_encrypted(secret: str) -> bool:
+    """Ciphertext committed on purpose: SOPS `ENC[AES256_GCM,...]`, jasypt `ENC(...)`, Vault
+    transit `vault:v1:...`, Ansible Vault, AWS KMS blobs, PGP messages."""
+    return bool(_ENCRYPTED.match(secret))
+
+
+def is_sealed_secret_file(data: bytes) -> bool:
+    """A Bitnami SealedSecret manifest: its `encryptedData` values are ciphertext."""
+    return b"kind: SealedSecret" in data or b'"kind": "SealedSecret"' in data
+
+
 def is_hash(secret: str) -> bool:
     """A password hash or content digest (`$2b$12$...`, `pbkdf2_sha256$...`, `sha256:...`)."""
     return bool(_HASH.match(secret))
@@ -183,7 +202,9 @@ _CASE_PIECES = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 #: A lone lower-case word shorter than this is a stock or demo password (`nodejs`, `postgres`).
 MIN_WORD_PASSWORD = 10
 _PATH = re.compile(r"^(?:[A-Za-z]:\\|~?/|\./|\.\./)[\w./\\ -]*$")
-_PROSE = re.compile(r"^[A-Za-z][A-Za-z ,.'!?-]*$")
+_WORDS = re.compile(r"[A-Za-z]{2,}")
+#: Regular-expression syntax: a value like `[0-9A-Fa-f]{1,4}` is a pattern, not a key.
+_REGEX_SYNTAX = re.compile(r"\[[^\]]+\][*+?{]|\\[dwsbDWS]|\(\?[:=!<P]|\{\d+,\d*\}|\.\*")
 
 
 def has_letter(secret: str) -> bool:
@@ -197,8 +218,17 @@ def has_outer_whitespace(secret: str) -> bool:
 
 
 def is_prose(secret: str) -> bool:
-    """Words and spaces (`will be replaced`): a sentence, not a credential."""
-    return " " in secret and bool(_PROSE.match(secret))
+    """Words and spaces (`will be replaced`, `in #security`): a sentence, not a credential.
+    At least two words, no digits, and mostly letters."""
+    if " " not in secret or any(ch.isdigit() for ch in secret):
+        return False
+    letters = sum(ch.isalpha() for ch in secret)
+    return len(_WORDS.findall(secret)) >= 2 and letters >= 0.7 * len(secret.replace(" ", ""))
+
+
+def is_regex(secret: str) -> bool:
+    """A regular expression (`[0-9A-Fa-f]{1,4}`, `\\d+`, `(?:...)`)."""
+    return bool(_REGEX_SYNTAX.search(secret))
 
 
 def is_word_like(secret: str) -> bool:
