@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
 from collections.abc import Callable
 
@@ -71,6 +72,78 @@ def is_pypi_token(secret: str) -> bool:
     return raw[:1] == b"\x02" and b"pypi.org" in raw[:64]
 
 
+def _base36(number: int, width: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while number:
+        number, remainder = divmod(number, 36)
+        out = digits[remainder] + out
+    return out.rjust(width, "0")
+
+
+def is_gitlab_routable_token(secret: str) -> bool:
+    """GitLab's routable tokens (`glpat-<base64>.01.<len><crc>`): the last 7 characters are
+    the CRC32 of everything before them in base36. Older forms have no checksum to check."""
+    if ".01." not in secret:
+        return True
+    return _base36(zlib.crc32(secret[:-7].encode()), 7) == secret[-7:]
+
+
+def is_atlassian_token(secret: str) -> bool:
+    """Atlassian and Bitbucket tokens (`ATBB...`, `ATATT3...`, `ATCTT3...`) end with the CRC32
+    of everything before, as 8 upper-case hex digits."""
+    return f"{zlib.crc32(secret[:-8].encode()):08X}" == secret[-8:]
+
+
+def is_packagist_token(secret: str) -> bool:
+    """Private Packagist tokens end with the CRC32 of prefix and body, as 8 hex digits."""
+    return f"{zlib.crc32(secret[:-8].encode()):08x}" == secret[-8:]
+
+
+def is_grafana_service_account_token(secret: str) -> bool:
+    """`glsa_<32>_<8 hex>`: the hex is CRC32("glsa_" + the 32 characters), little-endian."""
+    body, _, checksum = secret.rpartition("_")
+    return zlib.crc32(body.encode()).to_bytes(4, "little").hex() == checksum
+
+
+_PEM_BODY = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\s+((?:[A-Za-z0-9+/=]+\s+)+?)-----END")
+_PEM_HEADER = re.compile(rb"^[A-Za-z-]+:.*$", re.MULTILINE)
+
+
+def is_private_key(secret: str) -> bool:
+    """A PEM, OpenSSH or PGP private key whose body decodes to the right structure: DER
+    (an ASN.1 SEQUENCE) for PEM keys, the `openssh-key-v1` magic for OpenSSH keys, a
+    secret-key packet for PGP. Rejects placeholders and truncated bodies."""
+    text = secret.replace("\\n", "\n").encode()
+    match = _PEM_BODY.search(_PEM_HEADER.sub(b"", text))
+    if match is None:
+        return False
+    kind, body = match.group(1), b"".join(match.group(2).split())
+    try:
+        der = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    if b"OPENSSH" in kind:
+        return der.startswith(b"openssh-key-v1\0")
+    if b"PGP" in kind:
+        # Old-format tags 5/7 (0x94-0x97, 0x9c-0x9f) or new-format 0xc5/0xc7: secret keys.
+        return len(der) > 32 and (
+            der[0] in (0x94, 0x95, 0x96, 0x97, 0x9C, 0x9D, 0x9E, 0x9F) or der[0] in (0xC5, 0xC7)
+        )
+    return len(der) > 32 and der[0] == 0x30
+
+
+def is_basic_auth(secret: str) -> bool:
+    """Base64 of `user:password` (Docker `auth`, npm `_auth`, `Authorization: Basic`), both
+    parts non-empty and printable."""
+    try:
+        raw = base64.b64decode(secret + "=" * (-len(secret) % 4), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    user, colon, password = raw.partition(":")
+    return bool(colon and user and password) and raw.isprintable()
+
+
 Validator = Callable[[str], bool]
 
 VALIDATORS: dict[str, Validator] = {
@@ -78,4 +151,10 @@ VALIDATORS: dict[str, Validator] = {
     "npm-token": is_npm_token,
     "jwt": is_jwt,
     "pypi-token": is_pypi_token,
+    "gitlab-routable": is_gitlab_routable_token,
+    "atlassian-token": is_atlassian_token,
+    "packagist-token": is_packagist_token,
+    "grafana-service-account": is_grafana_service_account_token,
+    "private-key": is_private_key,
+    "basic-auth": is_basic_auth,
 }

@@ -62,3 +62,62 @@ def test_pypi_token_structure() -> None:
 
 def test_registry_names_every_validator() -> None:
     assert set(VALIDATORS) >= {"github-token", "npm-token", "jwt", "pypi-token"}
+
+
+def test_gitlab_routable_checksum() -> None:
+    from leakstop.scanner.validators import is_gitlab_routable_token
+
+    token = "glpat-LyBdflNdpbPuK3x0ahdLYGM6MQpvOjFsYXIKdTo0MmJleRI.01.1b0u9zzib"
+    assert is_gitlab_routable_token(token)
+    assert not is_gitlab_routable_token(token[:-1] + "a")
+    assert is_gitlab_routable_token("glpat-xxxxxxxxxxxxxxxxxxxx")  # no checksum to check
+
+
+def test_atlassian_packagist_and_grafana_checksums() -> None:
+    from leakstop.scanner.validators import (
+        is_atlassian_token,
+        is_grafana_service_account_token,
+        is_packagist_token,
+    )
+
+    assert is_atlassian_token("ATBBt60llT4bM3RADBrTgfiMi1AD3054FB72")
+    assert not is_atlassian_token("ATBBt60llT4bM3RADBrTgfiMi1AD3054FB73")
+    packagist = "packagist_out_3060cd3d8823b7da8e8c65e2acebf3aea089833741b0a9b3fe0767e501064b6c5550"
+    assert is_packagist_token(packagist)
+    assert not is_packagist_token(packagist[:-1] + "1")
+    assert is_grafana_service_account_token("glsa_dskGJLH7fEGCOQI2HDEnUBu2QxBopz3a_915a8314")
+    assert not is_grafana_service_account_token("glsa_dskGJLH7fEGCOQI2HDEnUBu2QxBopz3a_915a8315")
+
+
+def test_private_key_structure() -> None:
+    from cryptography.hazmat.primitives import serialization as s
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from leakstop.scanner.validators import is_private_key
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    for form, encryption in [
+        (s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()),
+        (s.PrivateFormat.PKCS8, s.NoEncryption()),
+        (s.PrivateFormat.PKCS8, s.BestAvailableEncryption(b"pw")),
+        (s.PrivateFormat.OpenSSH, s.NoEncryption()),
+    ]:
+        pem = key.private_bytes(s.Encoding.PEM, form, encryption).decode()
+        assert is_private_key(pem)
+        assert is_private_key(pem.replace("\n", "\\n"))  # JSON-escaped
+    elliptic = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, s.NoEncryption()
+    )
+    assert is_private_key(elliptic.decode())
+    assert not is_private_key("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----")
+    assert not is_private_key(
+        "-----BEGIN RSA PRIVATE KEY-----\nQUJD\n-----END RSA PRIVATE KEY-----"
+    )
+
+
+def test_basic_auth() -> None:
+    from leakstop.scanner.validators import is_basic_auth
+
+    assert is_basic_auth("dXNlcjpwYXNz")  # user:pass
+    assert not is_basic_auth("dXNlcg==")  # no password
+    assert not is_basic_auth("not base64!")
