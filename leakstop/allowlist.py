@@ -14,13 +14,34 @@ from leakstop.yamlfile import Fields
 ALLOWLIST_KEYS = ("description", "paths", "regexes", "lines", "stopwords", "fingerprints", "rules")
 
 
+class PathPatterns:
+    """gitignore-style patterns, compiled on first use. Pickles as its lines: pathspec may
+    compile into a Hyperscan database, which cannot cross to a worker process."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.lines = tuple(lines)
+        self._spec: pathspec.GitIgnoreSpec | None = None
+
+    def match_file(self, path: str) -> bool:
+        if self._spec is None:
+            self._spec = pathspec.GitIgnoreSpec.from_lines(self.lines)
+        return bool(self._spec.match_file(path))
+
+    def __getstate__(self) -> tuple[str, ...]:
+        return self.lines
+
+    def __setstate__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+        self._spec = None
+
+
 @dataclass(frozen=True)
 class Allowlist:
     """Each entry kind is checked on its own: any one match allows the finding."""
 
     description: str = ""
     #: gitignore-style patterns, matched against paths relative to the scan root.
-    paths: pathspec.GitIgnoreSpec | None = None
+    paths: PathPatterns | None = None
     #: searched in the secret itself.
     regexes: tuple[regex.Pattern[str], ...] = ()
     #: searched in the whole line that holds the secret.
@@ -57,9 +78,10 @@ def parse_allowlist(fields: Fields) -> Allowlist:
     paths = None
     if path_patterns:
         try:
-            paths = pathspec.GitIgnoreSpec.from_lines(path_patterns)
+            pathspec.GitIgnoreSpec.from_lines(path_patterns)  # reject bad patterns now
         except (ValueError, TypeError) as exc:
             fields.fail(f"invalid path pattern: {exc}", fields.line_of("paths"))
+        paths = PathPatterns(path_patterns)
     rules = fields.string_list("rules")
     return Allowlist(
         description=fields.string("description"),

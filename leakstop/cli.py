@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from leakstop import __version__
+from leakstop import __version__, progress
 from leakstop.commands import action as action_command
 from leakstop.commands import baseline as baseline_command
 from leakstop.commands import respond as respond_command
@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="config file (default: .leakstop.yaml at the scan root)",
+    )
+    where.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="scan on N processes (default: one per available core)",
     )
     where.add_argument(
         "--engine",
@@ -378,6 +385,8 @@ def _scan_request(args: argparse.Namespace) -> scan_command.ScanRequest:
         raise UsageError("--log-opts needs --git")
     if args.fetch and not args.diff:
         raise UsageError("--fetch needs --diff")
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
     try:
         log_opts = shlex.split(args.log_opts or "")
     except ValueError as exc:
@@ -405,6 +414,8 @@ def _scan_request(args: argparse.Namespace) -> scan_command.ScanRequest:
         use_git=not args.no_git,
         max_file_size=max_size,
         engine=args.engine,
+        jobs=args.jobs,
+        progress=progress.wanted(args.quiet > 0),
     )
 
 

@@ -13,9 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pathspec
-
-from leakstop.allowlist import Allowlist, parse_allowlist
+from leakstop.allowlist import Allowlist, PathPatterns, parse_allowlist
 from leakstop.errors import ConfigError
 from leakstop.rules.loader import load_builtin_rules, load_rule_files, parse_rule
 from leakstop.rules.model import Rule
@@ -28,7 +26,7 @@ CONFIG_VERSION = 1
 #: Files that hold fingerprints, hashes and redacted values by design: never scanned.
 BUILTIN_ALLOWLIST = Allowlist(
     description="leakstop and detect-secrets baselines",
-    paths=pathspec.GitIgnoreSpec.from_lines([".leakstop-baseline.json", ".secrets.baseline"]),
+    paths=PathPatterns([".leakstop-baseline.json", ".secrets.baseline"]),
 )
 #: Larger files are skipped (and counted) unless configured otherwise: generated data, dumps.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024

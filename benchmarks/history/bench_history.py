@@ -99,7 +99,7 @@ def introduced_blobs(repo: Path) -> list[str]:
     from leakstop.scanner.sources.history import GitHistorySource
 
     source = GitHistorySource(repo)
-    return [entry.blob_id for entry in source._introductions([])]
+    return [entry.blob_id for entry in source.introductions([])]
 
 
 def read_leakstop(repo: Path, blobs: list[str]) -> int:

@@ -7,6 +7,7 @@ import enum
 import logging
 import os
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
@@ -18,11 +19,14 @@ from leakstop import fingerprint_key
 from leakstop.allowlist import matchable
 from leakstop.config import Config, find_config, load_config
 from leakstop.errors import ReportError, SourceError
+from leakstop.progress import ScanProgress
 from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
 from leakstop.rules.loader import load_rule_files
+from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.engine import build_engine
+from leakstop.scanner.parallel import DetectorRecipe
 from leakstop.scanner.runner import ScanResult, run_scan
 from leakstop.scanner.sources import Source, gitrepo
 from leakstop.scanner.sources.diff import DiffSource, resolve_range, staged_base
@@ -84,6 +88,10 @@ class ScanRequest:
     color: bool | None = None
     category: str = "leakstop"
     engine: str = "auto"
+    #: Worker processes; None: one per available core.
+    jobs: int | None = None
+    #: Show a progress line (the CLI decides: a terminal, not CI, not -q).
+    progress: bool = False
 
 
 @dataclass
@@ -117,7 +125,18 @@ def execute(request: ScanRequest) -> tuple[Prepared, ScanResult]:
     """Prepare and run a scan; findings a baseline lists move to `result.known`."""
     prepared = prepare(request)
     unit = "blob" if request.mode is Mode.HISTORY else "file"
-    result = run_scan(prepared.source, prepared.detector, prepared.config.rules, unit)
+    jobs = request.jobs or parallel.default_jobs()
+    recipe = DetectorRecipe(
+        rules=tuple(prepared.config.rules),
+        allowlists=tuple(prepared.config.allowlists),
+        fingerprint_key=prepared.key.key,
+        engine=prepared.detector.engine.name,
+    )
+    with ExitStack() as stack:
+        progress = stack.enter_context(ScanProgress(unit)) if request.progress else None
+        result = run_scan(
+            prepared.source, prepared.detector, prepared.config.rules, unit, jobs, recipe, progress
+        )
     if prepared.baseline is not None:
         result.known = [f for f in result.findings if prepared.baseline.contains(f)]
         result.findings = [f for f in result.findings if not prepared.baseline.contains(f)]

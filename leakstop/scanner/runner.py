@@ -1,16 +1,25 @@
-"""Run a detector over a source and collect findings and statistics."""
+"""Run a detector over a source, on one process or several, and collect findings and
+statistics."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from leakstop.finding import Finding
 from leakstop.rules.model import Rule
+from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
-from leakstop.scanner.sources import Source
+from leakstop.scanner.parallel import DetectorRecipe, Outcome
+from leakstop.scanner.sources import SkipReason, Source
+from leakstop.scanner.sources.files import FileSource, read_file
+from leakstop.scanner.sources.history import GitHistorySource
+
+#: Below this many files a process pool costs more than it saves.
+PARALLEL_MIN_FILES = 64
 
 
 @dataclass
@@ -39,6 +48,10 @@ class ScanResult:
     known: list[Finding] = field(default_factory=list)
 
 
+class Progress(Protocol):
+    def advance(self, items: int, size: int) -> None: ...
+
+
 def sort_key(finding: Finding) -> tuple[str, int, int, str]:
     location = finding.location
     return (location.path, location.line, location.column, finding.rule_id)
@@ -59,8 +72,16 @@ def _first_in_history(finding: Finding, introduced: set[tuple[str, str]]) -> boo
 
 
 def run_scan(
-    source: Source, detector: Detector, rules: Sequence[Rule], unit: str = "file"
+    source: Source,
+    detector: Detector,
+    rules: Sequence[Rule],
+    unit: str = "file",
+    jobs: int = 1,
+    recipe: DetectorRecipe | None = None,
+    progress: Progress | None = None,
 ) -> ScanResult:
+    """Scan everything `source` holds. With `jobs` > 1 and a `recipe`, files and history
+    blobs are scanned on that many processes; the result is the same."""
     stats = ScanStats(unit=unit)
     findings: list[Finding] = []
     # History: each version of a file is its own blob, so a secret that stays in a file is in
@@ -68,18 +89,72 @@ def run_scan(
     # (oldest) commit, since history sources yield blobs oldest first.
     introduced: set[tuple[str, str]] = set()
     started = time.perf_counter()
-    for chunk in source.chunks():
-        if chunk.skipped is not None:
-            stats.skipped[chunk.skipped.value] += 1
+    for outcome in _outcomes(source, detector, jobs, recipe):
+        if progress is not None:
+            progress.advance(1, outcome.size)
+        if outcome.skipped is not None:
+            stats.skipped[outcome.skipped.value] += 1
             continue
         stats.scanned += 1
-        stats.bytes += len(chunk.data)
-        found = detector.detect(chunk)
-        if chunk.added_lines is not None:
-            found = [f for f in found if touches(f, chunk.added_lines)]
-        if chunk.commit is not None:
+        stats.bytes += outcome.size
+        found = outcome.findings
+        if outcome.added_lines is not None:
+            found = [f for f in found if touches(f, outcome.added_lines)]
+        if outcome.from_history:
             found = [f for f in found if _first_in_history(f, introduced)]
         findings.extend(found)
     stats.seconds = time.perf_counter() - started
     findings.sort(key=sort_key)
     return ScanResult(findings, stats, rules, detector.engine.name)
+
+
+def _outcomes(
+    source: Source, detector: Detector, jobs: int, recipe: DetectorRecipe | None
+) -> Iterator[Outcome]:
+    if jobs > 1 and recipe is not None:
+        if isinstance(source, FileSource):
+            yield from _file_outcomes(source, detector, jobs, recipe)
+            return
+        if isinstance(source, GitHistorySource):
+            source.warn_if_shallow()
+            allowlisted: list[str] = []
+            yield from parallel.scan_blobs(
+                source.repo, source.introductions(allowlisted), recipe, jobs, source.max_size
+            )
+            for path in allowlisted:
+                yield Outcome(path, SkipReason.ALLOWLISTED, 0, [])
+            return
+    for chunk in source.chunks():
+        if chunk.skipped is not None:
+            yield Outcome(chunk.path, chunk.skipped, chunk.size, [])
+        else:
+            yield Outcome(
+                chunk.path,
+                None,
+                len(chunk.data),
+                detector.detect(chunk),
+                from_history=chunk.commit is not None,
+                added_lines=chunk.added_lines,
+            )
+
+
+def _file_outcomes(
+    source: FileSource, detector: Detector, jobs: int, recipe: DetectorRecipe
+) -> Iterator[Outcome]:
+    files = []
+    for absolute, relative in source.files():
+        if source.skip(relative):
+            yield Outcome(relative, SkipReason.ALLOWLISTED, 0, [])
+        else:
+            files.append((absolute, relative))
+    if len(files) >= PARALLEL_MIN_FILES:
+        yield from parallel.scan_files(files, recipe, jobs, source.max_size)
+        return
+    for absolute, relative in files:
+        chunk = read_file(absolute, relative, source.max_size)
+        if chunk is None:
+            continue
+        if chunk.skipped is not None:
+            yield Outcome(chunk.path, chunk.skipped, chunk.size, [])
+        else:
+            yield Outcome(chunk.path, None, len(chunk.data), detector.detect(chunk))

@@ -50,15 +50,18 @@ class GitHistorySource:
     max_size: int | None = None
     skip: Callable[[str], bool] = field(default=lambda _path: False)
 
-    def chunks(self) -> Iterator[Chunk]:
+    def warn_if_shallow(self) -> None:
         if gitrepo.is_shallow(self.repo):
             log.warning(
                 "%s is a shallow clone: history before its oldest fetched commit is not "
                 "scanned (git fetch --unshallow to scan all of it)",
                 self.repo,
             )
+
+    def chunks(self) -> Iterator[Chunk]:
+        self.warn_if_shallow()
         allowlisted: list[str] = []
-        introductions = self._introductions(allowlisted)
+        introductions = self.introductions(allowlisted)
         with BlobReader(self.repo, self.max_size) as reader:
             for blob in reader.read(introductions, lambda entry: entry.blob_id):
                 entry = blob.request
@@ -82,7 +85,8 @@ class GitHistorySource:
         for path in allowlisted:
             yield Chunk(path, skipped=SkipReason.ALLOWLISTED)
 
-    def _introductions(self, allowlisted: list[str]) -> Iterator[Introduction]:
+    def introductions(self, allowlisted: list[str]) -> Iterator[Introduction]:
+        """Each blob history introduces, oldest first; allowlisted paths go to `allowlisted`."""
         seen: set[bytes] = set()
         command = [
             "git",

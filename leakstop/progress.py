@@ -1,0 +1,61 @@
+"""A progress line on stderr for long scans: items done, megabytes, MB/s.
+
+Shown only on a terminal, never in CI or with -q, and removed when the scan ends, so piped
+output and logs stay clean.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from types import TracebackType
+from typing import Any
+
+
+class ScanProgress:
+    def __init__(self, unit: str) -> None:
+        # Imported here: rich.progress costs ~50 ms, and most runs show no progress line.
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        self._unit = unit
+        self._items = 0
+        self._bytes = 0
+        self._started = time.perf_counter()
+        self._progress: Any = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            console=Console(file=sys.stderr),
+            transient=True,
+        )
+        self._task = self._progress.add_task("", total=None)
+
+    def __enter__(self) -> ScanProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _traceback: TracebackType | None,
+    ) -> None:
+        self._progress.stop()
+
+    def advance(self, items: int, size: int) -> None:
+        self._items += items
+        self._bytes += size
+        elapsed = max(time.perf_counter() - self._started, 1e-6)
+        self._progress.update(
+            self._task,
+            description=f"{self._items} {self._unit}s · {self._bytes / 1e6:.1f} MB · "
+            f"{self._bytes / 1e6 / elapsed:.1f} MB/s",
+        )
+
+
+def wanted(quiet: bool) -> bool:
+    """A terminal, not CI, not -q."""
+    return (
+        sys.stderr.isatty() and not quiet and os.environ.get("CI", "").lower() not in ("true", "1")
+    )
