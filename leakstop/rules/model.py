@@ -49,6 +49,9 @@ class Rule:
     #: Generic (keyword = value) rules yield to specific rules on the same secret and get the
     #: placeholder/code-reference filters.
     generic: bool = False
+    #: Precedence when two rules match the same secret (see detector.precedence): -1 for
+    #: containers (credential URLs, auth headers) so the issuer's own rule reports it.
+    priority: int = 0
     #: The secret is an encoded container (base64 `user:password`, a Kubernetes Secret
     #: value): decode it and report the credentials a specific rule finds inside, if any.
     decode: bool = False

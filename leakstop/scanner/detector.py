@@ -6,6 +6,7 @@ All of this work runs on candidates only, never on whole files.
 
 from __future__ import annotations
 
+import bisect
 import re
 import urllib.parse
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ CONTEXT_WIDTH = 160
 #: masked even when no rule matched them: an unknown key format must not print either.
 MASK_ENTROPY = 3.5
 _TOKEN = re.compile(r"[A-Za-z0-9+/=_\-.~]{16,}")
+_TOKEN_BYTE = re.compile(rb"[A-Za-z0-9+/=_\-.~]")
 _QUOTES = b"\"'`"
 
 
@@ -204,22 +206,39 @@ def _one_lower(severity: Severity) -> Severity:
     return order[min(order.index(severity) + 1, len(order) - 1)]
 
 
+def precedence(rule: Rule) -> int:
+    """Which rule reports a span two rules match: an issuer check beats none, a container
+    (a credential URL, an auth header: `priority: -1`) yields to the issuer's own rule, and a
+    generic guess yields to everything."""
+    return rule.priority + (1 if rule.validator else 0) - (10 if rule.generic else 0)
+
+
 def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
-    """Keep one candidate per secret span, and drop generic candidates that overlap a specific
-    rule's match: the specific rule knows the format (even when it then rejects the value,
-    say for a bad checksum, the generic rule must not report it instead)."""
-    specific = [(c.secret_start, c.secret_end) for c in candidates if not c.rule.generic]
-    kept: list[Candidate] = []
-    spans: set[tuple[int, int]] = set()
+    """Keep one candidate per secret span (the highest precedence; ties: rule order), and drop
+    generic candidates that overlap a specific rule's match: the specific rule knows the
+    format (even when it then rejects the value, say for a bad checksum, the generic rule must
+    not report it instead)."""
+    best: dict[tuple[int, int], Candidate] = {}
     for candidate in candidates:
         span = (candidate.secret_start, candidate.secret_end)
-        if span in spans:
+        kept = best.get(span)
+        if kept is None or precedence(candidate.rule) > precedence(kept.rule):
+            best[span] = candidate
+    specific = merge_spans([span for span, c in best.items() if not c.rule.generic])
+    starts = [start for start, _end in specific]
+    kept_candidates = []
+    for candidate in candidates:
+        span = (candidate.secret_start, candidate.secret_end)
+        if best[span] is not candidate:
             continue
-        if candidate.rule.generic and any(s < span[1] and span[0] < e for s, e in specific):
-            continue
-        spans.add(span)
-        kept.append(candidate)
-    return kept
+        if candidate.rule.generic:
+            # The last specific span starting before this one's end is the only one that
+            # can overlap it (spans are merged).
+            index = bisect.bisect_left(starts, span[1]) - 1
+            if index >= 0 and specific[index][1] > span[0]:
+                continue
+        kept_candidates.append(candidate)
+    return kept_candidates
 
 
 def _is_generic_false_positive(
@@ -274,31 +293,53 @@ def _repeats_key(candidate: Candidate, secret: str) -> bool:
 
 
 def _context(data: bytes, lines: LineIndex, offset: int, spans: list[tuple[int, int]]) -> str:
-    """The line holding `offset`, every candidate secret on it redacted and any other long
-    random-looking token masked, cut to about CONTEXT_WIDTH characters around `offset`.
+    """The text around `offset` on its line, every candidate secret in it redacted and any
+    other long random-looking token masked, about CONTEXT_WIDTH characters.
 
-    A line can hold more than one secret (or one secret twice): none may show in clear.
+    A line can hold more than one secret (or one secret twice): none may show in clear. Only
+    the spans near `offset` are looked at (`spans` is sorted and merged), so many findings on
+    one long line cost no more than findings on separate lines.
     """
     line_start = lines.line_start(offset)
     line_end = lines.line_end(offset)
+    low = _token_edge(data, max(line_start, offset - CONTEXT_WIDTH), line_start, -1)
+    high = _token_edge(data, min(line_end, offset + 2 * CONTEXT_WIDTH), line_end, 1)
     pieces: list[str] = []
-    position = line_start
+    position = low
     focus = 0
-    for start, end in spans:
-        if end <= line_start or start >= line_end:
+    index = bisect.bisect_right(spans, (low, len(data) + 1)) - 1
+    for start, end in spans[max(index, 0) :]:
+        if start >= high:
+            break
+        if end <= low:
             continue
-        start = max(start, line_start)
+        start = max(start, low)
         pieces.append(_mask_tokens(data[position:start].decode("utf-8", "replace")))
         if start <= offset < end:
             focus = sum(len(p) for p in pieces)
         pieces.append(redact(decode_secret(data[start:end])))
-        position = min(end, line_end)
-    pieces.append(_mask_tokens(data[position:line_end].decode("utf-8", "replace")))
+        position = min(end, high)
+    pieces.append(_mask_tokens(data[position:high].decode("utf-8", "replace")))
     shown = "".join(pieces).rstrip("\r")
     left = max(0, focus - CONTEXT_WIDTH // 2)
     right = min(len(shown), left + CONTEXT_WIDTH)
     text = shown[left:right].strip()
-    return ("…" if left > 0 else "") + text + ("…" if right < len(shown) else "")
+    before = left > 0 or low > line_start
+    after = right < len(shown) or high < line_end
+    return ("…" if before else "") + text + ("…" if after else "")
+
+
+def _token_edge(data: bytes, position: int, limit: int, step: int) -> int:
+    """Move a cut off any token it would split (up to 128 bytes): half a random token could
+    be half a secret that no rule knows, too short to be masked."""
+    for _ in range(128):
+        if position == limit:
+            return position
+        before, after = data[position - 1 : position], data[position : position + 1]
+        if not (_TOKEN_BYTE.match(before) and _TOKEN_BYTE.match(after)):
+            return position
+        position += step
+    return position
 
 
 def _mask_tokens(text: str) -> str:

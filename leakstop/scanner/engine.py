@@ -13,8 +13,10 @@ matches come out whichever engine found the windows.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import platform
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -53,20 +55,47 @@ class Engine(Protocol):
         ...
 
 
+def match_reach(rule: Rule) -> int:
+    """The longest match the rule can produce, in bytes: its regex's maximum width when that
+    is bounded and smaller than `max_length` (a GitHub token: ~60, not 1024). Narrow windows
+    keep the keyword engine from re-reading whole files around common keywords."""
+    try:
+        # The stdlib parser reads the rules' syntax (named groups stripped); `regex`-only
+        # constructs raise, and the declared max_length stands.
+        parser = importlib.import_module("re._parser")  # the stdlib's own regex parser
+        width = int(parser.parse(hyperscan_pattern(rule.regex).decode()).getwidth()[1])
+    except (re.error, OverflowError, RecursionError, ValueError, TypeError):
+        return rule.max_length
+    return min(rule.max_length, width)
+
+
 class _WindowConfirmer:
     """The confirm step both engines share: trigger offsets → line-aligned windows → regex."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
+        self.reach = [match_reach(rule) for rule in self.rules]
 
     def confirm(self, data: bytes, triggers: dict[int, list[tuple[int, int]]]) -> list[Candidate]:
         """`triggers` maps a rule index to (low, high) offsets that every match lies around."""
+        return self.confirm_windows(
+            data,
+            {
+                index: _line_windows(data, spans, self.reach[index])
+                for index, spans in triggers.items()
+            },
+        )
+
+    def confirm_windows(
+        self, data: bytes, windows: dict[int, list[tuple[int, int]]]
+    ) -> list[Candidate]:
+        """Run each rule's regex in its windows (line-aligned spans, merged here)."""
         size = len(data)
         seen: set[tuple[int, int, int]] = set()
         found: list[tuple[int, int, Candidate]] = []
-        for index in sorted(triggers):
+        for index in sorted(windows):
             rule = self.rules[index]
-            for start, end in merge_spans(_line_windows(data, triggers[index], rule.max_length)):
+            for start, end in merge_spans(windows[index]):
                 for match in rule.pattern.finditer(data, start, end):
                     if match.end() == end and end < size:
                         # The window may have cut the match short: match again with room.
@@ -235,32 +264,54 @@ def _choose_flags(hyperscan: Any, rules: Sequence[Rule], patterns: Sequence[byte
 
 
 class KeywordEngine(_WindowConfirmer):
-    """Fallback: occurrences of each rule's keywords (case-insensitive) become windows."""
+    """Fallback: occurrences of each rule's keywords (case-insensitive) become windows.
+
+    Windows are computed once per keyword and reach, not per rule and occurrence: common
+    keywords (`key`, `token`) occur thousands of times per megabyte and many rules share them.
+    """
 
     name = "keywords"
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         super().__init__(rules)
-        by_keyword: dict[bytes, list[int]] = {}
+        by_keyword: dict[bytes, dict[int, list[int]]] = {}
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
-                by_keyword.setdefault(keyword.encode(), []).append(index)
+                by_reach = by_keyword.setdefault(keyword.encode(), {})
+                by_reach.setdefault(self.reach[index], []).append(index)
         self._by_keyword = by_keyword
 
     def find(self, data: bytes) -> list[Candidate]:
         lowered = data.lower()
-        triggers: dict[int, list[tuple[int, int]]] = {}
-        for keyword, indexes in self._by_keyword.items():
+        windows: dict[int, list[tuple[int, int]]] = {}
+        for keyword, by_reach in self._by_keyword.items():
+            positions = []
             position = lowered.find(keyword)
             while position >= 0:
-                # The keyword may sit anywhere in the match: reach both ways.
-                span = (position, position + len(keyword))
-                for index in indexes:
-                    rule = self.rules[index]
-                    high = min(len(data), span[1] + rule.max_length)
-                    triggers.setdefault(index, []).append((span[0], high))
+                positions.append(position)
                 position = lowered.find(keyword, position + 1)
-        return self.confirm(data, triggers)
+            if not positions:
+                continue
+            for reach, indexes in by_reach.items():
+                # The keyword may sit anywhere in the match: reach both ways. Occurrences are
+                # merged before windows are aligned to lines, so a keyword that occurs
+                # thousands of times costs one alignment per run of nearby occurrences.
+                shared = _line_windows(data, _around(positions, len(keyword), reach, len(data)), 0)
+                for index in indexes:
+                    windows.setdefault(index, []).extend(shared)
+        return self.confirm_windows(data, windows)
+
+
+def _around(positions: list[int], length: int, reach: int, size: int) -> list[tuple[int, int]]:
+    """Merged (start, end) ranges covering `reach` bytes around each occurrence."""
+    ranges: list[tuple[int, int]] = []
+    for position in positions:
+        start, end = max(0, position - reach), min(size, position + length + reach)
+        if ranges and start <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], end)
+        else:
+            ranges.append((start, end))
+    return ranges
 
 
 def hyperscan_available() -> bool:

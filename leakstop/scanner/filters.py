@@ -169,8 +169,10 @@ def is_encrypted(secret: str) -> bool:
 
 
 def is_sealed_secret_file(data: bytes) -> bool:
-    """A Bitnami SealedSecret manifest: its `encryptedData` values are ciphertext."""
-    return b"kind: SealedSecret" in data or b'"kind": "SealedSecret"' in data
+    """A Bitnami SealedSecret manifest: its `encryptedData` values are ciphertext. Only the
+    first 64 KiB are searched: this runs per candidate, and manifests declare their kind early."""
+    head = data[:65536]
+    return b"kind: SealedSecret" in head or b'"kind": "SealedSecret"' in head
 
 
 def is_hash(secret: str) -> bool:

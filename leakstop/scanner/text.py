@@ -59,6 +59,10 @@ def decode_secret(raw: bytes) -> str:
         return raw.decode("latin-1")
 
 
+def _characters(raw: bytes) -> int:
+    return len(raw.decode("utf-8", errors="replace"))
+
+
 def shannon_entropy(value: str) -> float:
     """Shannon entropy in bits per character (0 for the empty string)."""
     length = len(value)
@@ -66,6 +70,11 @@ def shannon_entropy(value: str) -> float:
         return 0.0
     counts = Counter(value).values()
     return -sum(c / length * math.log2(c / length) for c in counts)
+
+
+#: Line text is looked at this far around a candidate at most: minified files have megabyte
+#: lines, and reading all of one per candidate makes a scan quadratic.
+LINE_CAP = 4096
 
 
 class LineIndex:
@@ -77,14 +86,22 @@ class LineIndex:
         self._data = data
         self._lookups = 0
         self._starts: list[int] | None = None
+        #: (line start, offset, column) of the last column computed: later offsets on the
+        #: same line count characters from there, not from the line's start.
+        self._column_anchor = (-1, 0, 0)
 
     def line_start(self, offset: int) -> int:
-        return self._data.rfind(b"\n", 0, offset) + 1
+        """Start of the line holding `offset`, or `offset - LINE_CAP` on a longer line."""
+        floor = max(0, offset - LINE_CAP)
+        newline = self._data.rfind(b"\n", floor, offset)
+        return newline + 1 if newline >= 0 or floor == 0 else floor
 
     def line_end(self, offset: int) -> int:
-        """Offset of the `\\n` ending the line holding `offset` (or the end of the data)."""
-        end = self._data.find(b"\n", offset)
-        return len(self._data) if end < 0 else end
+        """Offset of the `\\n` ending the line holding `offset` (or the end of the data), or
+        `offset + LINE_CAP` on a longer line."""
+        ceiling = min(len(self._data), offset + LINE_CAP)
+        end = self._data.find(b"\n", offset, ceiling)
+        return ceiling if end < 0 else end
 
     def line_number(self, offset: int) -> int:
         self._lookups += 1
@@ -101,9 +118,14 @@ class LineIndex:
         return self._data.count(b"\n", 0, offset) + 1
 
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based line and 1-based column in characters."""
-        start = self.line_start(offset)
-        column = len(self._data[start:offset].decode("utf-8", errors="replace")) + 1
+        """1-based line and 1-based column in characters (exact, however long the line)."""
+        start = self._data.rfind(b"\n", 0, offset) + 1
+        anchor_start, anchor_offset, anchor_column = self._column_anchor
+        if anchor_start == start and anchor_offset <= offset:
+            column = anchor_column + _characters(self._data[anchor_offset:offset])
+        else:
+            column = 1 + _characters(self._data[start:offset])
+        self._column_anchor = (start, offset, column)
         return self.line_number(offset), column
 
     def line_text(self, offset: int) -> str:

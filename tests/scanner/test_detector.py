@@ -137,3 +137,29 @@ def test_generic_false_positives_seen_in_real_code(detector: Detector, line: str
     assert [
         f for f in _scan(detector, line + "\n", "config.json") if f.rule_id.startswith("generic")
     ] == []
+
+
+def test_an_issuer_rule_beats_a_container_on_the_same_secret(detector: Detector) -> None:
+    findings = _scan(detector, f"remote = https://ci:{GITHUB_TOKEN}@github.com/acme/app.git\n")
+    assert [f.rule_id for f in findings] == ["github-pat"]
+
+
+def test_many_findings_stay_linear(detector: Detector) -> None:
+    """Thousands of findings on one line or on many lines: no pairwise work per finding."""
+    import time
+
+    one_line = " ".join(f"t={GITHUB_TOKEN}" for _ in range(2000))
+    many_lines = "\n".join(f"TOKEN_{number}={GITHUB_TOKEN}" for number in range(20000))
+    for text, expected in ((one_line, 2000), (many_lines, 20000)):
+        started = time.perf_counter()
+        assert len(_scan(detector, text)) == expected
+        assert time.perf_counter() - started < 30  # quadratic versions took minutes
+
+
+def test_context_cut_never_shows_half_an_unknown_token(detector: Detector) -> None:
+    unknown = "Zq8Xv3Lm9Tr2Kw7pNb4sHd6fQw2Er5Ty8Ui1Op3As6Df9Gh2Jk5L" * 4
+    line = "x" * 50 + unknown + " padding " * 40 + f"TOKEN={GITHUB_TOKEN}\n"
+    (finding,) = _scan(detector, line)
+    for size in (12, 20):
+        for start in range(0, len(unknown) - size, 7):
+            assert unknown[start : start + size] not in finding.context
