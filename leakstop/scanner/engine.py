@@ -266,8 +266,10 @@ def _choose_flags(hyperscan: Any, rules: Sequence[Rule], patterns: Sequence[byte
 class KeywordEngine(_WindowConfirmer):
     """Fallback: occurrences of each rule's keywords (case-insensitive) become windows.
 
-    Windows are computed once per keyword and reach, not per rule and occurrence: common
-    keywords (`key`, `token`) occur thousands of times per megabyte and many rules share them.
+    All keywords are found in one Aho-Corasick pass (pyahocorasick) where it is installed,
+    otherwise with one `bytes.find` loop per keyword. Windows are computed once per keyword
+    and reach, not per rule and occurrence: common keywords (`key`, `token`) occur
+    thousands of times per megabyte and many rules share them.
     """
 
     name = "keywords"
@@ -277,22 +279,15 @@ class KeywordEngine(_WindowConfirmer):
         by_keyword: dict[bytes, dict[int, list[int]]] = {}
         for index, rule in enumerate(self.rules):
             for keyword in rule.keywords:
-                by_reach = by_keyword.setdefault(keyword.encode(), {})
+                by_reach = by_keyword.setdefault(keyword.lower().encode(), {})
                 by_reach.setdefault(self.reach[index], []).append(index)
         self._by_keyword = by_keyword
+        self._automaton = _keyword_automaton(list(by_keyword))
 
     def find(self, data: bytes) -> list[Candidate]:
-        lowered = data.lower()
         windows: dict[int, list[tuple[int, int]]] = {}
-        for keyword, by_reach in self._by_keyword.items():
-            positions = []
-            position = lowered.find(keyword)
-            while position >= 0:
-                positions.append(position)
-                position = lowered.find(keyword, position + 1)
-            if not positions:
-                continue
-            for reach, indexes in by_reach.items():
+        for keyword, positions in self._occurrences(data.lower()).items():
+            for reach, indexes in self._by_keyword[keyword].items():
                 # The keyword may sit anywhere in the match: reach both ways. Occurrences are
                 # merged before windows are aligned to lines, so a keyword that occurs
                 # thousands of times costs one alignment per run of nearby occurrences.
@@ -300,6 +295,37 @@ class KeywordEngine(_WindowConfirmer):
                 for index in indexes:
                     windows.setdefault(index, []).extend(shared)
         return self.confirm_windows(data, windows)
+
+    def _occurrences(self, lowered: bytes) -> dict[bytes, list[int]]:
+        """Start offsets of every keyword in `lowered`, ascending per keyword."""
+        found: dict[bytes, list[int]] = {}
+        if self._automaton is not None:
+            # Latin-1 maps each byte to one code point, so string offsets are byte offsets.
+            for end, keyword in self._automaton.iter(lowered.decode("latin-1")):
+                found.setdefault(keyword, []).append(end - len(keyword) + 1)
+            return found
+        for keyword in self._by_keyword:
+            position = lowered.find(keyword)
+            if position < 0:
+                continue
+            positions = found[keyword] = []
+            while position >= 0:
+                positions.append(position)
+                position = lowered.find(keyword, position + 1)
+        return found
+
+
+def _keyword_automaton(keywords: list[bytes]) -> Any:
+    """An Aho-Corasick automaton over `keywords`, or None without pyahocorasick."""
+    try:
+        import ahocorasick
+    except ImportError:
+        return None
+    automaton = ahocorasick.Automaton()
+    for keyword in keywords:
+        automaton.add_word(keyword.decode("latin-1"), keyword)
+    automaton.make_automaton()
+    return automaton
 
 
 def _around(positions: list[int], length: int, reach: int, size: int) -> list[tuple[int, int]]:

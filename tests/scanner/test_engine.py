@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import sys
 
 import pytest
 
@@ -9,6 +10,7 @@ from leakstop.rules import Rule
 from leakstop.rules.loader import load_rule_document
 from leakstop.scanner.engine import (
     MAX_SNAP,
+    KeywordEngine,
     build_engine,
     hyperscan_available,
     hyperscan_pattern,
@@ -99,6 +101,26 @@ def test_engines_agree_on_all_examples_and_noise(all_rules: list[Rule]) -> None:
 
     assert key(hyperscan) == key(keywords)
     assert len(hyperscan) > len(all_rules)
+
+
+def test_keyword_search_without_pyahocorasick_finds_the_same(
+    all_rules: list[Rule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pure-Python keyword loop is the last resort; it must agree with Aho-Corasick."""
+    text = "\n".join(example.text for rule in all_rules for example in rule.positives)
+    data = (text + "\nKEY Token sEcReT " * 50).encode()
+    with_automaton = KeywordEngine(all_rules)
+    assert with_automaton._automaton is not None
+    monkeypatch.setitem(sys.modules, "ahocorasick", None)
+    plain = KeywordEngine(all_rules)
+    assert plain._automaton is None
+
+    def key(candidates):  # type: ignore[no-untyped-def]
+        return [(c.rule.id, c.start, c.end, c.secret_start, c.secret_end) for c in candidates]
+
+    found = key(with_automaton.find(data))
+    assert found == key(plain.find(data))
+    assert len({rule_id for rule_id, *_ in found}) > 200
 
 
 @pytest.mark.parametrize("kind", ENGINES)
