@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,19 @@ AWS_SECRET = "9nT8Xo3uDk1bq0JvYp6mW2sLr7cZaEf4HgQiUy5N"
 #: Git's "global" config for tests: an empty file of our own. (Pointing GIT_CONFIG_GLOBAL at
 #: /dev/null works until some git command writes global config: git then renames its lock
 #: file over /dev/null, turning the device into a regular file for the whole machine.)
+def installed_tool(name: str) -> str | None:
+    """A command installed with this interpreter (the venv's `bin/`), else one on PATH.
+
+    CI runs `.venv/bin/python -m pytest` without activating the venv, so the test tools
+    are not on PATH; and a leakstop on PATH may be another version than the one under test.
+    """
+    scripts = Path(sys.executable).parent
+    for candidate in (scripts / name, scripts / f"{name}.exe"):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
 GIT_GLOBAL_CONFIG = Path(tempfile.mkdtemp(prefix="leakstop-tests-")) / "gitconfig"
 GIT_GLOBAL_CONFIG.touch()
 

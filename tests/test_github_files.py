@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import installed_tool
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted([*ROOT.glob(".github/workflows/*.yml"), *ROOT.glob("examples/workflows/*.yml")])
 
 
 def _tool(name: str) -> str:
-    path = shutil.which(name)
+    path = installed_tool(name)
     assert path, f"{name} is a test dependency (pip install -e '.[test]')"
     return path
 

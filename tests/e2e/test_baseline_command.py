@@ -4,13 +4,12 @@ detect-secrets."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, GitRepo
+from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, GitRepo, installed_tool
 from tests.e2e.test_scan_command import leakstop
 
 pytestmark = pytest.mark.e2e
@@ -91,7 +90,7 @@ def test_import_from_detect_secrets(git_repo: GitRepo) -> None:
         "settings.py", f'AWS_ACCESS_KEY_ID = "{AWS_KEY_ID}"\nAPI_TOKEN = "{GITHUB_TOKEN}"\n'
     )
     git_repo.commit("initial")
-    detect_secrets = shutil.which("detect-secrets")
+    detect_secrets = installed_tool("detect-secrets")
     assert detect_secrets, "detect-secrets is a dependency and installs its command"
     generated = subprocess.run(
         [detect_secrets, "scan"], cwd=git_repo.path, capture_output=True, text=True, check=True

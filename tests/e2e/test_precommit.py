@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import GIT_GLOBAL_CONFIG, GITHUB_TOKEN, GitRepo
+from tests.conftest import GIT_GLOBAL_CONFIG, GITHUB_TOKEN, GitRepo, installed_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -35,7 +34,7 @@ def _run(repo: GitRepo, *args: str, home: Path) -> subprocess.CompletedProcess[s
 def test_commit_with_a_secret_is_blocked_and_a_clean_one_passes(
     git_repo: GitRepo, pre_commit_home: Path
 ) -> None:
-    pre_commit = shutil.which("pre-commit")
+    pre_commit = installed_tool("pre-commit")
     assert pre_commit, "pre-commit is a test dependency"
     revision = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=CHECKOUT, capture_output=True, text=True, check=True

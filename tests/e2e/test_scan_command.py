@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import jsonschema
 import pytest
 
 from leakstop.rules import load_builtin_rules
-from tests.conftest import AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN, GitRepo
+from tests.conftest import AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN, GitRepo, installed_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +23,7 @@ SARIF_SCHEMA = json.loads(
 
 
 def leakstop(*args: str, cwd: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("leakstop") or ""
+    executable = installed_tool("leakstop") or ""
     command = [executable] if executable else [sys.executable, "-m", "leakstop"]
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "LEAKSTOP_CONFIG")}
     return subprocess.run(
