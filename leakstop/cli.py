@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--engine",
         choices=["auto", "hyperscan", "keywords"],
         default="auto",
-        help=argparse.SUPPRESS,
+        help="matching engine (default auto: hyperscan where installed, else keywords)",
     )
 
     scan = commands.add_parser(

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import regex
 
 from leakstop import cache
-from leakstop.errors import RuleError
+from leakstop.errors import ConfigError, RuleError
 from leakstop.rules.model import Rule
 
 log = logging.getLogger(__name__)
@@ -360,5 +360,10 @@ def build_engine(rules: Sequence[Rule], kind: str = "auto") -> Engine:
         kind = "hyperscan" if hyperscan_available() else "keywords"
         if kind == "keywords":
             log.info("hyperscan is not installed; using the keyword engine (slower)")
+    if kind == "hyperscan" and not hyperscan_available():
+        raise ConfigError(
+            "--engine hyperscan: the hyperscan package is not installed on this platform;"
+            " use --engine keywords"
+        )
     engine_type = ENGINES[kind]
     return engine_type(rules)

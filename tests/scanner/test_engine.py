@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from leakstop.errors import RuleError
+from leakstop.errors import ConfigError, RuleError
 from leakstop.rules import Rule
 from leakstop.rules.loader import load_rule_document
 from leakstop.scanner.engine import (
@@ -145,3 +145,12 @@ def test_compiled_database_is_cached_and_a_bad_cache_is_rebuilt(
     cached.write_bytes(b"garbage")
     assert len(build_engine(rules, "hyperscan").find(data)) == 1  # rebuilt
     assert cached.read_bytes() != b"garbage"
+
+
+def test_asking_for_hyperscan_where_it_is_missing_is_a_clear_error(
+    all_rules: list[Rule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    with pytest.raises(ConfigError, match=r"hyperscan package is not installed.*--engine keywords"):
+        build_engine(all_rules, "hyperscan")
+    assert build_engine(all_rules, "auto").name == "keywords"
