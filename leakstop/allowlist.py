@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import pathspec
 import regex
@@ -42,15 +43,23 @@ class Allowlist:
     description: str = ""
     #: gitignore-style patterns, matched against paths relative to the scan root.
     paths: PathPatterns | None = None
-    #: searched in the secret itself.
-    regexes: tuple[regex.Pattern[str], ...] = ()
+    #: searched in the secret itself (compiled on first use: the built-in rules carry ~200).
+    regex_sources: tuple[str, ...] = ()
     #: searched in the whole line that holds the secret.
-    lines: tuple[regex.Pattern[str], ...] = ()
+    line_sources: tuple[str, ...] = ()
     #: lower-case words; a secret containing one is allowed (e.g. "example").
     stopwords: tuple[str, ...] = ()
     fingerprints: frozenset[str] = frozenset()
     #: rule ids this allowlist applies to; None for every rule.
     rules: frozenset[str] | None = None
+
+    @cached_property
+    def regexes(self) -> tuple[regex.Pattern[str], ...]:
+        return tuple(regex.compile(pattern) for pattern in self.regex_sources)
+
+    @cached_property
+    def lines(self) -> tuple[regex.Pattern[str], ...]:
+        return tuple(regex.compile(pattern) for pattern in self.line_sources)
 
     def applies_to(self, rule_id: str) -> bool:
         return self.rules is None or rule_id in self.rules
@@ -71,8 +80,9 @@ class Allowlist:
         return fingerprint in self.fingerprints
 
 
-def parse_allowlist(fields: Fields) -> Allowlist:
-    """Validate one allowlist mapping; errors name the file and line of the bad entry."""
+def parse_allowlist(fields: Fields, trusted: bool = False) -> Allowlist:
+    """Validate one allowlist mapping; errors name the file and line of the bad entry.
+    `trusted` (the shipped rules, checked by the test suite) skips compiling regexes now."""
     fields.check_keys(ALLOWLIST_KEYS)
     path_patterns = fields.string_list("paths")
     paths = None
@@ -86,22 +96,23 @@ def parse_allowlist(fields: Fields) -> Allowlist:
     return Allowlist(
         description=fields.string("description"),
         paths=paths,
-        regexes=_compile_all(fields, "regexes"),
-        lines=_compile_all(fields, "lines"),
+        regex_sources=_checked_regexes(fields, "regexes", trusted),
+        line_sources=_checked_regexes(fields, "lines", trusted),
         stopwords=tuple(word.lower() for word in fields.string_list("stopwords")),
         fingerprints=frozenset(fields.string_list("fingerprints")),
         rules=frozenset(rules) if rules else None,
     )
 
 
-def _compile_all(fields: Fields, key: str) -> tuple[regex.Pattern[str], ...]:
-    compiled = []
-    for pattern in fields.string_list(key):
-        try:
-            compiled.append(regex.compile(pattern))
-        except regex.error as exc:
-            fields.fail(f"invalid regex in {key!r}: {exc}", fields.line_of(key))
-    return tuple(compiled)
+def _checked_regexes(fields: Fields, key: str, trusted: bool) -> tuple[str, ...]:
+    patterns = tuple(fields.string_list(key))
+    if not trusted:
+        for pattern in patterns:
+            try:
+                regex.compile(pattern)
+            except regex.error as exc:
+                fields.fail(f"invalid regex in {key!r}: {exc}", fields.line_of(key))
+    return patterns
 
 
 def matchable(path: str) -> str:

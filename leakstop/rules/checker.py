@@ -18,10 +18,24 @@ def available_engines() -> list[str]:
     return ["keywords", *(["hyperscan"] if hyperscan_available() else [])]
 
 
-def found(detector: Detector, example: Example) -> list[tuple[str, str]]:
-    """(rule id, secret) of every finding when `example` is scanned as its own file."""
+def found(detector: Detector, example: Example) -> list[tuple[str, str, bool]]:
+    """(rule id, secret, decoded) of every finding when `example` is scanned as its own file;
+    `decoded`: the secret was found inside an encoded value."""
     chunk = Chunk(example.path, example.text.encode())
-    return [(f.rule_id, f.secret) for f in detector.detect(chunk)]
+    return [
+        (f.rule_id, f.secret, any(tag.startswith("decoded:") for tag in f.tags))
+        for f in detector.detect(chunk)
+    ]
+
+
+def _by_rule(rule: Rule, results: list[tuple[str, str, bool]]) -> list[str]:
+    """Secrets the rule reported: its own findings and, for a container rule (`decode`), the
+    credentials found inside the value it decoded."""
+    return [
+        secret
+        for rule_id, secret, decoded in results
+        if rule_id == rule.id or (rule.decode and decoded)
+    ]
 
 
 def example_problems(rule: Rule, detector: Detector) -> list[str]:
@@ -29,15 +43,15 @@ def example_problems(rule: Rule, detector: Detector) -> list[str]:
     problems = []
     for example in rule.positives:
         results = found(detector, example)
-        hits = [secret for rule_id, secret in results if rule_id == rule.id]
+        hits = _by_rule(rule, results)
         if not hits:
-            others = sorted({rule_id for rule_id, _ in results})
+            others = sorted({rule_id for rule_id, _, _ in results})
             also = f" (found by: {', '.join(others)})" if others else ""
             problems.append(f"positive example not found: {example.text!r}{also}")
         elif example.secret is not None and example.secret not in hits:
             problems.append(f"positive example found with the wrong secret: {example.text!r}")
     for example in rule.negatives:
-        if any(rule_id == rule.id for rule_id, _ in found(detector, example)):
+        if _by_rule(rule, found(detector, example)):
             problems.append(f"negative example reported: {example.text!r}")
     return problems
 

@@ -146,9 +146,11 @@ def parse_rule(
 
     allowlists = []
     if (single := fields.sub("allowlist", "the rule's allowlist")) is not None:
-        allowlists.append(parse_allowlist(single))
+        allowlists.append(parse_allowlist(single, trusted))
     for item, _line in fields.items("allowlists"):
-        allowlists.append(parse_allowlist(Fields(item, path, fields.error, "an allowlist")))
+        allowlists.append(
+            parse_allowlist(Fields(item, path, fields.error, "an allowlist"), trusted)
+        )
 
     positives, negatives = _parse_examples(fields)
     return Rule(

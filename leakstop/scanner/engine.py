@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import logging
 import platform
 import re
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 
 import regex
 
-from leakstop import cache
+from leakstop import __version__, cache
 from leakstop.errors import ConfigError, RuleError
 from leakstop.rules.model import Rule
 
@@ -55,6 +56,14 @@ class Engine(Protocol):
         ...
 
 
+def _stdlib_parser() -> Any:
+    """The stdlib's own regex parser: `re._parser` since Python 3.11, `sre_parse` before."""
+    try:
+        return importlib.import_module("re._parser")
+    except ImportError:
+        return importlib.import_module("sre_parse")
+
+
 def match_reach(rule: Rule) -> int:
     """The longest match the rule can produce, in bytes: its regex's maximum width when that
     is bounded and smaller than `max_length` (a GitHub token: ~60, not 1024). Narrow windows
@@ -62,11 +71,37 @@ def match_reach(rule: Rule) -> int:
     try:
         # The stdlib parser reads the rules' syntax (named groups stripped); `regex`-only
         # constructs raise, and the declared max_length stands.
-        parser = importlib.import_module("re._parser")  # the stdlib's own regex parser
+        parser = _stdlib_parser()
         width = int(parser.parse(hyperscan_pattern(rule.regex).decode()).getwidth()[1])
     except (re.error, OverflowError, RecursionError, ValueError, TypeError):
         return rule.max_length
     return min(rule.max_length, width)
+
+
+def _rules_key(rules: Sequence[Rule], *extra: str) -> str:
+    """A cache key for what is derived from these rules' regexes by this leakstop."""
+    digest = hashlib.sha256("\0".join([__version__, *extra]).encode())
+    for rule in rules:
+        digest.update(f"\0{rule.regex}\0{rule.max_length}".encode())
+    return digest.hexdigest()[:40]
+
+
+def _cached_reaches(rules: Sequence[Rule]) -> list[int]:
+    """`match_reach` of every rule, from the disk cache when these rules were seen before
+    (parsing ~300 regexes for their width costs ~0.15 s of every start)."""
+    name = f"reach-{_rules_key(rules)}.json"
+    cached = cache.load(name)
+    if cached is not None:
+        try:
+            reaches = json.loads(cached)
+        except ValueError:
+            reaches = None
+        valid = isinstance(reaches, list) and len(reaches) == len(rules)
+        if valid and all(isinstance(reach, int) for reach in reaches):
+            return [int(reach) for reach in reaches]
+    reaches = [match_reach(rule) for rule in rules]
+    cache.store(name, json.dumps(reaches).encode())
+    return reaches
 
 
 class _WindowConfirmer:
@@ -74,7 +109,7 @@ class _WindowConfirmer:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
-        self.reach = [match_reach(rule) for rule in self.rules]
+        self.reach = _cached_reaches(self.rules)
 
     def confirm(self, data: bytes, triggers: dict[int, list[tuple[int, int]]]) -> list[Candidate]:
         """`triggers` maps a rule index to (low, high) offsets that every match lies around."""
@@ -217,13 +252,9 @@ def hyperscan_pattern(source: str) -> bytes:
 def _compile_database(hyperscan: Any, rules: Sequence[Rule]) -> Any:
     """One database of all rules, from the on-disk cache when these exact patterns were
     compiled before (compiling ~200 rules takes seconds; loading the cache milliseconds)."""
-    patterns = [hyperscan_pattern(rule.regex) for rule in rules]
-    key = hashlib.sha256(
-        "\0".join(
-            [getattr(hyperscan, "__version__", ""), platform.machine(), platform.system()]
-        ).encode()
-        + b"\0".join(patterns)
-    ).hexdigest()[:40]
+    key = _rules_key(
+        rules, getattr(hyperscan, "__version__", ""), platform.machine(), platform.system()
+    )
     cached = cache.load(f"hyperscan-{key}.db")
     if cached is not None:
         try:
@@ -233,34 +264,78 @@ def _compile_database(hyperscan: Any, rules: Sequence[Rule]) -> Any:
             return database
         except hyperscan.error:
             log.debug("cached Hyperscan database is unusable here; compiling again")
-    database = hyperscan.Database()
-    database.compile(
-        expressions=patterns,
-        ids=list(range(len(rules))),
-        elements=len(rules),
-        flags=_choose_flags(hyperscan, rules, patterns),
-    )
+    patterns = [hyperscan_pattern(rule.regex) for rule in rules]
+    database = _compile_all(hyperscan, rules, patterns)
     cache.store(f"hyperscan-{key}.db", hyperscan.dumpb(database))
     return database
 
 
-def _choose_flags(hyperscan: Any, rules: Sequence[Rule], patterns: Sequence[bytes]) -> list[int]:
-    """Exact mode where Hyperscan supports the pattern, else prefilter mode (a superset: it
-    accepts lookarounds and back-references; the regex confirms)."""
+def _compile_all(hyperscan: Any, rules: Sequence[Rule], patterns: Sequence[bytes]) -> Any:
+    """Each pattern in exact mode where Hyperscan supports it, else in prefilter mode (a
+    superset: it accepts lookarounds and back-references; the regex confirms).
+
+    The mode is read from the pattern's syntax and the whole set compiled once; only if
+    Hyperscan rejects that is each pattern probed on its own (probing ~300 patterns costs
+    ~12 s on a cold cache, so it is the exception, e.g. a user rule the syntax check
+    misjudges)."""
     base = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
+    prefilter = base | hyperscan.HS_FLAG_PREFILTER
+    guessed = [prefilter if _needs_prefilter(pattern) else base for pattern in patterns]
+    try:
+        return _database(hyperscan, patterns, guessed)
+    except hyperscan.error:
+        log.debug("Hyperscan rejected the guessed modes; probing each pattern")
     flags = []
     for rule, pattern in zip(rules, patterns, strict=True):
-        for mode in (base, base | hyperscan.HS_FLAG_PREFILTER):
+        for mode in (base, prefilter):
             try:
-                probe = hyperscan.Database()
-                probe.compile(expressions=[pattern], ids=[0], elements=1, flags=[mode])
+                _database(hyperscan, [pattern], [mode])
             except hyperscan.error:
                 continue
             flags.append(mode)
             break
         else:
             raise RuleError("the regex cannot be compiled by Hyperscan", rule.source, rule.id)
-    return flags
+    return _database(hyperscan, patterns, flags)
+
+
+def _database(hyperscan: Any, patterns: Sequence[bytes], flags: Sequence[int]) -> Any:
+    database = hyperscan.Database()
+    database.compile(
+        expressions=list(patterns),
+        ids=list(range(len(patterns))),
+        elements=len(patterns),
+        flags=list(flags),
+    )
+    return database
+
+
+#: Constructs Hyperscan accepts only in prefilter mode (re._parser opcode names).
+_PREFILTER_ONLY = {
+    "ASSERT",
+    "ASSERT_NOT",
+    "GROUPREF",
+    "GROUPREF_EXISTS",
+    "ATOMIC_GROUP",
+    "POSSESSIVE_REPEAT",
+}
+
+
+def _needs_prefilter(pattern: bytes) -> bool:
+    """Whether the pattern uses lookarounds, back-references, atomic groups or possessive
+    repeats; True also when the stdlib cannot parse it (`regex`-only syntax)."""
+    try:
+        parsed = _stdlib_parser().parse(pattern.decode())
+    except (re.error, RecursionError, ValueError, UnicodeDecodeError):
+        return True
+    pending: list[Any] = [parsed]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (list, tuple)) or type(node).__name__ == "SubPattern":
+            pending.extend(node)
+        elif str(node) in _PREFILTER_ONLY:
+            return True
+    return False
 
 
 class KeywordEngine(_WindowConfirmer):

@@ -206,7 +206,11 @@ MIN_WORD_PASSWORD = 10
 _PATH = re.compile(r"^(?:[A-Za-z]:\\|~?/|\./|\.\./)[\w./\\ -]*$")
 _WORDS = re.compile(r"[A-Za-z]{2,}")
 #: Regular-expression syntax: a value like `[0-9A-Fa-f]{1,4}` is a pattern, not a key.
-_REGEX_SYNTAX = re.compile(r"\[[^\]]+\][*+?{]|\\[dwsbDWS]|\(\?[:=!<P]|\{\d+,\d*\}|\.\*")
+# `.*` alone is not enough: generated passwords hold it (`DmEhJk.*Zc9%x3E`); a regex has it
+# at an end (`.*\.example\.com`) or next to other syntax.
+_REGEX_SYNTAX = re.compile(
+    r"\[[^\]]+\][*+?{]|\\[dwsbDWS.]|\(\?[:=!<P]|\{\d+,\d*\}|^\^.*\$$|^\.\*|\.\*$|\.\*[(|]|[)|]\.\*"
+)
 
 
 def has_letter(secret: str) -> bool:

@@ -119,7 +119,12 @@ def _outcomes(
             source.warn_if_shallow()
             allowlisted: list[str] = []
             yield from parallel.scan_blobs(
-                source.repo, source.introductions(allowlisted), recipe, jobs, source.max_size
+                source.repo,
+                source.introductions(allowlisted),
+                detector,
+                recipe,
+                jobs,
+                source.max_size,
             )
             for path in allowlisted:
                 yield Outcome(path, SkipReason.ALLOWLISTED, 0, [])
@@ -148,7 +153,7 @@ def _file_outcomes(
         else:
             files.append((absolute, relative))
     if len(files) >= PARALLEL_MIN_FILES:
-        yield from parallel.scan_files(files, recipe, jobs, source.max_size)
+        yield from parallel.scan_files(files, detector, recipe, jobs, source.max_size)
         return
     for absolute, relative in files:
         chunk = read_file(absolute, relative, source.max_size)

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import json
 import random
 import sys
+from pathlib import Path
 
 import pytest
 
 from leakstop.errors import ConfigError, RuleError
 from leakstop.rules import Rule
 from leakstop.rules.loader import load_rule_document
+from leakstop.scanner import engine as engine_module
 from leakstop.scanner.engine import (
     MAX_SNAP,
     KeywordEngine,
@@ -145,6 +148,50 @@ def test_compiled_database_is_cached_and_a_bad_cache_is_rebuilt(
     cached.write_bytes(b"garbage")
     assert len(build_engine(rules, "hyperscan").find(data)) == 1  # rebuilt
     assert cached.read_bytes() != b"garbage"
+
+
+@pytest.mark.parametrize("garbage", [b"not json", b"[1, 2, 3]", b'["a"]'])
+def test_rule_reaches_are_cached_and_a_bad_cache_is_recomputed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, garbage: bytes
+) -> None:
+    monkeypatch.setenv("LEAKSTOP_CACHE_DIR", str(tmp_path))
+    rules = _rules(TOKEN_RULE)
+    assert build_engine(rules, "keywords").reach == [16]  # "tok_" + 12, not max_length
+    (cached,) = tmp_path.glob("reach-*.json")
+    assert json.loads(cached.read_bytes()) == [16]
+    cached.write_bytes(garbage)
+    assert build_engine(rules, "keywords").reach == [16]
+    assert json.loads(cached.read_bytes()) == [16]
+
+
+@needs_hyperscan
+def test_prefilter_mode_is_read_from_the_syntax_for_every_builtin_rule(
+    all_rules: list[Rule],
+) -> None:
+    """The whole set compiles in one go only when each pattern's mode is guessed right; a
+    wrong guess costs a cold start ~12 s of probing."""
+    import hyperscan
+
+    exact = hyperscan.HS_FLAG_MULTILINE | hyperscan.HS_FLAG_ALLOWEMPTY
+    for rule in all_rules:
+        pattern = hyperscan_pattern(rule.regex)
+        try:
+            hyperscan.Database().compile(expressions=[pattern], ids=[0], elements=1, flags=[exact])
+            accepted = True
+        except hyperscan.error:
+            accepted = False
+        assert engine_module._needs_prefilter(pattern) is not accepted, rule.id
+
+
+@needs_hyperscan
+def test_a_misjudged_pattern_falls_back_to_probing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEAKSTOP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(engine_module, "_needs_prefilter", lambda pattern: False)
+    rules = _rules(TOKEN_RULE.replace("\\b(?P<secret>", "(?<![a-z])(?P<secret>"))
+    assert "(?<!" in rules[0].regex
+    assert len(build_engine(rules, "hyperscan").find(b"x tok_aaaaaaaaaa11 y")) == 1
 
 
 def test_asking_for_hyperscan_where_it_is_missing_is_a_clear_error(

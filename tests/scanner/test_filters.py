@@ -129,3 +129,25 @@ def test_sequences_uuids_and_lockfiles() -> None:
     assert filters.is_lock_file("frontend/package-lock.json")
     assert filters.is_lock_file("go.sum")
     assert not filters.is_lock_file("main.go")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[0-9A-Fa-f]{1,4}", True),
+        ("\\d+-\\w+", True),
+        ("(?:foo|bar)", True),
+        (".*\\.example\\.com", True),
+        ("^release-.*$", True),
+        ("api-.*", True),
+        ("(prod|stage).*token", True),
+        ("a{2,}", True),
+        # generated passwords hold regex characters without being patterns
+        ("DmEhJk.*Zc9%x3E54yx8fV!s", False),
+        ("^hK3v9!Lm2$Qx", False),
+        ("Zq8~Xv3.Lm9_Tr2-Kw7pNb4sHd6f$", False),
+        ("p@ss(w0rd)Kx9", False),
+    ],
+)
+def test_regex_values(value: str, expected: bool) -> None:
+    assert filters.is_regex(value) is expected

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from leakstop.allowlist import Allowlist, PathPatterns
 from leakstop.rules import Rule
+from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.engine import build_engine
 from leakstop.scanner.parallel import DetectorRecipe, batched, default_jobs
@@ -31,7 +34,16 @@ def _key(result):  # type: ignore[no-untyped-def]
     )
 
 
-def test_files_on_two_processes_match_one(tmp_path: Path, all_rules: list[Rule]) -> None:
+# fork: workers inherit the detector (Linux); spawn: they build it from the recipe (macOS,
+# Windows), which must give the same detector.
+START_METHODS = pytest.mark.parametrize("fork", [True, False], ids=["fork", "spawn"])
+
+
+@START_METHODS
+def test_files_on_two_processes_match_one(
+    tmp_path: Path, all_rules: list[Rule], fork: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "FORK", fork)
     for number in range(PARALLEL_MIN_FILES * 3):
         folder = tmp_path / f"d{number % 7}"
         folder.mkdir(exist_ok=True)
@@ -51,7 +63,11 @@ def test_files_on_two_processes_match_one(tmp_path: Path, all_rules: list[Rule])
     assert one.stats.skipped["binary"] == 1
 
 
-def test_history_on_two_processes_matches_one(git_repo: GitRepo, all_rules: list[Rule]) -> None:
+@START_METHODS
+def test_history_on_two_processes_matches_one(
+    git_repo: GitRepo, all_rules: list[Rule], fork: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "FORK", fork)
     for number in range(40):
         git_repo.write(
             f"f{number % 5}.env",
