@@ -37,6 +37,12 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 TOKEN = "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"  # valid checksum, never issued
 
 
+
+def _beside_python(name: str) -> str | None:
+    """A command installed with this interpreter (its venv's bin/), else one on PATH."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.is_file() else shutil.which(name)
+
 def _empty_git_config() -> Path:
     """An empty global git config (never /dev/null: a git config write would replace it)."""
     path = Path(tempfile.mkdtemp(prefix="bench-git-")) / "gitconfig"
@@ -98,7 +104,7 @@ def main() -> None:
     (repo / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {CHECKOUT}\n    rev: {revision}\n    hooks:\n      - id: leakstop\n"
     )
-    pre_commit = shutil.which("pre-commit") or sys.exit("pre-commit is not installed")
+    pre_commit = _beside_python("pre-commit") or sys.exit("pre-commit is not installed")
     run([pre_commit, "install"], repo, env)
     run(["git", "add", ".pre-commit-config.yaml"], repo, env)
     run(["git", "commit", "-q", "-m", "hook"], repo, env)  # installs the hook's environment
@@ -111,7 +117,7 @@ def main() -> None:
     }
     framework_hook = repo / ".git" / "hooks" / "pre-commit"
     plain_hook = repo / ".git" / "hooks" / "plain-pre-commit"
-    leakstop = shutil.which("leakstop") or sys.exit("leakstop is not installed")
+    leakstop = _beside_python("leakstop") or sys.exit("leakstop is not installed")
     plain_hook.write_text(f"#!/bin/sh\nexec {leakstop} scan --staged\n")
     plain_hook.chmod(0o755)
     gitleaks = shutil.which("gitleaks")

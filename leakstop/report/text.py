@@ -73,7 +73,7 @@ class TextReporter:
         line.append("  ")
         line.append(finding.description)
         if finding.validated:
-            line.append("  (checksum valid)", style="green")
+            line.append("  (well-formed)", style="green")
         return line
 
     def _display_path(self, path: str) -> str:
