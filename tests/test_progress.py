@@ -1,0 +1,51 @@
+"""The progress line: shown on a terminal only, and what it says."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from leakstop import progress
+from leakstop.progress import ScanProgress
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("tty", "ci", "quiet", "expected"),
+    [
+        (True, None, False, True),
+        (False, None, False, False),  # piped or redirected
+        (True, "true", False, False),  # CI logs are not terminals, whatever they claim
+        (True, "1", False, False),
+        (True, None, True, False),  # -q
+        (True, "false", False, True),
+    ],
+)
+def test_shown_only_on_a_terminal_outside_ci(
+    monkeypatch: pytest.MonkeyPatch, tty: bool, ci: str | None, quiet: bool, expected: bool
+) -> None:
+    monkeypatch.setattr(sys, "stderr", _Terminal() if tty else io.StringIO())
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert progress.wanted(quiet) is expected
+
+
+def test_reports_items_megabytes_and_rate_then_clears(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with ScanProgress("blob") as line:
+        line.advance(3, 1_500_000)
+        line.advance(2, 500_000)
+    shown = terminal.getvalue()
+    assert "5 blobs · 2.0 MB · " in shown
+    assert "MB/s" in shown
+    # transient: the line is erased at the end (cursor up / erase line), not left in the log
+    assert shown.rstrip().endswith(("\x1b[2K", "\x1b[?25h"))
