@@ -66,6 +66,19 @@ class GitRepo:
             raise AssertionError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
 
+    @classmethod
+    def existing(cls, path: Path) -> GitRepo:
+        """A repository made by other means (a clone), with the same helpers."""
+        repo = cls.__new__(cls)
+        repo.path = path
+        return repo
+
+    def shallow_clone(self, target: Path, branch: str | None = None) -> GitRepo:
+        """What actions/checkout does: one commit deep, with origin pointing at this one."""
+        branch_args = ["--branch", branch] if branch else []
+        self.git("clone", "-q", "--depth=1", *branch_args, f"file://{self.path}", str(target))
+        return GitRepo.existing(target)
+
     def write(self, relative: str, content: str | bytes) -> Path:
         target = self.path / relative
         target.parent.mkdir(parents=True, exist_ok=True)

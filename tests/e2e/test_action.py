@@ -71,25 +71,6 @@ def run_action(
     return runner.run(inputs or {})
 
 
-def shallow_clone(origin: GitRepo, branch: str, target: Path) -> Path:
-    """What actions/checkout does: one commit deep, with origin pointing at the repository."""
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--depth=1",
-            "--branch",
-            branch,
-            f"file://{origin.path}",
-            str(target),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
-
-
 def _assert_secret_only_in_masks(result: RunResult, *secrets: str) -> None:
     for line in (result.log + result.summary).splitlines():
         if any(secret in line for secret in secrets):
@@ -120,7 +101,7 @@ def pull_request(git_repo: GitRepo, tmp_path: Path) -> tuple[Path, dict[str, Any
         },
         "repository": {"default_branch": "main", "full_name": "o/r"},
     }
-    return shallow_clone(git_repo, "pull-7-merge", tmp_path / "workspace"), event
+    return git_repo.shallow_clone(tmp_path / "workspace", "pull-7-merge").path, event
 
 
 def test_pull_request(pull_request: tuple[Path, dict[str, Any]]) -> None:
@@ -209,7 +190,7 @@ def test_baseline_from_the_base_commit(git_repo: GitRepo, tmp_path: Path) -> Non
             "head": {"sha": head, "repo": {"fork": False}},
         }
     }
-    workspace = shallow_clone(git_repo, "feature", tmp_path / "ws")
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "feature").path
     result = run_action(workspace, "pull_request", event, {"baseline": ".leakstop-baseline.json"})
     assert (result.outputs["findings"], result.outputs["new-findings"]) == ("1", "0"), result.log
     assert not result.failed
@@ -226,7 +207,7 @@ def test_push_scans_every_pushed_commit(git_repo: GitRepo, tmp_path: Path) -> No
     oops = git_repo.commit("oops")
     git_repo.write("app.env", "A=1\n")
     after = git_repo.commit("fix")
-    workspace = shallow_clone(git_repo, "main", tmp_path / "ws")
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "main").path
     event = {"before": before, "after": after, "repository": {"default_branch": "main"}}
     result = run_action(workspace, "push", event)
     assert result.outputs["findings"] == "1", result.log
@@ -242,7 +223,7 @@ def test_push_of_a_new_branch_compares_with_the_default_branch(
     git_repo.git("checkout", "-q", "-b", "topic")
     git_repo.write("topic.env", f"TOKEN={GITHUB_TOKEN}\n")
     after = git_repo.commit("topic work")
-    workspace = shallow_clone(git_repo, "topic", tmp_path / "ws")
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "topic").path
     event = {"before": "0" * 40, "after": after, "repository": {"default_branch": "main"}}
     result = run_action(workspace, "push", event, {"fail-on": "any"})
     assert result.outputs["findings"] == "1", result.log
@@ -252,7 +233,7 @@ def test_push_of_a_new_branch_compares_with_the_default_branch(
 def test_deleted_branch_has_nothing_to_scan(git_repo: GitRepo, tmp_path: Path) -> None:
     git_repo.write("a.txt", "x\n")
     before = git_repo.commit("x")
-    workspace = shallow_clone(git_repo, "main", tmp_path / "ws")
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "main").path
     event = {"before": before, "after": "0" * 40, "deleted": True}
     result = run_action(workspace, "push", event)
     assert result.outputs["findings"] == "0"
@@ -267,7 +248,7 @@ def test_scheduled_scan_fetches_the_whole_history(git_repo: GitRepo, tmp_path: P
     for number in range(3):
         git_repo.write("n.txt", f"{number}\n")
         git_repo.commit(f"later {number}")
-    workspace = shallow_clone(git_repo, "main", tmp_path / "ws")
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "main").path
     result = run_action(workspace, "schedule", {"schedule": "17 4 * * 1"})
     assert result.outputs["findings"] == "1", result.log
     assert (workspace / ".git" / "shallow").exists() is False

@@ -69,10 +69,7 @@ def test_survives_a_rebase_in_history_scans(repo: GitRepo) -> None:
 
 
 def test_shallow_clone_uses_the_baselines_key(repo: GitRepo, tmp_path: Path) -> None:
-    clone = tmp_path / "shallow"
-    subprocess.run(
-        ["git", "clone", "-q", "--depth=1", f"file://{repo.path}", str(clone)], check=True
-    )
+    clone = repo.shallow_clone(tmp_path / "shallow").path
     result = leakstop("scan", "--baseline", ".leakstop-baseline.json", "-f", "json", cwd=clone)
     assert json.loads(result.stdout)["findings"] == []
 

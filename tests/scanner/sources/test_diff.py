@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -82,27 +81,6 @@ def test_unrelated_histories(branched: GitRepo) -> None:
         resolve_range(branched.path, "main..lonely")
 
 
-def _shallow_clone(origin: GitRepo, tmp_path: Path, branch: str) -> GitRepo:
-    target = tmp_path / "clone"
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--depth=1",
-            "--branch",
-            branch,
-            f"file://{origin.path}",
-            str(target),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    clone = GitRepo.__new__(GitRepo)
-    clone.path = target
-    return clone
-
-
 def test_shallow_clone_says_what_to_fetch_or_fetches(
     branched: GitRepo, tmp_path: Path, detector: Detector
 ) -> None:
@@ -110,7 +88,7 @@ def test_shallow_clone_says_what_to_fetch_or_fetches(
         branched.write("app.env", f"OLD={GITHUB_TOKEN}\nKEEP={number}\nNEW={OTHER_TOKEN}\n")
         branched.commit(f"more {number}")
     base = branched.git("rev-parse", "main").strip()
-    clone = _shallow_clone(branched, tmp_path, "feature")
+    clone = branched.shallow_clone(tmp_path / "clone", "feature")
     with pytest.raises(SourceError, match="shallow clone: `git fetch --depth=1 origin"):
         resolve_range(clone.path, f"{base}..HEAD")
     found = _diff_findings(clone, detector, f"{base}..HEAD", fetch=True)
