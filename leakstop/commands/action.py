@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from leakstop.commands.scan import Mode, ScanRequest, execute
+from leakstop.config import CONFIG_NAMES
 from leakstop.errors import LeakstopError, SourceError
 from leakstop.github import workflow
 from leakstop.github.event import ActionMode, Plan, plan
@@ -32,8 +33,6 @@ from leakstop.scanner.sources.diff import resolve_range
 from leakstop.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
-
-CONFIG_NAMES = (".leakstop.yaml", ".leakstop.yml")
 
 
 class FailOn(str, enum.Enum):
