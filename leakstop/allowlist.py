@@ -10,6 +10,7 @@ from functools import cached_property
 import pathspec
 import regex
 
+from leakstop.finding import printable_path
 from leakstop.yamlfile import Fields
 
 ALLOWLIST_KEYS = ("description", "paths", "regexes", "lines", "stopwords", "fingerprints", "rules")
@@ -65,7 +66,7 @@ class Allowlist:
         return self.rules is None or rule_id in self.rules
 
     def allows_path(self, path: str) -> bool:
-        return self.paths is not None and self.paths.match_file(matchable(path))
+        return self.paths is not None and self.paths.match_file(printable_path(path))
 
     def allows_secret(self, secret: str, line: str) -> bool:
         if self.stopwords:
@@ -113,12 +114,6 @@ def _checked_regexes(fields: Fields, key: str, trusted: bool) -> tuple[str, ...]
             except regex.error as exc:
                 fields.fail(f"invalid regex in {key!r}: {exc}", fields.line_of(key))
     return patterns
-
-
-def matchable(path: str) -> str:
-    """A path pathspec can match: undecodable file-name bytes (kept as surrogates so the file
-    still opens) become U+FFFD, as in reports."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def any_allows_path(allowlists: Iterable[Allowlist], rule_id: str, path: str) -> bool:

@@ -97,3 +97,9 @@ def fingerprint(rule_id: str, secret: str, key: bytes = DEFAULT_FINGERPRINT_KEY)
     """
     message = rule_id.encode() + b"\0" + secret.encode("utf-8", "surrogatepass")
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def printable_path(path: str) -> str:
+    """A path safe to print, serialise and match against gitignore patterns: undecodable
+    file-name bytes (kept as surrogates so the file still opens) become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -16,9 +16,9 @@ import pathspec
 
 from leakstop import baseline as baselines
 from leakstop import fingerprint_key
-from leakstop.allowlist import matchable
 from leakstop.config import Config, find_config, load_config
 from leakstop.errors import ReportError, SourceError
+from leakstop.finding import printable_path
 from leakstop.progress import ScanProgress
 from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
@@ -257,7 +257,7 @@ def _path_skip(config: Config, include: list[str], exclude: list[str]) -> Callab
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude) if exclude else None
 
     def skip(path: str) -> bool:
-        name = matchable(path)
+        name = printable_path(path)
         if included is not None and not included.match_file(name):
             return True
         if excluded is not None and excluded.match_file(name):

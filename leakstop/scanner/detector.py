@@ -19,6 +19,7 @@ from leakstop.finding import (
     Location,
     Severity,
     fingerprint,
+    printable_path,
     redact,
 )
 from leakstop.rules.model import Rule
@@ -174,7 +175,7 @@ class Detector:
             description=rule.description,
             severity=severity,
             location=Location(
-                printable(chunk.path), start_line, start_column, end_line, end_column
+                printable_path(chunk.path), start_line, start_column, end_line, end_column
             ),
             secret=secret,
             fingerprint=key,
@@ -245,6 +246,8 @@ def _is_generic_false_positive(
     candidate: Candidate, secret: str, line: str, data: bytes, path: str
 ) -> bool:
     passwords = "password" in candidate.rule.tags
+    raw_key = candidate.match.groupdict().get("key")
+    key = raw_key.decode("latin-1") if raw_key is not None else None
     word_like = filters.is_word_like(secret)
     plain = urllib.parse.unquote(secret)
     if (
@@ -257,7 +260,7 @@ def _is_generic_false_positive(
         or filters.is_sealed_secret_file(data)
         or filters.is_identifier_uri(secret)
         or filters.is_regex(secret)
-        or _repeats_key(candidate, secret)
+        or (key is not None and _repeats_key(key, secret))
         or filters.is_date(secret)
         or filters.has_ascending_run(secret)
         or (passwords and filters.is_email(plain))
@@ -273,8 +276,7 @@ def _is_generic_false_positive(
         or (passwords and filters.is_weak_word_password(secret))
     ):
         return True
-    key = candidate.match.groupdict().get("key")
-    if key is not None and filters.is_non_secret_key(key.decode("latin-1")):
+    if key is not None and filters.is_non_secret_key(key):
         return True
     if candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES:
         return False
@@ -286,10 +288,9 @@ def _is_generic_false_positive(
     return filters.is_code_file(path) and filters.is_bare_identifier(secret)
 
 
-def _repeats_key(candidate: Candidate, secret: str) -> bool:
+def _repeats_key(key: str, secret: str) -> bool:
     """`('inputsecret', 'inputsecret')`: the value is the name itself."""
-    key = candidate.match.groupdict().get("key")
-    return key is not None and key.decode("latin-1").strip("\"'`").lower() == secret.lower()
+    return key.strip("\"'`").lower() == secret.lower()
 
 
 def _context(data: bytes, lines: LineIndex, offset: int, spans: list[tuple[int, int]]) -> str:
@@ -351,8 +352,3 @@ def _mask_token(match: re.Match[str]) -> str:
     if any(c.isdigit() for c in token) and shannon_entropy(token) >= MASK_ENTROPY:
         return redact(token)
     return token
-
-
-def printable(path: str) -> str:
-    """A path safe to print and serialise: undecodable bytes become U+FFFD."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
