@@ -27,8 +27,7 @@ from leakstop.scanner.engine import build_engine
 from leakstop.scanner.sources import Chunk, SkipReason
 from leakstop.scanner.sources.catfile import BlobReader
 from leakstop.scanner.sources.files import read_file
-from leakstop.scanner.sources.history import Introduction
-from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
+from leakstop.scanner.sources.history import Introduction, blob_chunks
 
 T = TypeVar("T")
 #: Files per batch: small enough to balance two workers, large enough that batch overhead
@@ -81,42 +80,38 @@ def _initialize(recipe: DetectorRecipe | None, repo: str | None, max_size: int |
         _Worker.reader = BlobReader(Path(repo), max_size)
 
 
-def _scan_files(batch: list[tuple[str, str]]) -> list[Outcome]:
-    outcomes = []
-    for absolute, relative in batch:
-        chunk = read_file(absolute, relative, _Worker.max_size)
+def scan_files_here(
+    detector: Detector, files: Iterable[tuple[str, str]], max_size: int | None
+) -> Iterator[Outcome]:
+    """Read and scan `(absolute, relative)` files in this process."""
+    for absolute, relative in files:
+        chunk = read_file(absolute, relative, max_size)
         if chunk is not None:
-            outcomes.append(_outcome(chunk))
-    return outcomes
+            yield scan_chunk(detector, chunk)
+
+
+def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
+    """One chunk scanned, or the reason its source skipped it."""
+    from_history = chunk.commit is not None
+    if chunk.skipped is not None:
+        return Outcome(chunk.path, chunk.skipped, chunk.size, [], from_history=from_history)
+    return Outcome(
+        chunk.path,
+        None,
+        len(chunk.data),
+        detector.detect(chunk),
+        from_history=from_history,
+        added_lines=chunk.added_lines,
+    )
+
+
+def _scan_files(batch: list[tuple[str, str]]) -> list[Outcome]:
+    return list(scan_files_here(_Worker.detector, batch, _Worker.max_size))
 
 
 def _scan_blobs(batch: list[Introduction]) -> list[Outcome]:
     assert _Worker.reader is not None
-    outcomes = []
-    for blob in _Worker.reader.read(batch, lambda entry: entry.blob_id):
-        entry = blob.request
-        if blob.missing:
-            continue
-        if blob.data is None:
-            chunk = Chunk(
-                entry.path, commit=entry.commit, skipped=SkipReason.TOO_LARGE, size=blob.size
-            )
-        elif sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
-            chunk = Chunk(
-                entry.path, commit=entry.commit, skipped=SkipReason.BINARY, size=blob.size
-            )
-        else:
-            chunk = Chunk(entry.path, blob.data, commit=entry.commit, size=blob.size)
-        outcomes.append(_outcome(chunk, from_history=True))
-    return outcomes
-
-
-def _outcome(chunk: Chunk, from_history: bool = False) -> Outcome:
-    if chunk.skipped is not None:
-        return Outcome(chunk.path, chunk.skipped, chunk.size, [], from_history=from_history)
-    return Outcome(
-        chunk.path, None, len(chunk.data), _Worker.detector.detect(chunk), from_history=from_history
-    )
+    return [scan_chunk(_Worker.detector, chunk) for chunk in blob_chunks(_Worker.reader, batch)]
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -15,7 +15,7 @@ from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.parallel import DetectorRecipe, Outcome
 from leakstop.scanner.sources import SkipReason, Source
-from leakstop.scanner.sources.files import FileSource, read_file
+from leakstop.scanner.sources.files import FileSource
 from leakstop.scanner.sources.history import GitHistorySource
 
 #: Below this many files a process pool costs more than it saves.
@@ -130,17 +130,7 @@ def _outcomes(
                 yield Outcome(path, SkipReason.ALLOWLISTED, 0, [])
             return
     for chunk in source.chunks():
-        if chunk.skipped is not None:
-            yield Outcome(chunk.path, chunk.skipped, chunk.size, [])
-        else:
-            yield Outcome(
-                chunk.path,
-                None,
-                len(chunk.data),
-                detector.detect(chunk),
-                from_history=chunk.commit is not None,
-                added_lines=chunk.added_lines,
-            )
+        yield parallel.scan_chunk(detector, chunk)
 
 
 def _file_outcomes(
@@ -155,11 +145,4 @@ def _file_outcomes(
     if len(files) >= PARALLEL_MIN_FILES:
         yield from parallel.scan_files(files, detector, recipe, jobs, source.max_size)
         return
-    for absolute, relative in files:
-        chunk = read_file(absolute, relative, source.max_size)
-        if chunk is None:
-            continue
-        if chunk.skipped is not None:
-            yield Outcome(chunk.path, chunk.skipped, chunk.size, [])
-        else:
-            yield Outcome(chunk.path, None, len(chunk.data), detector.detect(chunk))
+    yield from parallel.scan_files_here(detector, files, source.max_size)

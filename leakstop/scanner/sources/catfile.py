@@ -14,9 +14,12 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar
 
 from leakstop.errors import SourceError
+from leakstop.finding import Commit
+from leakstop.scanner.sources import Chunk, SkipReason
+from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
 
 T = TypeVar("T")
 _DRAIN = 1 << 20
@@ -117,3 +120,17 @@ class BlobReader:
         data = stdout.read(size)
         stdout.read(1)  # the newline after each object
         return Blob(request, data, size)
+
+
+def blob_chunk(
+    path: str,
+    blob: Blob[Any],
+    commit: Commit | None = None,
+    added_lines: frozenset[int] | None = None,
+) -> Chunk:
+    """A blob that was found, as a chunk: skipped when over the size limit or binary."""
+    if blob.data is None:
+        return Chunk(path, commit=commit, skipped=SkipReason.TOO_LARGE, size=blob.size)
+    if sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
+        return Chunk(path, commit=commit, skipped=SkipReason.BINARY, size=blob.size)
+    return Chunk(path, blob.data, commit=commit, size=blob.size, added_lines=added_lines)

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from leakstop.errors import SourceError
 from leakstop.scanner.sources import Chunk, SkipReason, gitrepo
-from leakstop.scanner.sources.catfile import BlobReader
-from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
+from leakstop.scanner.sources.catfile import BlobReader, blob_chunk
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _NOT_CONTENT = ("160000", "120000")
@@ -52,12 +51,7 @@ class DiffSource:
                 change = blob.request
                 if blob.missing:
                     raise SourceError(f"git object {change.blob_id} ({change.path}) is missing")
-                if blob.data is None:
-                    yield Chunk(change.path, skipped=SkipReason.TOO_LARGE, size=blob.size)
-                elif sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
-                    yield Chunk(change.path, skipped=SkipReason.BINARY, size=blob.size)
-                else:
-                    yield Chunk(change.path, blob.data, size=blob.size, added_lines=change.added)
+                yield blob_chunk(change.path, blob, added_lines=change.added)
 
     def changes(self) -> list[Change]:
         target = ["--cached", self.base] if self.head is None else [self.base, self.head]

@@ -12,7 +12,7 @@ import logging
 import os
 import shlex
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from io import BufferedReader
 from pathlib import Path
@@ -21,8 +21,7 @@ from typing import cast
 from leakstop.errors import SourceError
 from leakstop.finding import Commit
 from leakstop.scanner.sources import Chunk, SkipReason, gitrepo
-from leakstop.scanner.sources.catfile import BlobReader
-from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
+from leakstop.scanner.sources.catfile import BlobReader, blob_chunk
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +39,16 @@ class Introduction:
     blob_id: str
     path: str
     commit: Commit
+
+
+def blob_chunks(reader: BlobReader, introductions: Iterable[Introduction]) -> Iterator[Chunk]:
+    """The introduced blobs as chunks, in order; a missing blob is logged and left out."""
+    for blob in reader.read(introductions, lambda entry: entry.blob_id):
+        entry = blob.request
+        if blob.missing:
+            log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
+        else:
+            yield blob_chunk(entry.path, blob, commit=entry.commit)
 
 
 @dataclass
@@ -63,25 +72,7 @@ class GitHistorySource:
         allowlisted: list[str] = []
         introductions = self.introductions(allowlisted)
         with BlobReader(self.repo, self.max_size) as reader:
-            for blob in reader.read(introductions, lambda entry: entry.blob_id):
-                entry = blob.request
-                if blob.missing:
-                    log.debug(
-                        "blob %s (%s) is missing from the repository", entry.blob_id, entry.path
-                    )
-                elif blob.data is None:
-                    yield Chunk(
-                        entry.path,
-                        commit=entry.commit,
-                        skipped=SkipReason.TOO_LARGE,
-                        size=blob.size,
-                    )
-                elif sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
-                    yield Chunk(
-                        entry.path, commit=entry.commit, skipped=SkipReason.BINARY, size=blob.size
-                    )
-                else:
-                    yield Chunk(entry.path, blob.data, commit=entry.commit, size=blob.size)
+            yield from blob_chunks(reader, introductions)
         for path in allowlisted:
             yield Chunk(path, skipped=SkipReason.ALLOWLISTED)
 
