@@ -8,10 +8,9 @@ from pathlib import Path
 
 from leakstop import baseline as baselines
 from leakstop import fingerprint_key
-from leakstop.commands.scan import ScanRequest, prepare
+from leakstop.commands.scan import ScanRequest, prepare, run_prepared
 from leakstop.config import find_config, load_config
 from leakstop.errors import ConfigError
-from leakstop.scanner.runner import run_scan
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +27,7 @@ def create(request: ScanRequest, output: Path) -> BaselineOutcome:
     """Scan and record every finding as known (status "unreviewed")."""
     request.baseline_path = None
     prepared = prepare(request)
-    result = run_scan(prepared.source, prepared.detector, prepared.config.rules)
+    result = run_prepared(request, prepared)
     baseline = baselines.from_findings(result.findings, prepared.key.id)
     baselines.save(baseline, output)
     return BaselineOutcome(output, 0, len(baseline.entries), 0)
@@ -39,7 +38,7 @@ def update(request: ScanRequest, path: Path, keep_missing: bool) -> BaselineOutc
     existing = baselines.load(path)
     request.baseline_path = path
     prepared = prepare(request)
-    result = run_scan(prepared.source, prepared.detector, prepared.config.rules)
+    result = run_prepared(request, prepared)
     kept, added, removed = existing.update(result.findings, keep_missing)
     baselines.save(existing, path)
     return BaselineOutcome(path, kept, added, removed)

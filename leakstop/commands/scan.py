@@ -18,7 +18,7 @@ from leakstop import baseline as baselines
 from leakstop import fingerprint_key
 from leakstop.config import Config, find_config, load_config
 from leakstop.errors import ReportError, SourceError
-from leakstop.finding import printable_path
+from leakstop.finding import Finding, printable_path
 from leakstop.progress import ScanProgress
 from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
@@ -102,6 +102,8 @@ class Prepared:
     config: Config
     source: Source
     detector: Detector
+    #: How worker processes rebuild `detector`.
+    recipe: DetectorRecipe
     key: fingerprint_key.FingerprintKey
     baseline: baselines.Baseline | None
 
@@ -124,24 +126,33 @@ def scan(request: ScanRequest, stdout: TextIO) -> ScanResult:
 def execute(request: ScanRequest) -> tuple[Prepared, ScanResult]:
     """Prepare and run a scan; findings a baseline lists move to `result.known`."""
     prepared = prepare(request)
+    result = run_prepared(request, prepared)
+    if prepared.baseline is not None:
+        known: list[Finding] = []
+        new: list[Finding] = []
+        for finding in result.findings:
+            (known if prepared.baseline.contains(finding) else new).append(finding)
+        result.known, result.findings = known, new
+        result.stats.baselined = len(known)
+    return prepared, result
+
+
+def run_prepared(request: ScanRequest, prepared: Prepared) -> ScanResult:
+    """Every finding of a prepared scan (a baseline, if any, not applied), on `request.jobs`
+    processes, with a progress line when the request asks for one."""
     unit = "blob" if request.mode is Mode.HISTORY else "file"
     jobs = request.jobs or parallel.default_jobs()
-    recipe = DetectorRecipe(
-        rules=tuple(prepared.config.rules),
-        allowlists=tuple(prepared.config.allowlists),
-        fingerprint_key=prepared.key.key,
-        engine=prepared.detector.engine.name,
-    )
     with ExitStack() as stack:
         progress = stack.enter_context(ScanProgress(unit)) if request.progress else None
-        result = run_scan(
-            prepared.source, prepared.detector, prepared.config.rules, unit, jobs, recipe, progress
+        return run_scan(
+            prepared.source,
+            prepared.detector,
+            prepared.config.rules,
+            unit,
+            jobs,
+            prepared.recipe,
+            progress,
         )
-    if prepared.baseline is not None:
-        result.known = [f for f in result.findings if prepared.baseline.contains(f)]
-        result.findings = [f for f in result.findings if not prepared.baseline.contains(f)]
-        result.stats.baselined = len(result.known)
-    return prepared, result
 
 
 def prepare(request: ScanRequest) -> Prepared:
@@ -155,12 +166,16 @@ def prepare(request: ScanRequest) -> Prepared:
     key = fingerprint_key.resolve(
         config.fingerprint_salt, root, baseline.fingerprint_key if baseline else None
     )
-    detector = Detector(
-        engine=build_engine(config.rules, request.engine),
-        allowlists=config.allowlists,
+    engine = build_engine(config.rules, request.engine)
+    recipe = DetectorRecipe(
+        rules=tuple(config.rules),
+        allowlists=tuple(config.allowlists),
         fingerprint_key=key.key,
+        engine=engine.name,
     )
-    return Prepared(root, config, _source(request, root, config), detector, key, baseline)
+    detector = Detector(engine, config.allowlists, key.key)
+    source = _source(request, root, config)
+    return Prepared(root, config, source, detector, recipe, key, baseline)
 
 
 def _root(request: ScanRequest) -> Path:
