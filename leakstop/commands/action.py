@@ -27,7 +27,7 @@ from leakstop.report.github import GithubReporter
 from leakstop.report.markdown import MarkdownReporter
 from leakstop.report.sarif import SarifReporter
 from leakstop.report.text import TextReporter
-from leakstop.scanner.runner import ScanResult, ScanStats
+from leakstop.results import ScanResult, ScanStats
 from leakstop.scanner.sources import gitrepo
 from leakstop.scanner.sources.diff import resolve_range
 from leakstop.yamlfile import load_yaml

@@ -22,12 +22,13 @@ from leakstop.finding import Finding, printable_path
 from leakstop.progress import ScanProgress
 from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
+from leakstop.results import ScanResult
 from leakstop.rules.loader import load_rule_files
 from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.engine import build_engine
 from leakstop.scanner.parallel import DetectorRecipe
-from leakstop.scanner.runner import ScanResult, run_scan
+from leakstop.scanner.runner import run_scan
 from leakstop.scanner.sources import Source, gitrepo
 from leakstop.scanner.sources.diff import DiffSource, resolve_range, staged_base
 from leakstop.scanner.sources.files import FileSource, resolved_parent

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from leakstop.scanner.runner import ScanResult
+from leakstop.results import ScanResult
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import TextIO
 
 from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
-from leakstop.scanner.runner import ScanResult
+from leakstop.results import ScanResult
 
 #: docs.github.com "Annotations": per step, per level.
 MAX_PER_LEVEL = 10

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 from leakstop import __version__
 from leakstop.finding import Finding
 from leakstop.report import ReportOptions
-from leakstop.scanner.runner import ScanResult
+from leakstop.results import ScanResult
 
 JSON_REPORT_VERSION = 1
 

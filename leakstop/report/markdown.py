@@ -8,7 +8,7 @@ from typing import TextIO
 
 from leakstop.finding import Finding
 from leakstop.report import ReportOptions
-from leakstop.scanner.runner import ScanResult
+from leakstop.results import ScanResult
 
 #: GitHub rejects a step summary over 1 MiB; stay well clear of it.
 MAX_BYTES = 900 * 1024

@@ -23,8 +23,8 @@ import attr
 from leakstop import __version__
 from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
+from leakstop.results import ScanResult
 from leakstop.rules.model import Rule
-from leakstop.scanner.runner import ScanResult
 
 log = logging.getLogger(__name__)
 

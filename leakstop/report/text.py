@@ -12,7 +12,7 @@ from rich.text import Text
 
 from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
-from leakstop.scanner.runner import ScanResult, ScanStats
+from leakstop.results import ScanResult, ScanStats
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",

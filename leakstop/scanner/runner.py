@@ -4,12 +4,11 @@ statistics."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from leakstop.finding import Finding
+from leakstop.results import ScanResult, ScanStats
 from leakstop.rules.model import Rule
 from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
@@ -20,32 +19,6 @@ from leakstop.scanner.sources.history import GitHistorySource
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_MIN_FILES = 64
-
-
-@dataclass
-class ScanStats:
-    #: Files (or blobs) whose bytes were scanned.
-    scanned: int = 0
-    bytes: int = 0
-    #: Items not scanned, by reason ("binary", "too large", ...).
-    skipped: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-    #: Findings left out because a baseline lists them as known.
-    baselined: int = 0
-    #: What was scanned, for messages: "file", or "blob" for git history.
-    unit: str = "file"
-
-
-@dataclass
-class ScanResult:
-    findings: list[Finding]
-    stats: ScanStats
-    #: The rules that ran, in order (reports describe each).
-    rules: Sequence[Rule]
-    engine: str = ""
-    #: Findings a baseline lists as known: not reported as findings, but SARIF marks them
-    #: suppressed and the GitHub Action masks their values.
-    known: list[Finding] = field(default_factory=list)
 
 
 class Progress(Protocol):

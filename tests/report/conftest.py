@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from leakstop.finding import Commit, Finding, Location, Severity, fingerprint, redact
+from leakstop.results import ScanResult, ScanStats
 from leakstop.rules import Rule, load_builtin_rules
-from leakstop.scanner.runner import ScanResult, ScanStats
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN
 
 

@@ -10,7 +10,7 @@ import jsonschema
 from leakstop import __version__
 from leakstop.report import ReportOptions
 from leakstop.report.json import JsonReporter
-from leakstop.scanner.runner import ScanResult
+from leakstop.results import ScanResult
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden
 
 EXPECTED = Path(__file__).parent.parent / "data" / "expected" / "report.json"

@@ -12,7 +12,7 @@ from leakstop import __version__
 from leakstop.report import ReportOptions
 from leakstop.report import sarif as sarif_module
 from leakstop.report.sarif import SarifReporter
-from leakstop.scanner.runner import ScanResult
+from leakstop.results import ScanResult
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden
 from tests.report.conftest import make_finding
 

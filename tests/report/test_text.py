@@ -5,7 +5,7 @@ from pathlib import Path
 
 from leakstop.report import ReportOptions
 from leakstop.report.text import TextReporter
-from leakstop.scanner.runner import ScanResult, ScanStats
+from leakstop.results import ScanResult, ScanStats
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden
 
 EXPECTED = Path(__file__).parent.parent / "data" / "expected" / "report.txt"
