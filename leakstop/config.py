@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leakstop.allowlist import Allowlist, PathPatterns, parse_allowlist
+from leakstop.allowlist import Allowlist, parse_allowlist
 from leakstop.errors import ConfigError
 from leakstop.rules.loader import load_builtin_rules, load_rule_files, parse_rule
 from leakstop.rules.model import Rule
@@ -23,11 +23,6 @@ log = logging.getLogger(__name__)
 
 CONFIG_NAMES = (".leakstop.yaml", ".leakstop.yml")
 CONFIG_VERSION = 1
-#: Files that hold fingerprints, hashes and redacted values by design: never scanned.
-BUILTIN_ALLOWLIST = Allowlist(
-    description="leakstop and detect-secrets baselines",
-    paths=PathPatterns([".leakstop-baseline.json", ".secrets.baseline"]),
-)
 #: Larger files are skipped (and counted) unless configured otherwise: generated data, dumps.
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 CONFIG_KEYS = (
@@ -81,7 +76,7 @@ def find_config(
 def load_config(path: Path | None) -> Config:
     """Read and validate `path`, or return the defaults when it is None."""
     if path is None:
-        return Config(rules=tuple(load_builtin_rules()), allowlists=(BUILTIN_ALLOWLIST,))
+        return Config(rules=tuple(load_builtin_rules()))
     shown = display_path(path)
     try:
         text = path.read_bytes()
@@ -155,7 +150,7 @@ def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:
 
     return Config(
         rules=enabled,
-        allowlists=(BUILTIN_ALLOWLIST, *allowlists),
+        allowlists=tuple(allowlists),
         max_file_size=_size(fields, "max_file_size"),
         fingerprint_salt=salt,
         path=path,

@@ -48,3 +48,7 @@ class ProviderError(LeakstopError):
 
 class AuditIntegrityError(LeakstopError):
     """The audit log was edited, truncated or reordered."""
+
+
+class UsageError(LeakstopError):
+    """The command line itself is wrong: an unknown option, options that do not go together."""

@@ -9,15 +9,10 @@ match whether the clone is shallow or full.
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from leakstop.errors import ConfigError
 from leakstop.finding import DEFAULT_FINGERPRINT_KEY
-from leakstop.scanner.sources import gitrepo
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,8 +39,11 @@ def from_root_commit(commit: str) -> FingerprintKey:
     return FingerprintKey(_derive(b"root:" + commit.encode()), f"root:{commit}")
 
 
-def resolve(salt: str | None, root: Path, recorded: str | None = None) -> FingerprintKey:
-    """The key for a scan of `root`; `recorded` is the key id a baseline was made with."""
+def resolve(
+    salt: str | None, recorded: str | None = None, root_commit: str | None = None
+) -> FingerprintKey:
+    """The key for a scan: from `salt`, else the key id a baseline `recorded`, else the
+    repository's `root_commit` (None outside a repository or in a shallow clone)."""
     if salt:
         key = from_salt(salt)
         if recorded is not None and recorded != key.id:
@@ -63,13 +61,4 @@ def resolve(salt: str | None, root: Path, recorded: str | None = None) -> Finger
             f"the baseline was made with fingerprint key {recorded!r}: set the same "
             "fingerprint.salt in the config"
         )
-    if gitrepo.toplevel(root) is None:
-        return DEFAULT
-    if gitrepo.is_shallow(root):
-        log.info(
-            "shallow clone: fingerprints use the default key (set fingerprint.salt, or scan "
-            "with a baseline, to match fingerprints from full clones)"
-        )
-        return DEFAULT
-    roots = gitrepo.root_commits(root)
-    return from_root_commit(roots[0]) if roots else DEFAULT
+    return from_root_commit(root_commit) if root_commit else DEFAULT

@@ -1,7 +1,8 @@
 """A progress line on stderr for long scans: items done, megabytes, MB/s.
 
 Shown only on a terminal, never in CI or with -q, and removed when the scan ends, so piped
-output and logs stay clean.
+output and logs stay clean. Its refresh thread starts at the first item, not on entry: a scan
+forks its worker pool before the first item comes back, and no thread may run while it forks.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ class ScanProgress:
             transient=True,
         )
         self._task = self._progress.add_task("", total=None)
+        self._started_display = False
 
     def __enter__(self) -> ScanProgress:
-        self._progress.start()
         return self
 
     def __exit__(
@@ -41,9 +42,13 @@ class ScanProgress:
         _value: BaseException | None,
         _traceback: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self._started_display:
+            self._progress.stop()
 
     def advance(self, items: int, size: int) -> None:
+        if not self._started_display:
+            self._started_display = True
+            self._progress.start()
         self._items += items
         self._bytes += size
         elapsed = max(time.perf_counter() - self._started, 1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -107,6 +108,17 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         del os.environ["LEAKSTOP_CACHE_DIR"]
     else:
         os.environ["LEAKSTOP_CACHE_DIR"] = previous
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """`cli.main` points the `leakstop` logger at stderr and stops propagation; undo it after
+    each test, so that caplog sees leakstop's log records whatever ran before."""
+    yield
+    logger = logging.getLogger("leakstop")
+    logger.handlers.clear()
+    logger.propagate = True
+    logger.setLevel(logging.NOTSET)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from leakstop.config import (
-    BUILTIN_ALLOWLIST,
     DEFAULT_MAX_FILE_SIZE,
     find_config,
     load_config,
@@ -83,8 +82,7 @@ def test_allowlist_and_allowlists_are_both_accepted() -> None:
     config = _parse(
         "allowlist:\n  paths: ['a/**']\nallowlists:\n  - rules: [github-pat]\n    stopwords: [x]\n"
     )
-    builtin, single, scoped = config.allowlists
-    assert builtin is BUILTIN_ALLOWLIST
+    single, scoped = config.allowlists
     assert single.allows_path("a/b.txt")
     assert scoped.rules == frozenset({"github-pat"})
 

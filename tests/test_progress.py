@@ -49,3 +49,16 @@ def test_reports_items_megabytes_and_rate_then_clears(monkeypatch: pytest.Monkey
     assert "MB/s" in shown
     # transient: the line is erased at the end (cursor up / erase line), not left in the log
     assert shown.rstrip().endswith(("\x1b[2K", "\x1b[?25h"))
+
+
+def test_no_thread_runs_until_the_first_item(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan forks its worker pool inside the progress context, before the first item:
+    a refresh thread running at that moment could leave a lock held in every worker."""
+    import threading
+
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    before = threading.active_count()
+    with ScanProgress("file") as line:
+        assert threading.active_count() == before
+        line.advance(1, 10)
+        assert threading.active_count() == before + 1

@@ -1,23 +1,27 @@
 """`leakstop action`: what the GitHub Action runs.
 
 It chooses the scan from the event (github/event.py), fetches what a shallow checkout lacks,
-reads config and baseline from the base commit of a pull request, runs the same scan as
-`leakstop scan`, and talks to the runner: masks, annotations, the step summary, outputs.
+reads everything that shapes the scan (config, the rule files it names, extra rule files,
+baseline) from the base commit of a pull request, runs the same scan as `leakstop scan`, and
+talks to the runner: masks, annotations, the step summary, outputs.
 """
 
 from __future__ import annotations
 
+import argparse
 import enum
 import json
 import logging
 import os
 import shlex
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from leakstop.commands.scan import Mode, ScanRequest, execute
+from leakstop import gitcli
+from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.config import CONFIG_NAMES
 from leakstop.errors import LeakstopError, SourceError
 from leakstop.github import workflow
@@ -28,7 +32,7 @@ from leakstop.report.markdown import MarkdownReporter
 from leakstop.report.sarif import SarifReporter
 from leakstop.report.text import TextReporter
 from leakstop.results import ScanResult, ScanStats
-from leakstop.scanner.sources import gitrepo
+from leakstop.scanner.session import Mode, ScanRequest, execute
 from leakstop.scanner.sources.diff import resolve_range
 from leakstop.yamlfile import load_yaml
 
@@ -42,16 +46,17 @@ class FailOn(str, enum.Enum):
     NONE = "none"
 
 
-@dataclass
+@dataclass(frozen=True)
 class ActionInputs:
     mode: ActionMode = ActionMode.AUTO
     path: Path = Path(".")
     config: str = ""
     baseline: str = ""
     fail_on: FailOn = FailOn.NEW
-    include_paths: list[str] = field(default_factory=list)
-    exclude_paths: list[str] = field(default_factory=list)
-    rule_files: list[Path] = field(default_factory=list)
+    include_paths: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    #: Paths in the repository; for pull requests read from the base commit.
+    rule_files: tuple[str, ...] = ()
     sarif_file: Path | None = None
     category: str = "leakstop"
     annotations: bool = True
@@ -66,6 +71,85 @@ class ActionOutcome:
     sarif_path: Path
 
 
+@dataclass(frozen=True)
+class _Trusted:
+    """Scan-shaping files as the base commit has them, written under the runner's temp."""
+
+    #: None: look the config up in the checkout as `leakstop scan` does.
+    config: Path | None
+    baseline: Path | None = None
+    rule_files: tuple[Path, ...] = field(default=())
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    action = commands.add_parser(
+        "action",
+        parents=[verbosity()],
+        help="what the GitHub Action runs: choose the scan from the event, report to the runner",
+        description="Run inside GitHub Actions (needs GITHUB_EVENT_NAME and GITHUB_EVENT_PATH): "
+        "pull requests are scanned for the lines they add, pushes for the commits pushed, "
+        "scheduled and manual runs for the whole history. Writes masks, annotations, the job "
+        "summary, a SARIF file and step outputs. Exit code 1 when --fail-on says so.",
+    )
+    action.add_argument(
+        "--mode",
+        choices=[m.value for m in ActionMode],
+        default="auto",
+        help="default: from the event",
+    )
+    action.add_argument("--path", type=Path, default=Path("."), help="the repository (default: .)")
+    action.add_argument(
+        "--config", default="", metavar="FILE", help="config file, relative to the repository"
+    )
+    action.add_argument(
+        "--baseline", default="", metavar="FILE", help="baseline file, relative to the repository"
+    )
+    action.add_argument(
+        "--fail-on",
+        choices=[f.value for f in FailOn],
+        default="new",
+        help="which findings fail the step",
+    )
+    action.add_argument("--include-path", action="append", default=[], metavar="GLOB")
+    action.add_argument("--exclude-path", action="append", default=[], metavar="GLOB")
+    action.add_argument(
+        "--rules",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="more rule files, relative to the repository (read from a pull request's base)",
+    )
+    action.add_argument(
+        "--sarif-file",
+        type=Path,
+        metavar="FILE",
+        help="default: $RUNNER_TEMP/leakstop/leakstop.sarif",
+    )
+    action.add_argument("--sarif-category", default="leakstop", metavar="NAME")
+    action.add_argument("--no-annotations", action="store_true")
+    action.add_argument("--no-summary", action="store_true")
+    action.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    inputs = ActionInputs(
+        mode=ActionMode(args.mode),
+        path=args.path,
+        config=args.config,
+        baseline=args.baseline,
+        fail_on=FailOn(args.fail_on),
+        include_paths=tuple(p for p in args.include_path if p.strip()),
+        exclude_paths=tuple(p for p in args.exclude_path if p.strip()),
+        rule_files=tuple(r for r in args.rules if r.strip()),
+        sarif_file=args.sarif_file,
+        category=args.sarif_category,
+        annotations=not args.no_annotations,
+        summary=not args.no_summary,
+    )
+    outcome = run_action(inputs, sys.stdout)
+    return Outcome.FAILED if outcome.failed else Outcome.CLEAN
+
+
 def run_action(
     inputs: ActionInputs, stdout: TextIO, environ: Mapping[str, str] = os.environ
 ) -> ActionOutcome:
@@ -75,17 +159,17 @@ def run_action(
             "not running in GitHub Actions (GITHUB_EVENT_NAME is not set): use `leakstop scan`"
         )
     scan_plan = plan(event_name, _payload(environ), inputs.mode)
-    repo = gitrepo.toplevel(inputs.path)
+    repo = gitcli.toplevel(inputs.path)
     if repo is None:
         raise SourceError(
             f"not a git repository: {inputs.path} (check it out with actions/checkout first)"
         )
-    stdout.write(f"leakstop scans {scan_plan.description}\n")
     temp = workflow.runner_temp(environ) / "leakstop"
     temp.mkdir(parents=True, exist_ok=True)
-    request = _request(inputs, scan_plan, repo, temp)
+    request, description = _request(inputs, scan_plan, repo, temp)
+    stdout.write(f"leakstop scans {description}\n")
     sarif_path = inputs.sarif_file or temp / "leakstop.sarif"
-    if scan_plan.empty:
+    if request is None:
         result = ScanResult([], ScanStats(), [])
     else:
         stdout.write(f"Equivalent local command: {_equivalent(request)}\n")
@@ -144,107 +228,131 @@ def _payload(environ: Mapping[str, str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _request(inputs: ActionInputs, scan_plan: Plan, repo: Path, temp: Path) -> ScanRequest:
-    request = ScanRequest(
-        paths=[repo],
-        rule_files=list(inputs.rule_files),
-        include_paths=list(inputs.include_paths),
-        exclude_paths=list(inputs.exclude_paths),
-    )
+def _request(
+    inputs: ActionInputs, scan_plan: Plan, repo: Path, temp: Path
+) -> tuple[ScanRequest | None, str]:
+    """The scan this event asks for (None: nothing to scan) and what it covers, in words."""
+    if scan_plan.empty:
+        return None, scan_plan.description
+    mode, diff_range = Mode.FILES, ""
+    revisions: tuple[str, ...] = ()
+    log_opts: tuple[str, ...] = ()
+    description = scan_plan.description
     if scan_plan.mode is ActionMode.DIFF:
-        resolve_range(repo, f"{scan_plan.base}..{scan_plan.head}", fetch=True)
-        request.mode = Mode.DIFF
-        request.diff_range = f"{scan_plan.base}..{scan_plan.head}"
-    elif scan_plan.mode is ActionMode.PUSH and not scan_plan.empty:
-        request.mode = Mode.HISTORY
-        request.log_opts = _push_range(repo, scan_plan)
+        diff_range = f"{scan_plan.base}..{scan_plan.head}"
+        resolve_range(repo, diff_range, fetch=True)
+        mode = Mode.DIFF
+    elif scan_plan.mode is ActionMode.PUSH:
+        revisions, log_opts = _push_range(repo, scan_plan)
+        if gitcli.count_commits(repo, revisions) == 0:
+            return None, f"{description}: no commits that are not already scanned"
+        mode = Mode.HISTORY
     elif scan_plan.mode is ActionMode.HISTORY:
-        if gitrepo.is_shallow(repo):
+        if gitcli.is_shallow(repo):
             log.info("fetching the whole history (the checkout is shallow)")
-            gitrepo.fetch(repo, ["--unshallow", "origin", "+refs/heads/*:refs/remotes/origin/*"])
-        request.mode = Mode.HISTORY
+            gitcli.fetch(repo, ["--unshallow"], ["+refs/heads/*:refs/remotes/origin/*"])
+        mode = Mode.HISTORY
     if scan_plan.trusted_commit is not None:
-        request.config_path, request.baseline_path = _trusted_files(
-            repo, scan_plan.trusted_commit, inputs, temp
-        )
+        trusted = _trusted_files(repo, scan_plan.trusted_commit, inputs, temp)
     else:
-        request.config_path = repo / inputs.config if inputs.config else None
-        request.baseline_path = repo / inputs.baseline if inputs.baseline else None
-    return request
+        trusted = _Trusted(
+            config=repo / inputs.config if inputs.config else None,
+            baseline=repo / inputs.baseline if inputs.baseline else None,
+            rule_files=tuple(repo / name for name in inputs.rule_files),
+        )
+    request = ScanRequest(
+        mode=mode,
+        paths=(repo,),
+        diff_range=diff_range,
+        revisions=revisions,
+        log_opts=log_opts,
+        config_path=trusted.config,
+        baseline_path=trusted.baseline,
+        rule_files=trusted.rule_files,
+        include_paths=inputs.include_paths,
+        exclude_paths=inputs.exclude_paths,
+    )
+    return request, description
 
 
-def _push_range(repo: Path, scan_plan: Plan) -> list[str]:
-    """`git log` arguments for the pushed commits, fetching what a shallow clone lacks."""
+def _push_range(repo: Path, scan_plan: Plan) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Revisions (and git log options) for the pushed commits, fetching what a shallow clone
+    lacks. Revisions only: they reach git after `--end-of-options`."""
     head = scan_plan.head
-    gitrepo.fetch_missing(repo, [head])
+    gitcli.fetch_missing(repo, [head])
     if scan_plan.exclude:
         (before,) = scan_plan.exclude
         try:
-            gitrepo.fetch_missing(repo, [before])
-            gitrepo.deepen_until_merge_base(repo, before, head)
-            return [f"{before}..{head}"]
+            gitcli.fetch_missing(repo, [before])
+            gitcli.deepen_until_merge_base(repo, before, head)
+            return (f"{before}..{head}",), ()
         except SourceError:
             log.warning("the commit before the push (%s) is gone (a force push?)", before[:12])
     branch = scan_plan.default_branch
     if branch:
         remote = f"refs/remotes/origin/{branch}"
         try:
-            gitrepo.fetch(repo, ["--depth=1", "origin", f"+refs/heads/{branch}:{remote}"])
+            gitcli.fetch(repo, ["--depth=1"], [f"+refs/heads/{branch}:{remote}"])
         except SourceError:
             log.warning("cannot fetch the default branch %s: scanning the pushed tip only", branch)
-            return ["-1", head]
+            return (head,), ("--max-count=1",)
         refspecs = [f"+refs/heads/{branch}:{remote}", head]
-        if gitrepo.deepen_until_merge_base(repo, remote, head, refspecs) is not None:
-            return [head, "--not", remote]
-    return [head]
+        if gitcli.deepen_until_merge_base(repo, remote, head, refspecs) is not None:
+            return (head, f"^{remote}"), ()
+    return (head,), ()
 
 
-def _trusted_files(
-    repo: Path, commit: str, inputs: ActionInputs, temp: Path
-) -> tuple[Path, Path | None]:
-    """Config and baseline as they are in `commit` (the pull request's base), written under
-    `temp`. A pull request that edits them changes the scan only once merged."""
-    gitrepo.fetch_missing(repo, [commit])
+def _trusted_files(repo: Path, commit: str, inputs: ActionInputs, temp: Path) -> _Trusted:
+    """Config, the rule files it names, extra rule files and baseline as they are in `commit`
+    (the pull request's base), written under `temp`. A pull request that edits or adds any
+    of them changes the scan only once merged."""
+    gitcli.fetch_missing(repo, [commit])
     trusted = temp / "trusted"
     trusted.mkdir(exist_ok=True)
     names = [inputs.config] if inputs.config else list(CONFIG_NAMES)
     config_path = trusted / ".leakstop-defaults.yaml"
     config_path.write_text("version: 1\n", encoding="utf-8")
     for name in names:
-        text = _show(repo, commit, name)
+        text = gitcli.show_file(repo, commit, name)
         if text is None:
             continue
-        config_path = trusted / name
-        config_path.parent.mkdir(parents=True, exist_ok=True)
-        config_path.write_bytes(text)
+        config_path = _write_under(trusted, name, text)
         for rule_file in _rule_files(text, name):
-            rule_text = _show(repo, commit, str(Path(name).parent / rule_file))
+            rule_text = gitcli.show_file(repo, commit, str(Path(name).parent / rule_file))
             if rule_text is not None:
-                target = config_path.parent / rule_file
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(rule_text)
+                _write_under(config_path.parent, rule_file, rule_text)
         break
     else:
         if inputs.config:
             log.warning("%s is not in the base commit: using the defaults", inputs.config)
+    rule_files = []
+    for name in inputs.rule_files:
+        text = gitcli.show_file(repo, commit, name)
+        if text is None:
+            # Extra rules only add: leaving out one the pull request brings cannot weaken it.
+            log.warning("%s is not in the base commit: its rules apply once merged", name)
+            continue
+        rule_files.append(_write_under(trusted / "extra-rules", name, text))
     baseline_path = None
     if inputs.baseline:
-        text = _show(repo, commit, inputs.baseline)
+        text = gitcli.show_file(repo, commit, inputs.baseline)
         if text is None:
             log.warning("%s is not in the base commit: no baseline", inputs.baseline)
         else:
             baseline_path = trusted / "baseline.json"
             baseline_path.write_bytes(text)
-    log.info("using config and baseline from the base commit %s", commit[:12])
-    return config_path, baseline_path
+    log.info("using config, rule files and baseline from the base commit %s", commit[:12])
+    return _Trusted(config_path, baseline_path, tuple(rule_files))
 
 
-def _show(repo: Path, commit: str, path: str) -> bytes | None:
-    name = Path(path).as_posix().removeprefix("./")
-    try:
-        return gitrepo.run_git(["show", f"{commit}:{name}"], repo)
-    except SourceError:
-        return None
+def _write_under(folder: Path, name: str, data: bytes) -> Path:
+    """Write `data` at `folder/name`; a name that would leave `folder` is refused."""
+    target = (folder / name).resolve()
+    if not target.is_relative_to(folder.resolve()):
+        raise SourceError(f"{name!r} points outside the repository")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
 
 
 def _rule_files(config_text: bytes, name: str) -> list[str]:
@@ -261,9 +369,8 @@ def _equivalent(request: ScanRequest) -> str:
     if request.mode is Mode.DIFF:
         words += ["--diff", request.diff_range]
     elif request.mode is Mode.HISTORY:
-        words += ["--git"] + (
-            [f"--log-opts={shlex.join(request.log_opts)}"] if request.log_opts else []
-        )
+        log_opts = [*request.log_opts, *request.revisions]
+        words += ["--git"] + ([f"--log-opts={shlex.join(log_opts)}"] if log_opts else [])
     if request.config_path:
         words += ["--config", str(request.config_path)]
     if request.baseline_path:

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
+import argparse
+import sys
+from pathlib import Path
 from typing import TextIO
 
-from leakstop.commands.scan import ScanRequest, execute
+from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
 from leakstop.errors import LeakstopError
 from leakstop.report.markdown import cell
 from leakstop.rotator.policy import PlanEntry, plan
+from leakstop.scanner.session import ScanRequest, execute
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    parser = commands.add_parser(
+        "respond",
+        parents=[verbosity(), sources()],
+        help="plan the response to each leak (which issuer rotates or revokes it)",
+        description="Scan, then say for each distinct secret which provider would rotate or "
+        "revoke it. Only --dry-run is available in this release: nothing is changed.",
+    )
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    parser.add_argument("--dry-run", action="store_true", help="only print the plan")
+    parser.add_argument("-f", "--format", choices=["text", "markdown"], default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    respond(scan_request(args), args.dry_run, args.format, sys.stdout)
+    return Outcome.CLEAN
 
 
 def respond(request: ScanRequest, dry_run: bool, fmt: str, out: TextIO) -> list[PlanEntry]:

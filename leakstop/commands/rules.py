@@ -1,17 +1,51 @@
-"""`leakstop rules`: list the rules a scan would run."""
+"""`leakstop rules list|check`: the rules a scan runs; validate custom rule files."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.config import find_config, load_config
-from leakstop.rules.checker import check_rules
 from leakstop.rules.loader import load_builtin_rules, load_rule_files
+from leakstop.scanner.rule_check import check_rules
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    rules = commands.add_parser("rules", help="list rules, or check rule files")
+    rules.set_defaults(run=run)
+    actions = rules.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=Parser)
+    actions.required = True
+    listing = actions.add_parser("list", parents=[verbosity()], help="list the rules a scan runs")
+    listing.add_argument(
+        "-c", "--config", type=Path, metavar="FILE", help="config file whose rules to list"
+    )
+    listing.add_argument("-f", "--format", choices=["text", "json"], default="text")
+    check = actions.add_parser(
+        "check",
+        parents=[verbosity()],
+        help="validate rule files and run each rule on its examples",
+        description="Validate rule files and run every rule on its own positive and negative "
+        "examples, on every available engine. Exit code 1 if any rule fails.",
+    )
+    check.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    check.add_argument(
+        "--alone", action="store_true", help="do not run the built-in rules alongside"
+    )
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    if args.rules_command == "list":
+        list_rules(args.config, args.format, sys.stdout)
+        return Outcome.CLEAN
+    failed = check_rule_files(args.files, args.alone, sys.stdout)
+    return Outcome.FAILED if failed else Outcome.CLEAN
 
 
 def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:

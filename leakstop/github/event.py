@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leakstop.errors import SourceError
+from leakstop.gitcli import object_id, revision
 
 ZERO_SHA = "0" * 40
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target")
@@ -79,8 +80,11 @@ def plan(event_name: str, payload: dict[str, Any], requested: ActionMode) -> Pla
             return Plan(
                 ActionMode.PUSH, empty=True, description="a deleted branch: nothing to scan"
             )
+        object_id(after, "the push event's 'after'")
         if before in ("", ZERO_SHA):
             default = str((payload.get("repository") or {}).get("default_branch") or "")
+            if default:
+                revision(default, "the default branch")
             return Plan(
                 ActionMode.PUSH,
                 head=after,
@@ -88,6 +92,7 @@ def plan(event_name: str, payload: dict[str, Any], requested: ActionMode) -> Pla
                 description=f"new branch: commits up to {after[:12]} not on "
                 f"{default or 'the default branch'}",
             )
+        object_id(before, "the push event's 'before'")
         return Plan(
             ActionMode.PUSH,
             base=before,
@@ -102,6 +107,6 @@ def plan(event_name: str, payload: dict[str, Any], requested: ActionMode) -> Pla
 
 def _sha(pull: dict[str, Any], side: str) -> str:
     sha = (pull.get(side) or {}).get("sha")
-    if not isinstance(sha, str) or len(sha) < 40:
+    if not isinstance(sha, str):
         raise SourceError(f"the pull_request event has no {side}.sha")
-    return sha
+    return object_id(sha, f"the pull_request event's {side}.sha")

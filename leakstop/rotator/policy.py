@@ -41,23 +41,16 @@ def plan(findings: Sequence[Finding], rules: Sequence[Rule]) -> list[PlanEntry]:
             continue  # one secret, one response, however many places it appears
         seen.add(finding.fingerprint)
         rule = by_id.get(finding.rule_id)
-        respond = (rule.respond if rule else None) or {}
-        provider = respond.get("provider")
-        action = respond.get("action")
-        if provider and action:
+        respond = rule.respond if rule else None
+        if respond is not None:
             effect = PROVIDER_ACTIONS.get(
-                (str(provider), str(action)), f"{action} through the {provider} provider"
+                (respond.provider, respond.action.value),
+                f"{respond.action.value} through the {respond.provider} provider",
             )
-        else:
-            effect = "no provider can act on this credential: rotate it by hand"
-            if rule is not None:
-                effect += f" ({rule.remediation.split('.')[0]})"
-        entries.append(
-            PlanEntry(
-                finding,
-                str(provider) if provider else None,
-                str(action) if action else None,
-                effect,
-            )
-        )
+            entries.append(PlanEntry(finding, respond.provider, respond.action.value, effect))
+            continue
+        effect = "no provider can act on this credential: rotate it by hand"
+        if rule is not None:
+            effect += f" ({rule.remediation.split('.')[0]})"
+        entries.append(PlanEntry(finding, None, None, effect))
     return entries

@@ -14,8 +14,15 @@ import yaml
 from leakstop.allowlist import parse_allowlist
 from leakstop.errors import ConfigError, RuleError
 from leakstop.finding import Severity
-from leakstop.rules.model import DEFAULT_REMEDIATION, Example, Rule
-from leakstop.scanner.validators import VALIDATORS
+from leakstop.rules.model import (
+    DEFAULT_REMEDIATION,
+    Example,
+    RespondSpec,
+    ResponseAction,
+    Rule,
+    VerifySpec,
+)
+from leakstop.rules.validators import VALIDATORS
 from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
 
 RULE_KEYS = (
@@ -169,8 +176,8 @@ def parse_rule(
         remediation=fields.string("remediation", DEFAULT_REMEDIATION).strip(),
         references=tuple(fields.string_list("references")),
         allowlists=tuple(allowlists),
-        verify=_optional_mapping(fields, "verify"),
-        respond=_optional_mapping(fields, "respond"),
+        verify=_verify_spec(fields),
+        respond=_respond_spec(fields),
         positives=positives,
         negatives=negatives,
         source=path,
@@ -223,13 +230,32 @@ def _example_list(examples: Fields, key: str) -> tuple[Example, ...]:
     return tuple(parsed)
 
 
-def _optional_mapping(fields: Fields, key: str) -> dict[str, Any] | None:
-    value = fields.raw(key)
-    if value is None:
+_PROVIDER = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def _respond_spec(fields: Fields) -> RespondSpec | None:
+    spec = fields.sub("respond", "the rule's respond")
+    if spec is None:
         return None
-    if not isinstance(value, dict):
-        fields.fail(f"{key!r} must be a mapping", fields.line_of(key))
-    return dict(value)
+    spec.check_keys(("provider", "action"))
+    provider = spec.string("provider", required=True)
+    if not _PROVIDER.match(provider):
+        spec.fail(f"provider {provider!r} is not a provider type name", spec.line_of("provider"))
+    action_name = spec.string("action", required=True)
+    try:
+        action = ResponseAction(action_name)
+    except ValueError:
+        choices = ", ".join(a.value for a in ResponseAction)
+        spec.fail(f"action must be one of {choices}", spec.line_of("action"))
+    return RespondSpec(provider, action)
+
+
+def _verify_spec(fields: Fields) -> VerifySpec | None:
+    spec = fields.sub("verify", "the rule's verify")
+    if spec is None:
+        return None
+    spec.check_keys(("verifier",))
+    return VerifySpec(spec.string("verifier", required=True))
 
 
 def check_unique(rules: Iterable[Rule]) -> None:

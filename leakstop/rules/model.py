@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any
 
 import regex as regex_module
 from regex import Match, Pattern
@@ -17,6 +17,34 @@ DEFAULT_REMEDIATION = (
     "the code (and from git history if it was committed), and load it at run time from a secret "
     "store or an environment variable instead."
 )
+
+
+class ResponseAction(str, enum.Enum):
+    """What can be done about a leaked credential of a rule's kind."""
+
+    #: Mint a new credential, prove it works, then disable the leaked one.
+    ROTATE = "rotate"
+    #: Disable the leaked credential (its issuer offers no rotation, or it is an emergency).
+    REVOKE = "revoke"
+    #: Tell its owners; a person acts.
+    NOTIFY = "notify"
+
+
+@dataclass(frozen=True, slots=True)
+class RespondSpec:
+    """`respond:` in a rule: which kind of provider acts on this rule's credentials."""
+
+    #: A provider type (`aws`, `github`, `webhook`, ...), as in the config's `providers:`.
+    provider: str
+    action: ResponseAction
+
+
+@dataclass(frozen=True, slots=True)
+class VerifySpec:
+    """`verify:` in a rule: the live check that tells whether a found credential works."""
+
+    #: The verifier's name in leakstop's verifier registry.
+    verifier: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +86,8 @@ class Rule:
     remediation: str = DEFAULT_REMEDIATION
     references: tuple[str, ...] = ()
     allowlists: tuple[Allowlist, ...] = ()
-    verify: dict[str, Any] | None = field(default=None, repr=False)
-    respond: dict[str, Any] | None = field(default=None, repr=False)
+    verify: VerifySpec | None = field(default=None, repr=False)
+    respond: RespondSpec | None = field(default=None, repr=False)
     positives: tuple[Example, ...] = field(default=(), repr=False)
     negatives: tuple[Example, ...] = field(default=(), repr=False)
     #: The file the rule came from, for error messages.

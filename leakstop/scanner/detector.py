@@ -7,14 +7,16 @@ All of this work runs on candidates only, never on whole files.
 from __future__ import annotations
 
 import bisect
+import enum
 import re
 import urllib.parse
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from leakstop.allowlist import Allowlist
 from leakstop.finding import (
     DEFAULT_FINGERPRINT_KEY,
+    Commit,
     Finding,
     Location,
     Severity,
@@ -23,6 +25,7 @@ from leakstop.finding import (
     redact,
 )
 from leakstop.rules.model import Rule
+from leakstop.rules.validators import VALIDATORS
 from leakstop.scanner import decode, filters
 from leakstop.scanner.engine import Candidate, Engine, merge_spans
 from leakstop.scanner.sources import Chunk
@@ -34,7 +37,6 @@ from leakstop.scanner.text import (
     sniff,
     to_scannable,
 )
-from leakstop.scanner.validators import VALIDATORS
 
 #: Context lines are cut to about this many characters around the secret.
 CONTEXT_WIDTH = 160
@@ -57,21 +59,55 @@ class _Site:
     previous_line: str
 
 
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A secret found in some bytes, judged on everything but the path it is reported under.
+
+    Small and picklable: workers return hits, and history reports one blob's hits under each
+    path that held it (`Detector.place`).
+    """
+
+    rule_id: str
+    secret: str = field(repr=False)
+    fingerprint: str
+    validated: bool
+    entropy: float
+    encodings: tuple[str, ...]
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    context: str = field(repr=False)
+    #: A generic rule's unquoted value that reads as a name: an expression in source code.
+    bare_identifier: bool = False
+    #: Inside a triple-quoted string (documentation, if the file is Python).
+    in_docstring: bool = False
+
+
+_Verdict = tuple[str, Rule, bool, float, tuple[str, ...], bool]
+
+
 @dataclass
 class Detector:
     engine: Engine
     allowlists: Sequence[Allowlist] = ()
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
+    _rules: dict[str, Rule] = field(default_factory=dict, init=False, repr=False)
 
     def detect(self, chunk: Chunk) -> list[Finding]:
-        data = to_scannable(chunk.data, sniff(chunk.data[:SNIFF_BYTES]))
+        """The findings in one chunk, reported under its path."""
+        return self.place(self.hits(chunk.data), chunk.path, chunk.commit)
+
+    def hits(self, raw_data: bytes) -> list[Hit]:
+        """Every secret in `raw_data` that passes the checks no path decides."""
+        data = to_scannable(raw_data, sniff(raw_data[:SNIFF_BYTES]))
         raw = self.engine.find(data)
         candidates = _drop_shadowed(raw)
         if not candidates:
             return []
         lines = LineIndex(data)
         spans = merge_spans([(c.secret_start, c.secret_end) for c in raw])
-        findings = []
+        hits = []
         for candidate in candidates:
             line_start = lines.line_start(candidate.secret_start)
             site = _Site(
@@ -80,26 +116,39 @@ class Detector:
                 lines.line_text(candidate.secret_start),
                 lines.line_text(line_start - 1) if line_start > 0 else "",
             )
-            for secret, rule, validated, entropy, encodings in self._evaluate(
-                candidate, data, site, chunk.path
+            for verdict in self._evaluate(candidate, data, site):
+                hits.append(self._hit(verdict, site, lines, data, spans))
+        return hits
+
+    def place(self, hits: Iterable[Hit], path: str, commit: Commit | None = None) -> list[Finding]:
+        """`hits` as findings at `path`: what path allowlists and file types decide."""
+        findings = []
+        for hit in hits:
+            rule = self._rule(hit.rule_id)
+            if rule.generic and (
+                filters.is_lock_file(path) or (hit.bare_identifier and filters.is_code_file(path))
             ):
-                findings.append(
-                    self._finding(
-                        rule, secret, validated, entropy, encodings, site, lines, data, spans, chunk
-                    )
-                )
+                continue
+            if any(a.applies_to(rule.id) and a.allows_path(path) for a in self._all(rule)):
+                continue
+            findings.append(self._finding(rule, hit, path, commit))
         return findings
 
+    def _rule(self, rule_id: str) -> Rule:
+        if not self._rules:
+            self._rules.update((rule.id, rule) for rule in self.engine.rules)
+        return self._rules[rule_id]
+
     def _evaluate(
-        self, candidate: Candidate, data: bytes, site: _Site, path: str, depth: int = 0
-    ) -> list[tuple[str, Rule, bool, float, tuple[str, ...]]]:
+        self, candidate: Candidate, data: bytes, site: _Site, depth: int = 0
+    ) -> list[_Verdict]:
         """The secrets this candidate stands for, each with (rule, validated, entropy, the
-        encodings undone): none if a check rejects it; the credentials inside its decoded
-        value if it was an encoded container."""
+        encodings undone, bare identifier): none if a check rejects it; the credentials
+        inside its decoded value if it was an encoded container."""
         rule = candidate.rule
         raw = data[candidate.secret_start : candidate.secret_end]
         if (rule.generic or rule.decode) and depth < decode.MAX_DEPTH:
-            inside = self._decoded(raw, site, path, depth)
+            inside = self._decoded(raw, site, depth)
             if inside:
                 return inside
         secret = decode_secret(raw)
@@ -117,17 +166,19 @@ class Detector:
         entropy = shannon_entropy(secret)
         if rule.entropy is not None and entropy < rule.entropy:
             return []
-        if rule.generic and _is_generic_false_positive(candidate, secret, site.line, data, path):
-            return []
+        bare = False
+        if rule.generic:
+            verdict = _generic_verdict(candidate, secret, site.line, data)
+            if verdict is _Generic.FALSE_POSITIVE:
+                return []
+            bare = verdict is _Generic.UNLESS_CODE
         if filters.has_inline_allow(site.line, site.previous_line):
             return []
-        if self._allowed(rule, path, secret, site.line):
+        if self._allowed(rule, secret, site.line):
             return []
-        return [(secret, rule, validated, entropy, encodings)]
+        return [(secret, rule, validated, entropy, encodings, bare)]
 
-    def _decoded(
-        self, raw: bytes, site: _Site, path: str, depth: int
-    ) -> list[tuple[str, Rule, bool, float, tuple[str, ...]]]:
+    def _decoded(self, raw: bytes, site: _Site, depth: int) -> list[_Verdict]:
         """Credentials of specific rules inside a decoded value (a base64 GitHub token in a
         Kubernetes Secret, a token in an `Authorization: Basic` header). Generic matches
         inside are not reported twice: the outer candidate stands for them."""
@@ -136,38 +187,48 @@ class Detector:
             for inner in _drop_shadowed(self.engine.find(decoded.data)):
                 if inner.rule.generic:
                     continue
-                for secret, rule, validated, entropy, encodings in self._evaluate(
-                    inner, decoded.data, site, path, depth + len(decoded.encodings)
+                for secret, rule, validated, entropy, encodings, bare in self._evaluate(
+                    inner, decoded.data, site, depth + len(decoded.encodings)
                 ):
                     found.append(
-                        (secret, rule, validated, entropy, (*decoded.encodings, *encodings))
+                        (secret, rule, validated, entropy, (*decoded.encodings, *encodings), bare)
                     )
             if found:
                 return found
         return []
 
-    def _finding(
+    def _hit(
         self,
-        rule: Rule,
-        secret: str,
-        validated: bool,
-        entropy: float,
-        encodings: tuple[str, ...],
+        verdict: _Verdict,
         site: _Site,
         lines: LineIndex,
         data: bytes,
         spans: list[tuple[int, int]],
-        chunk: Chunk,
-    ) -> Finding:
-        key = fingerprint(rule.id, secret, self.fingerprint_key)
+    ) -> Hit:
+        secret, rule, validated, entropy, encodings, bare = verdict
         start_line, start_column = lines.position(site.start)
         end_line, end_column = lines.position(site.end)
-        tags = rule.tags + tuple(f"decoded:{name}" for name in encodings)
-        severity = rule.severity
-        in_docs = filters.is_demo_path(chunk.path) or (
-            chunk.path.endswith(".py") and filters.in_python_docstring(data, site.start)
+        return Hit(
+            rule_id=rule.id,
+            secret=secret,
+            fingerprint=fingerprint(rule.id, secret, self.fingerprint_key),
+            validated=validated,
+            entropy=round(entropy, 3),
+            encodings=encodings,
+            line=start_line,
+            column=start_column,
+            end_line=end_line,
+            end_column=end_column,
+            context=_context(data, lines, site.start, spans),
+            bare_identifier=bare,
+            in_docstring=filters.in_python_docstring(data, site.start),
         )
-        if in_docs and not validated:
+
+    def _finding(self, rule: Rule, hit: Hit, path: str, commit: Commit | None) -> Finding:
+        tags = rule.tags + tuple(f"decoded:{name}" for name in hit.encodings)
+        severity = rule.severity
+        in_docs = filters.is_demo_path(path) or (path.endswith(".py") and hit.in_docstring)
+        if in_docs and not hit.validated:
             severity = Severity.LOW if rule.generic else _one_lower(severity)
             tags += ("test-or-doc",)
         return Finding(
@@ -175,25 +236,26 @@ class Detector:
             description=rule.description,
             severity=severity,
             location=Location(
-                printable_path(chunk.path), start_line, start_column, end_line, end_column
+                printable_path(path), hit.line, hit.column, hit.end_line, hit.end_column
             ),
-            secret=secret,
-            fingerprint=key,
-            entropy=round(entropy, 3),
-            context=_context(data, lines, site.start, spans),
-            commit=chunk.commit,
+            secret=hit.secret,
+            fingerprint=hit.fingerprint,
+            entropy=hit.entropy,
+            context=hit.context,
+            commit=commit,
             tags=tags,
-            validated=validated,
+            validated=hit.validated,
         )
 
     def _all(self, rule: Rule) -> tuple[Allowlist, ...]:
         return (*rule.allowlists, *self.allowlists)
 
-    def _allowed(self, rule: Rule, path: str, secret: str, line: str) -> bool:
+    def _allowed(self, rule: Rule, secret: str, line: str) -> bool:
+        """An allowlist that needs no path (secret, line, fingerprint) allows this secret."""
         for allowlist in self._all(rule):
             if not allowlist.applies_to(rule.id):
                 continue
-            if allowlist.allows_path(path) or allowlist.allows_secret(secret, line):
+            if allowlist.allows_secret(secret, line):
                 return True
             if allowlist.fingerprints and allowlist.allows_fingerprint(
                 fingerprint(rule.id, secret, self.fingerprint_key)
@@ -242,9 +304,14 @@ def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
     return kept_candidates
 
 
-def _is_generic_false_positive(
-    candidate: Candidate, secret: str, line: str, data: bytes, path: str
-) -> bool:
+class _Generic(enum.Enum):
+    SECRET = "secret"
+    FALSE_POSITIVE = "false positive"
+    #: An unquoted value that reads as a name: a literal in config, an expression in code.
+    UNLESS_CODE = "unless code"
+
+
+def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) -> _Generic:
     passwords = "password" in candidate.rule.tags
     raw_key = candidate.match.groupdict().get("key")
     key = raw_key.decode("latin-1") if raw_key is not None else None
@@ -267,7 +334,6 @@ def _is_generic_false_positive(
         or filters.is_prose(secret)
         or filters.is_path_like(secret)
         or filters.is_sequential(secret)
-        or filters.is_lock_file(path)
         or filters.is_likely_id(secret, line)
         # Tokens and keys never hold spaces or read as names; a password may be one long
         # lower-case word (weak, but real), not a name such as challengePassword.
@@ -275,17 +341,17 @@ def _is_generic_false_positive(
         or (passwords and word_like and not (secret.isalpha() and secret.islower()))
         or (passwords and filters.is_weak_word_password(secret))
     ):
-        return True
+        return _Generic.FALSE_POSITIVE
     if key is not None and filters.is_non_secret_key(key):
-        return True
+        return _Generic.FALSE_POSITIVE
     if candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES:
-        return False
+        return _Generic.SECRET
     # Unquoted: in code an expression, in config a literal unless it reads like one.
     if data[candidate.secret_end : candidate.secret_end + 1] in (b"(", b"["):
-        return True
+        return _Generic.FALSE_POSITIVE
     if filters.is_code_reference(secret):
-        return True
-    return filters.is_code_file(path) and filters.is_bare_identifier(secret)
+        return _Generic.FALSE_POSITIVE
+    return _Generic.UNLESS_CODE if filters.is_bare_identifier(secret) else _Generic.SECRET
 
 
 def _repeats_key(key: str, secret: str) -> bool:

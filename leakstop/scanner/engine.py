@@ -50,6 +50,8 @@ class Candidate:
 
 class Engine(Protocol):
     name: str
+    #: The rules, in order; a candidate's `rule` is one of them.
+    rules: list[Rule]
 
     def find(self, data: bytes) -> list[Candidate]:
         """Every rule match in `data`, ordered by secret start, then rule order."""

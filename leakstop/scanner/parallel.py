@@ -1,11 +1,11 @@
-"""Spread a scan over worker processes.
+"""Spread a scan over worker processes, whatever the source.
 
-The main process lists the work (file paths; blob ids from the `git log` walk) and hands it out
-in batches. Forked workers (Linux) inherit the main process's detector, compiled database
-included; spawned workers (macOS, Windows) build the same detector from a picklable recipe (the
-compiled Hyperscan database comes from the disk cache). For history each worker runs its own
-`git cat-file`,
-so blob bytes cross no extra pipe. `imap` returns batches in order: output is deterministic and
+The main process lists the work (`Source.items()`: file names, blob ids) and hands it out in
+ordered batches; each worker opens the source's reader once (its own files, its own
+`git cat-file`) and returns, per item, the hits its detector found. Forked workers (Linux)
+inherit the main process's detector, compiled database included; spawned workers (macOS,
+Windows) build the same detector from a picklable recipe (the compiled Hyperscan database
+comes from the disk cache). `imap` returns batches in order: output is deterministic and
 history keeps "the oldest commit first".
 """
 
@@ -13,27 +13,22 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
-from pathlib import Path
 from typing import Any, TypeVar
 
 from leakstop.allowlist import Allowlist
-from leakstop.finding import Finding
+from leakstop.finding import Commit
 from leakstop.rules.model import Rule
-from leakstop.scanner.detector import Detector
+from leakstop.scanner.detector import Detector, Hit
 from leakstop.scanner.engine import build_engine
-from leakstop.scanner.sources import Chunk, SkipReason
-from leakstop.scanner.sources.catfile import BlobReader
-from leakstop.scanner.sources.files import read_file
-from leakstop.scanner.sources.history import Introduction, blob_chunks
+from leakstop.scanner.sources import Chunk, ChunkReader, SkipReason
 
 T = TypeVar("T")
-#: Files per batch: small enough to balance two workers, large enough that batch overhead
+#: Items per batch: small enough to balance two workers, large enough that batch overhead
 #: (~50 µs) is noise.
-FILE_BATCH = 32
-BLOB_BATCH = 64
+BATCH = 48
 
 
 @dataclass(frozen=True)
@@ -53,65 +48,59 @@ class DetectorRecipe:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One file or blob, scanned (or skipped) by a worker."""
+    """One file or blob, scanned (or skipped): its hits, not yet placed at its path."""
 
     path: str
     skipped: SkipReason | None
     size: int
-    findings: list[Finding]
-    from_history: bool = False
+    hits: list[Hit]
+    commit: Commit | None = None
     #: Lines a diff added (None: all): findings must touch one.
     added_lines: frozenset[int] | None = None
+    blob_id: str | None = None
+    same_as: str | None = None
+
+
+def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
+    """One chunk scanned, or the reason its source skipped it."""
+    if chunk.skipped is not None or chunk.same_as is not None:
+        return Outcome(
+            chunk.path, chunk.skipped, chunk.size, [], chunk.commit, same_as=chunk.same_as
+        )
+    return Outcome(
+        chunk.path,
+        None,
+        len(chunk.data),
+        detector.hits(chunk.data),
+        chunk.commit,
+        chunk.added_lines,
+        chunk.blob_id,
+    )
+
+
+def scan_here(detector: Detector, reader: ChunkReader, items: Iterable[Any]) -> Iterator[Outcome]:
+    """Read and scan `items` in this process."""
+    with reader:
+        for chunk in reader.read(items):
+            yield scan_chunk(detector, chunk)
 
 
 class _Worker:
     """Per-process state, set up once by the pool's initializer."""
 
     detector: Detector
-    reader: BlobReader | None = None
-    max_size: int | None = None
+    reader: ChunkReader
 
 
-def _initialize(recipe: DetectorRecipe | None, repo: str | None, max_size: int | None) -> None:
+def _initialize(recipe: DetectorRecipe | None, reader: ChunkReader) -> None:
     if recipe is not None:
         _Worker.detector = recipe.build()
-    _Worker.max_size = max_size
-    if repo is not None:
-        _Worker.reader = BlobReader(Path(repo), max_size)
+    # Entered for the life of the worker; the pool's terminate() ends it (and its git).
+    _Worker.reader = reader.__enter__()
 
 
-def scan_files_here(
-    detector: Detector, files: Iterable[tuple[str, str]], max_size: int | None
-) -> Iterator[Outcome]:
-    """Read and scan `(absolute, relative)` files in this process."""
-    for absolute, relative in files:
-        chunk = read_file(absolute, relative, max_size)
-        if chunk is not None:
-            yield scan_chunk(detector, chunk)
-
-
-def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
-    """One chunk scanned, or the reason its source skipped it."""
-    from_history = chunk.commit is not None
-    if chunk.skipped is not None:
-        return Outcome(chunk.path, chunk.skipped, chunk.size, [], from_history=from_history)
-    return Outcome(
-        chunk.path,
-        None,
-        len(chunk.data),
-        detector.detect(chunk),
-        from_history=from_history,
-        added_lines=chunk.added_lines,
-    )
-
-
-def _scan_files(batch: list[tuple[str, str]]) -> list[Outcome]:
-    return list(scan_files_here(_Worker.detector, batch, _Worker.max_size))
-
-
-def _scan_blobs(batch: list[Introduction]) -> list[Outcome]:
-    assert _Worker.reader is not None
-    return [scan_chunk(_Worker.detector, chunk) for chunk in blob_chunks(_Worker.reader, batch)]
+def _scan_batch(batch: list[Any]) -> list[Outcome]:
+    return [scan_chunk(_Worker.detector, chunk) for chunk in _Worker.reader.read(batch)]
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -128,43 +117,26 @@ def default_jobs() -> int:
 
 
 #: fork is fastest and safe here on Linux (workers inherit the detector, ~0.3 s of set-up
-#: each); macOS and Windows need spawn.
+#: each); macOS and Windows need spawn. No thread may run while the pool forks: the
+#: progress line starts only once the pool exists.
 FORK = sys.platform.startswith("linux")
 
 
-def _pool(
-    detector: Detector, recipe: DetectorRecipe, jobs: int, repo: str | None, max_size: int | None
-) -> Any:
+def scan_in_pool(
+    detector: Detector,
+    recipe: DetectorRecipe,
+    reader: ChunkReader,
+    items: Iterable[Any],
+    jobs: int,
+) -> Iterator[Outcome]:
+    """Scan `items` on `jobs` processes, each with its own copy of `reader`, in order."""
     import multiprocessing  # ~20 ms: only for scans large enough to run in parallel
 
     if FORK:
         _Worker.detector = detector
-        return multiprocessing.get_context("fork").Pool(jobs, _initialize, (None, repo, max_size))
-    return multiprocessing.get_context("spawn").Pool(jobs, _initialize, (recipe, repo, max_size))
-
-
-def scan_files(
-    files: Sequence[tuple[str, str]],
-    detector: Detector,
-    recipe: DetectorRecipe,
-    jobs: int,
-    max_size: int | None,
-) -> Iterator[Outcome]:
-    """Scan `(absolute, relative)` files on `jobs` processes, yielding outcomes in order."""
-    with _pool(detector, recipe, jobs, None, max_size) as pool:
-        for outcomes in pool.imap(_scan_files, batched(files, FILE_BATCH)):
-            yield from outcomes
-
-
-def scan_blobs(
-    repo: Path,
-    introductions: Iterable[Introduction],
-    detector: Detector,
-    recipe: DetectorRecipe,
-    jobs: int,
-    max_size: int | None,
-) -> Iterator[Outcome]:
-    """Scan history blobs on `jobs` processes (each with its own cat-file), in order."""
-    with _pool(detector, recipe, jobs, str(repo), max_size) as pool:
-        for outcomes in pool.imap(_scan_blobs, batched(introductions, BLOB_BATCH)):
+        pool = multiprocessing.get_context("fork").Pool(jobs, _initialize, (None, reader))
+    else:
+        pool = multiprocessing.get_context("spawn").Pool(jobs, _initialize, (recipe, reader))
+    with pool:
+        for outcomes in pool.imap(_scan_batch, batched(items, BATCH)):
             yield from outcomes

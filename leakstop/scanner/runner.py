@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from itertools import chain, islice
+from typing import Any, Protocol
 
 from leakstop.finding import Finding
 from leakstop.results import ScanResult, ScanStats
 from leakstop.rules.model import Rule
 from leakstop.scanner import parallel
-from leakstop.scanner.detector import Detector
+from leakstop.scanner.detector import Detector, Hit
 from leakstop.scanner.parallel import DetectorRecipe, Outcome
-from leakstop.scanner.sources import SkipReason, Source
-from leakstop.scanner.sources.files import FileSource
-from leakstop.scanner.sources.history import GitHistorySource
+from leakstop.scanner.sources import Source
 
-#: Below this many files a process pool costs more than it saves.
-PARALLEL_MIN_FILES = 64
+#: Below this many items a process pool costs more than it saves.
+PARALLEL_MIN_ITEMS = 64
 
 
 class Progress(Protocol):
@@ -36,31 +35,45 @@ def touches(finding: Finding, lines: frozenset[int]) -> bool:
     return any(line in lines for line in range(location.line, location.end_line + 1))
 
 
-def _first_in_history(finding: Finding, introduced: set[tuple[str, str]]) -> bool:
-    key = (finding.fingerprint, finding.location.path)
-    if key in introduced:
-        return False
-    introduced.add(key)
-    return True
+class _History:
+    """What history reporting remembers: the hits of each blob that had any (to report them
+    under the blob's other paths) and which secret was already reported at which path."""
+
+    def __init__(self) -> None:
+        self.blob_hits: dict[str, list[Hit]] = {}
+        self.reported: set[tuple[str, str]] = set()
+
+    def hits(self, outcome: Outcome) -> list[Hit]:
+        if outcome.same_as is not None:
+            return self.blob_hits.get(outcome.same_as, [])
+        if outcome.blob_id is not None and outcome.hits:
+            self.blob_hits[outcome.blob_id] = outcome.hits
+        return outcome.hits
+
+    def first_at_path(self, found: list[Finding]) -> list[Finding]:
+        """Each version of a file is its own blob, so a secret that stays in a file is in
+        every later version: report it once per path, at the oldest commit (history sources
+        yield blobs oldest first), as a patch-based scan would. Within one blob every
+        occurrence is reported, as a scan of the files would."""
+        keys = [(finding.fingerprint, finding.location.path) for finding in found]
+        new = [f for f, key in zip(found, keys, strict=True) if key not in self.reported]
+        self.reported.update(keys)
+        return new
 
 
 def run_scan(
     source: Source,
     detector: Detector,
     rules: Sequence[Rule],
-    unit: str = "file",
     jobs: int = 1,
     recipe: DetectorRecipe | None = None,
     progress: Progress | None = None,
 ) -> ScanResult:
-    """Scan everything `source` holds. With `jobs` > 1 and a `recipe`, files and history
-    blobs are scanned on that many processes; the result is the same."""
-    stats = ScanStats(unit=unit)
+    """Scan everything `source` holds. With `jobs` > 1, a `recipe` and enough items, on that
+    many processes; the result is the same."""
+    stats = ScanStats(unit=source.unit)
     findings: list[Finding] = []
-    # History: each version of a file is its own blob, so a secret that stays in a file is in
-    # every later version. Like a patch-based scan, report it once per path: at the first
-    # (oldest) commit, since history sources yield blobs oldest first.
-    introduced: set[tuple[str, str]] = set()
+    history = _History()
     started = time.perf_counter()
     for outcome in _outcomes(source, detector, jobs, recipe):
         if progress is not None:
@@ -68,13 +81,17 @@ def run_scan(
         if outcome.skipped is not None:
             stats.skipped[outcome.skipped.value] += 1
             continue
-        stats.scanned += 1
-        stats.bytes += outcome.size
-        found = outcome.findings
+        if outcome.same_as is None:
+            stats.scanned += 1
+            stats.bytes += outcome.size
+        hits = history.hits(outcome)
+        if not hits:
+            continue
+        found = detector.place(hits, outcome.path, outcome.commit)
         if outcome.added_lines is not None:
             found = [f for f in found if touches(f, outcome.added_lines)]
-        if outcome.from_history:
-            found = [f for f in found if _first_in_history(f, introduced)]
+        if outcome.commit is not None:
+            found = history.first_at_path(found)
         findings.extend(found)
     stats.seconds = time.perf_counter() - started
     findings.sort(key=sort_key)
@@ -84,38 +101,11 @@ def run_scan(
 def _outcomes(
     source: Source, detector: Detector, jobs: int, recipe: DetectorRecipe | None
 ) -> Iterator[Outcome]:
+    items: Iterator[Any] = source.items()
     if jobs > 1 and recipe is not None:
-        if isinstance(source, FileSource):
-            yield from _file_outcomes(source, detector, jobs, recipe)
+        first = list(islice(items, PARALLEL_MIN_ITEMS))
+        items = chain(first, items)
+        if len(first) == PARALLEL_MIN_ITEMS:
+            yield from parallel.scan_in_pool(detector, recipe, source.reader(), items, jobs)
             return
-        if isinstance(source, GitHistorySource):
-            source.warn_if_shallow()
-            allowlisted: list[str] = []
-            yield from parallel.scan_blobs(
-                source.repo,
-                source.introductions(allowlisted),
-                detector,
-                recipe,
-                jobs,
-                source.max_size,
-            )
-            for path in allowlisted:
-                yield Outcome(path, SkipReason.ALLOWLISTED, 0, [])
-            return
-    for chunk in source.chunks():
-        yield parallel.scan_chunk(detector, chunk)
-
-
-def _file_outcomes(
-    source: FileSource, detector: Detector, jobs: int, recipe: DetectorRecipe
-) -> Iterator[Outcome]:
-    files = []
-    for absolute, relative in source.files():
-        if source.skip(relative):
-            yield Outcome(relative, SkipReason.ALLOWLISTED, 0, [])
-        else:
-            files.append((absolute, relative))
-    if len(files) >= PARALLEL_MIN_FILES:
-        yield from parallel.scan_files(files, detector, recipe, jobs, source.max_size)
-        return
-    yield from parallel.scan_files_here(detector, files, source.max_size)
+    yield from parallel.scan_here(detector, source.reader(), items)

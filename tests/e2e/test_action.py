@@ -122,7 +122,7 @@ def test_pull_request(pull_request: tuple[Path, dict[str, Any]]) -> None:
         == "app.env"
     )
     # The PR's allowlist of everything was ignored: config comes from the base commit.
-    assert "using config and baseline from the base commit" in result.log
+    assert "using config, rule files and baseline from the base commit" in result.log
     assert (
         f"Equivalent local command: leakstop scan --diff {event['pull_request']['base']['sha']}.."
         in result.log
@@ -287,3 +287,53 @@ def test_install_from_the_action_checkout(pull_request: tuple[Path, dict[str, An
     assert result.steps["install"].outcome == "success", result.steps["install"].stderr
     assert misses[0]["key"].startswith("leakstop-Linux-X64-py")
     assert result.outputs["findings"] == "1"
+
+
+def test_a_pull_request_cannot_weaken_its_scan_by_any_file(
+    git_repo: GitRepo, tmp_path: Path
+) -> None:
+    """The PR rewrites the extra rule file to redefine github-pat, marks every file binary
+    for git, and hides a second token in a file named like a baseline: every token is still
+    found, because what shapes the scan is read from the base commit."""
+    acme = (
+        "version: 1\nrules:\n  - id: acme-key\n    description: ACME key\n"
+        "    regex: '\\b(?P<secret>acme_[a-z0-9]{32})\\b'\n    keywords: [acme_]\n"
+    )
+    git_repo.write("security/rules.yaml", acme)
+    git_repo.write("app.env", "MODE=prod\n")
+    base = git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.write(
+        "security/rules.yaml",
+        "version: 1\nrules:\n  - id: github-pat\n    description: nothing\n"
+        "    regex: 'x{900}'\n    keywords: [xxxx]\n",
+    )
+    git_repo.write(".gitattributes", "* -diff\n")
+    git_repo.write("app.env", f"MODE=prod\nGITHUB_TOKEN={GITHUB_TOKEN}\n")
+    git_repo.write("sub/.secrets.baseline", f"aws_access_key_id={AWS_KEY_ID}\n")
+    head = git_repo.commit("weaken the scan")
+    event = {
+        "pull_request": {
+            "number": 3,
+            "base": {"sha": base},
+            "head": {"sha": head, "repo": {"fork": False}},
+        }
+    }
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "feature").path
+    result = run_action(workspace, "pull_request", event, {"extra-rules": "security/rules.yaml"})
+    assert result.outputs["findings"] == "2", result.log
+    assert "::error file=app.env,line=2" in result.log
+    assert "file=sub/.secrets.baseline" in result.log
+    assert result.failed
+
+
+def test_an_event_cannot_smuggle_options_into_git(
+    pull_request: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    workspace, event = pull_request
+    marker = tmp_path / "pwned"
+    event["pull_request"]["base"]["sha"] = f"--upload-pack=touch {marker};true"
+    result = run_action(workspace, "pull_request", event)
+    assert result.steps["scan"].outcome == "failure"
+    assert "is not a full commit id" in result.log
+    assert not marker.exists()

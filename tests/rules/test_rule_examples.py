@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from leakstop.rules import Rule, load_builtin_rules
-from leakstop.rules.checker import (
+from leakstop.rules.loader import builtin_rule_files, load_rule_document
+from leakstop.scanner.detector import Detector
+from leakstop.scanner.engine import build_engine
+from leakstop.scanner.rule_check import (
     MIN_EXAMPLES,
     available_engines,
     example_problems,
     structure_problems,
 )
-from leakstop.rules.loader import builtin_rule_files, load_rule_document
-from leakstop.scanner.detector import Detector
-from leakstop.scanner.engine import build_engine
 
 RULES = load_builtin_rules()
 

@@ -12,7 +12,7 @@ from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector
 from leakstop.scanner.engine import build_engine
 from leakstop.scanner.parallel import DetectorRecipe, batched, default_jobs
-from leakstop.scanner.runner import PARALLEL_MIN_FILES, run_scan
+from leakstop.scanner.runner import PARALLEL_MIN_ITEMS, run_scan
 from leakstop.scanner.sources.files import FileSource
 from leakstop.scanner.sources.history import GitHistorySource
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, GitRepo
@@ -44,7 +44,7 @@ def test_files_on_two_processes_match_one(
     tmp_path: Path, all_rules: list[Rule], fork: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(parallel, "FORK", fork)
-    for number in range(PARALLEL_MIN_FILES * 3):
+    for number in range(PARALLEL_MIN_ITEMS * 3):
         folder = tmp_path / f"d{number % 7}"
         folder.mkdir(exist_ok=True)
         body = f"value = {number}\n" * 20
@@ -76,8 +76,8 @@ def test_history_on_two_processes_matches_one(
         git_repo.commit(f"c{number}")
     detector, recipe = _setup(all_rules)
     source = GitHistorySource(git_repo.path)
-    one = run_scan(source, detector, all_rules, "blob", jobs=1, recipe=recipe)
-    two = run_scan(source, detector, all_rules, "blob", jobs=2, recipe=recipe)
+    one = run_scan(source, detector, all_rules, jobs=1, recipe=recipe)
+    two = run_scan(source, detector, all_rules, jobs=2, recipe=recipe)
     assert _key(one) == _key(two)
     assert len(one.findings) == 5  # once per path, at the oldest commit
 

@@ -32,6 +32,8 @@ class Blob(Generic[T]):
     data: bytes | None
     size: int
     missing: bool = False
+    #: The request named no object (`object_id` gave None): nothing was asked of git.
+    unread: bool = False
 
 
 class BlobReader:
@@ -71,12 +73,15 @@ class BlobReader:
             with contextlib.suppress(BrokenPipeError, OSError, ValueError):
                 process.stdin.close()
 
-    def read(self, requests: Iterable[T], object_id: Callable[[T], str]) -> Iterator[Blob[T]]:
-        """Each request's object, in request order. `requests` is consumed on a thread."""
+    def read(
+        self, requests: Iterable[T], object_id: Callable[[T], str | None]
+    ) -> Iterator[Blob[T]]:
+        """Each request's object, in request order. `requests` is consumed on a thread; a
+        request whose `object_id` is None comes back `unread`, in its place."""
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None
         assert stdout is not None
-        sent: queue.SimpleQueue[tuple[T] | None] = queue.SimpleQueue()
+        sent: queue.SimpleQueue[tuple[T, bool] | None] = queue.SimpleQueue()
         failure: list[BaseException] = []
 
         def feed() -> None:
@@ -86,9 +91,11 @@ class BlobReader:
             # thread, holding it, waits on git, which waits on the reader: a deadlock.)
             try:
                 for request in requests:
-                    stdin.write(object_id(request).encode() + b"\n")
-                    stdin.flush()
-                    sent.put((request,))
+                    name = object_id(request)
+                    if name is not None:
+                        stdin.write(name.encode() + b"\n")
+                        stdin.flush()
+                    sent.put((request, name is not None))
             except BrokenPipeError:
                 pass
             except BaseException as exc:  # noqa: BLE001 - handed to the reader, which re-raises it
@@ -99,7 +106,8 @@ class BlobReader:
         writer = threading.Thread(target=feed, name="leakstop-cat-file", daemon=True)
         writer.start()
         while (item := sent.get()) is not None:
-            yield self._answer(item[0], stdout)
+            request, asked = item
+            yield self._answer(request, stdout) if asked else Blob(request, None, 0, unread=True)
         writer.join()
         if failure:
             raise failure[0]

@@ -8,12 +8,13 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leakstop import gitcli
 from leakstop.errors import SourceError
-from leakstop.scanner.sources import Chunk, SkipReason, gitrepo
+from leakstop.scanner.sources import Chunk, SkipReason
 from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
 
 log = logging.getLogger(__name__)
@@ -30,15 +31,18 @@ class FileSource:
     use_git: bool = True
     #: Paths (relative to `root`) to skip without reading, e.g. allowlisted globally.
     skip: Callable[[str], bool] = field(default=lambda _path: False)
+    unit: str = "file"
 
-    def chunks(self) -> Iterator[Chunk]:
+    def items(self) -> Iterator[tuple[str, str] | Chunk]:
+        """`(absolute, relative)` for each file to read; a skipped file as its chunk."""
         for absolute, relative in self.files():
             if self.skip(relative):
                 yield Chunk(relative, skipped=SkipReason.ALLOWLISTED)
-                continue
-            chunk = read_file(absolute, relative, self.max_size)
-            if chunk is not None:
-                yield chunk
+            else:
+                yield absolute, relative
+
+    def reader(self) -> FileReader:
+        return FileReader(self.max_size)
 
     def files(self) -> Iterator[tuple[str, str]]:
         """(absolute path, path relative to root) for each file, each once, sorted per path."""
@@ -60,11 +64,29 @@ class FileSource:
         if not stat.S_ISDIR(info.st_mode):
             yield absolute
             return
-        if self.use_git and gitrepo.toplevel(absolute) is not None:
-            names = gitrepo.list_worktree_files(Path(absolute))
+        if self.use_git and gitcli.toplevel(absolute) is not None:
+            names = gitcli.list_worktree_files(Path(absolute))
             yield from (os.path.join(absolute, name) for name in names)
         else:
             yield from _walk(absolute)
+
+
+@dataclass(frozen=True)
+class FileReader:
+    max_size: int | None = None
+
+    def __enter__(self) -> FileReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def read(self, items: Iterable[tuple[str, str] | Chunk]) -> Iterator[Chunk]:
+        for item in items:
+            if isinstance(item, Chunk):
+                yield item
+            elif (chunk := read_file(*item, self.max_size)) is not None:
+                yield chunk
 
 
 def _walk(top: str) -> Iterator[str]:

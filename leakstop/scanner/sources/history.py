@@ -8,6 +8,7 @@ processes stream: memory holds the set of blob ids seen, never the repository.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shlex
@@ -18,9 +19,10 @@ from io import BufferedReader
 from pathlib import Path
 from typing import cast
 
+from leakstop import gitcli
 from leakstop.errors import SourceError
 from leakstop.finding import Commit
-from leakstop.scanner.sources import Chunk, SkipReason, gitrepo
+from leakstop.scanner.sources import Chunk, SkipReason
 from leakstop.scanner.sources.catfile import BlobReader, blob_chunk
 
 log = logging.getLogger(__name__)
@@ -41,48 +43,109 @@ class Introduction:
     commit: Commit
 
 
-def blob_chunks(reader: BlobReader, introductions: Iterable[Introduction]) -> Iterator[Chunk]:
-    """The introduced blobs as chunks, in order; a missing blob is logged and left out."""
-    for blob in reader.read(introductions, lambda entry: entry.blob_id):
-        entry = blob.request
-        if blob.missing:
-            log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
-        else:
-            yield blob_chunk(entry.path, blob, commit=entry.commit)
+class BlobChunkReader:
+    """Reads introduced blobs through one `git cat-file --batch` (started when entered)."""
+
+    def __init__(self, repo: Path, max_size: int | None) -> None:
+        self.repo = repo
+        self.max_size = max_size
+        self._blobs: BlobReader | None = None
+
+    def __enter__(self) -> BlobChunkReader:
+        self._blobs = BlobReader(self.repo, self.max_size)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._blobs is not None:
+            self._blobs.close()
+            self._blobs = None
+
+    def __getstate__(self) -> tuple[Path, int | None]:
+        return self.repo, self.max_size
+
+    def __setstate__(self, state: tuple[Path, int | None]) -> None:
+        self.repo, self.max_size = state
+        self._blobs = None
+
+    def read(self, items: Iterable[Introduction | Chunk]) -> Iterator[Chunk]:
+        """Chunks in item order; a blob missing from the repository is logged and left out."""
+        assert self._blobs is not None, "enter the reader first"
+        for blob in self._blobs.read(items, _blob_to_read):
+            entry = blob.request
+            if isinstance(entry, Chunk):
+                yield entry
+            elif blob.missing:
+                log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
+            else:
+                chunk = blob_chunk(entry.path, blob, commit=entry.commit)
+                yield dataclasses.replace(chunk, blob_id=entry.blob_id)
+
+
+def _blob_to_read(item: Introduction | Chunk) -> str | None:
+    return None if isinstance(item, Chunk) else item.blob_id
 
 
 @dataclass
 class GitHistorySource:
+    """Every blob that the selected commits introduced, each read once.
+
+    A blob found again under another path (a copy, a rename, a second file with the same
+    bytes) is not read again: it is passed on as a `same_as` chunk, so what it holds is
+    reported under every path, each with its own allowlisting, as of the commit that first
+    put it there.
+    """
+
     repo: Path
-    #: Extra `git log` arguments (a range, --since, ...); default: every ref (--all).
+    #: `git log` options (`--since=…`, `--author=…`, revisions and `-- paths` as a user
+    #: types them); they follow ours. Default: every ref (`--all`).
     log_opts: list[str] = field(default_factory=list)
+    #: Revisions from a program (an event payload): passed after `--end-of-options`.
+    revisions: list[str] = field(default_factory=list)
     max_size: int | None = None
     skip: Callable[[str], bool] = field(default=lambda _path: False)
+    unit: str = "blob"
 
     def warn_if_shallow(self) -> None:
-        if gitrepo.is_shallow(self.repo):
+        if gitcli.is_shallow(self.repo):
             log.warning(
                 "%s is a shallow clone: history before its oldest fetched commit is not "
                 "scanned (git fetch --unshallow to scan all of it)",
                 self.repo,
             )
 
-    def chunks(self) -> Iterator[Chunk]:
-        self.warn_if_shallow()
-        allowlisted: list[str] = []
-        introductions = self.introductions(allowlisted)
-        with BlobReader(self.repo, self.max_size) as reader:
-            yield from blob_chunks(reader, introductions)
-        for path in allowlisted:
-            yield Chunk(path, skipped=SkipReason.ALLOWLISTED)
+    def reader(self) -> BlobChunkReader:
+        return BlobChunkReader(self.repo, self.max_size)
 
-    def introductions(self, allowlisted: list[str]) -> Iterator[Introduction]:
-        """Each blob history introduces, oldest first; allowlisted paths go to `allowlisted`."""
-        seen: set[bytes] = set()
+    def items(self) -> Iterator[Introduction | Chunk]:
+        """Each (blob, path) that history introduces, oldest first: an Introduction the first
+        time a blob is seen at a path that is not skipped, a `same_as` chunk for a blob seen
+        before, an ALLOWLISTED chunk for a skipped path."""
+        self.warn_if_shallow()
+        read: set[bytes] = set()
+        placed: set[bytes] = set()
+        for commit, blob_id, path, mode in self._log():
+            if mode in _NOT_CONTENT:
+                continue
+            key = bytes.fromhex(blob_id)
+            place = key + os.fsencode(path)
+            if place in placed:
+                continue
+            placed.add(place)
+            if self.skip(path):
+                yield Chunk(path, commit=commit, skipped=SkipReason.ALLOWLISTED)
+            elif key in read:
+                yield Chunk(path, commit=commit, same_as=blob_id)
+            else:
+                read.add(key)
+                yield Introduction(blob_id, path, commit)
+
+    def command(self) -> list[str]:
+        """`git log`: our options first (so no user option can reorder or hide them), then
+        the user's, then the program's revisions after `--end-of-options`."""
+        check_log_opts(self.log_opts)
         command = [
             "git",
             "log",
-            *(self.log_opts or ["--all"]),
             "--date-order",
             "--reverse",
             "--no-renames",
@@ -92,11 +155,26 @@ class GitHistorySource:
             "--no-abbrev",
             "--no-color",
             "--no-ext-diff",
+            "--no-textconv",
             f"--format={LOG_FORMAT}",
-            "--",
         ]
+        command += self.log_opts
+        if self.revisions:
+            command += [gitcli.END_OF_OPTIONS, *(gitcli.revision(r) for r in self.revisions)]
+        elif not self.log_opts:
+            command.append("--all")
+        if "--" not in self.log_opts:
+            command.append("--")
+        return command
+
+    def describe(self) -> str:
+        return shlex.join([*self.log_opts, *self.revisions]) or "--all"
+
+    def _log(self) -> Iterator[tuple[Commit, str, str, bytes]]:
+        """(commit, blob id, path, mode) from `git log --raw`, streamed; raises SourceError
+        when git fails or selects no commit at all."""
         process = subprocess.Popen(
-            command,
+            self.command(),
             cwd=self.repo,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -104,18 +182,9 @@ class GitHistorySource:
         )
         assert process.stdout is not None
         assert process.stderr is not None
+        commits = _CommitCounter()
         try:
-            for commit, blob_id, path, mode in parse_log(cast(BufferedReader, process.stdout)):
-                if mode in _NOT_CONTENT:
-                    continue
-                key = bytes.fromhex(blob_id)
-                if key in seen:
-                    continue
-                seen.add(key)
-                if self.skip(path):
-                    allowlisted.append(path)
-                    continue
-                yield Introduction(blob_id, path, commit)
+            yield from parse_log(cast(BufferedReader, process.stdout), commits)
         except BaseException:
             # Stopped early (an error, Ctrl-C, or the reader gave up): git's exit status
             # would only hide the real reason.
@@ -124,17 +193,88 @@ class GitHistorySource:
             raise
         finally:
             process.stdout.close()
-        error = process.stderr.read().decode(errors="replace").strip()
+        error = process.stderr.read()
         process.stderr.close()
         if process.wait() != 0:
-            first = error.splitlines()[0] if error else f"exit code {process.returncode}"
-            options = shlex.join(self.log_opts) if self.log_opts else "--all"
-            raise SourceError(f"git log {options} failed: {first.removeprefix('fatal: ')}")
+            first = gitcli.first_error_line(error, f"exit code {process.returncode}")
+            raise SourceError(f"git log {self.describe()} failed: {first}")
+        if commits.count == 0:
+            # Nothing selected is never what a history scan means: a range that is empty, a
+            # path that never existed, an empty repository.
+            if self.log_opts or self.revisions:
+                raise SourceError(
+                    f"git log {self.describe()} selects no commits: check the range, the "
+                    "filters and any paths after '--'"
+                )
+            raise SourceError(f"{self.repo} has no commits to scan")
 
 
-def parse_log(stream: BufferedReader) -> Iterator[tuple[Commit, str, str, bytes]]:
+#: `git log` options that change what it prints: ours must stay as they are to be parsed.
+_OUTPUT_OPTIONS = (
+    "--format",
+    "--pretty",
+    "--oneline",
+    "--output",
+    "--graph",
+    "--name-only",
+    "--name-status",
+    "--stat",
+    "--shortstat",
+    "--numstat",
+    "--dirstat",
+    "--summary",
+    "--patch",
+    "--raw",
+    "--no-raw",
+    "--follow",
+    "--find-renames",
+    "--find-copies",
+    "--diff-merges",
+    "--cc",
+    "--combined-all-paths",
+    "--walk-reflogs",
+    "--line-prefix",
+    "--relative",
+    "--abbrev",
+    "--null",
+    "--textconv",
+    "--ext-diff",
+    "--color",
+    "--notes",
+    "--show-signature",
+)
+_OUTPUT_SHORT = ("-p", "-u", "-z", "-M", "-C", "-c", "-m", "-g", "-s", "-U", "-L")
+
+
+def check_log_opts(options: list[str]) -> None:
+    """Refuse `--log-opts` that would change `git log`'s output (it would then be misread);
+    revisions, paths and filters such as --since, --author, --branches are what it is for."""
+    paths = False
+    for option in options:
+        if option == "--":
+            paths = True
+        if paths or not option.startswith("-"):
+            continue
+        name = option.split("=", 1)[0]
+        if name.startswith(_OUTPUT_OPTIONS) or (
+            not name.startswith("--") and name.startswith(_OUTPUT_SHORT)
+        ):
+            raise SourceError(
+                f"--log-opts: {option!r} changes git log's output, which leakstop reads; use "
+                "it to choose commits (ranges, --since, --author, --branches, -- paths)"
+            )
+
+
+class _CommitCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+
+def parse_log(
+    stream: BufferedReader, commits: _CommitCounter | None = None
+) -> Iterator[tuple[Commit, str, str, bytes]]:
     """(commit, blob id, path, mode) for each added or modified file in `git log --raw -z`
-    output made with LOG_FORMAT; deletions are left out."""
+    output made with LOG_FORMAT; deletions are left out. `commits` counts the commits."""
     commit: Commit | None = None
     meta: bytes | None = None
     for token in _nul_tokens(stream):
@@ -151,6 +291,8 @@ def parse_log(stream: BufferedReader) -> Iterator[tuple[Commit, str, str, bytes]
                 token[1:].decode("utf-8", errors="replace").split("\x1f", 4)
             )
             commit = Commit(sha, name, email, date, subject)
+            if commits is not None:
+                commits.count += 1
         elif token.startswith(b":"):
             meta = token
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from leakstop.scanner.sources import Chunk, SkipReason
+from leakstop.scanner.sources import Chunk, PassThroughReader, SkipReason
 from leakstop.scanner.text import TextKind, sniff
 
 
@@ -16,8 +16,12 @@ class StdinSource:
     #: The name findings are reported under.
     name: str = "<stdin>"
     max_size: int | None = None
+    unit: str = "file"
 
-    def chunks(self) -> Iterator[Chunk]:
+    def reader(self) -> PassThroughReader:
+        return PassThroughReader()
+
+    def items(self) -> Iterator[Chunk]:
         limit = -1 if self.max_size is None else self.max_size + 1
         data = self.stream.read(limit)
         if self.max_size is not None and len(data) > self.max_size:

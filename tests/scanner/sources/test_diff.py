@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 from pathlib import Path
@@ -139,5 +140,77 @@ def test_parse_diff_pairs_raw_records_with_patches() -> None:
         b"diff --git a/dead.txt b/dead.txt\n@@ -1 +0,0 @@\n-gone\n"
         b"diff --git a/m.txt b/m.txt\n@@ -3,0 +4 @@ ctx\n+x\n@@ -9,2 +10,0 @@\n-y\n-z\n"
     )
-    changes = {change.path: sorted(change.added) for change in parse_diff(output)}
-    assert changes == {"new.txt": [2, 3], "bin.dat": [], "m.txt": [4]}
+    changes = {change.path: change for change in parse_diff(output)}
+    assert set(changes) == {"new.txt", "bin.dat", "m.txt"}
+    assert changes["new.txt"].added == {2, 3}
+    assert changes["new.txt"].old_blob_id == "1" * 40
+    assert changes["bin.dat"].added is None  # a new file: every line is added
+    assert changes["bin.dat"].binary
+    assert changes["m.txt"].added == {4}
+    assert not changes["m.txt"].binary
+
+
+@pytest.mark.parametrize("attribute", ["* -diff", "* binary", "*.env diff=secret-hider"])
+def test_gitattributes_cannot_hide_a_file_from_a_diff(
+    git_repo: GitRepo, detector: Detector, attribute: str
+) -> None:
+    """git prints 'Binary files differ' (no hunks) for a file a `.gitattributes` marks so;
+    a pull request must not be able to hide a token that way."""
+    git_repo.write("README.md", "base\n")
+    git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    git_repo.git("config", "diff.secret-hider.textconv", "sed s/ghp_/xxxx/")
+    git_repo.write(".gitattributes", f"{attribute}\n")
+    git_repo.write("app.env", f"MODE=prod\nTOKEN={GITHUB_TOKEN}\n")
+    git_repo.commit("hide it")
+    assert _diff_findings(git_repo, detector, "main..feature") == [("app.env", 2, "github-pat")]
+
+
+def test_gitattributes_cannot_hide_staged_lines(git_repo: GitRepo, detector: Detector) -> None:
+    git_repo.write("app.env", "MODE=prod\n")
+    git_repo.commit("base")
+    git_repo.write(".gitattributes", "* -diff\n")
+    git_repo.write("app.env", f"MODE=prod\nTOKEN={GITHUB_TOKEN}\n")
+    git_repo.git("add", "-A")
+    assert _staged_findings(git_repo, detector) == [("app.env", 2, "github-pat")]
+
+
+def test_a_changed_file_git_calls_binary_reports_only_its_added_lines(
+    git_repo: GitRepo, detector: Detector
+) -> None:
+    """UTF-16 is binary to git (NUL bytes) and text to leakstop: its added lines come from a
+    text diff of the two blobs, so the token already there is not reported again."""
+    old = f"A=1\nOLD={GITHUB_TOKEN}\nB=2\n"
+    git_repo.write("win.ini", codecs.BOM_UTF16_LE + old.encode("utf-16-le"))
+    git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    new = old + f"NEW={OTHER_TOKEN}\n"
+    git_repo.write("win.ini", codecs.BOM_UTF16_LE + new.encode("utf-16-le"))
+    git_repo.commit("add a token")
+    assert _diff_findings(git_repo, detector, "main..feature") == [("win.ini", 4, "github-pat")]
+
+
+def test_a_new_utf16_file_is_scanned_whole(git_repo: GitRepo, detector: Detector) -> None:
+    git_repo.write("README.md", "base\n")
+    git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    text = f"A=1\nTOKEN={GITHUB_TOKEN}\n"
+    git_repo.write("win.ini", codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    git_repo.write("image.png", b"\x89PNG\r\n\x1a\n\x00\x00" + GITHUB_TOKEN.encode())
+    git_repo.commit("add")
+    base, head = resolve_range(git_repo.path, "main..feature")
+    result = run_scan(DiffSource(git_repo.path, base, head), detector, [])
+    assert [(f.location.path, f.location.line) for f in result.findings] == [("win.ini", 2)]
+    assert result.stats.skipped["binary"] == 1  # the PNG: binary to leakstop too, and counted
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["--upload-pack=touch pwned;true ..HEAD", "main..--output=pwned", "-n..HEAD"],
+)
+def test_a_range_cannot_smuggle_an_option_into_git(
+    branched: GitRepo, spec: str, tmp_path: Path
+) -> None:
+    with pytest.raises(SourceError, match="is not a revision"):
+        resolve_range(branched.path, spec, fetch=True)
+    assert not (branched.path / "pwned").exists()

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from leakstop.errors import SourceError
-from leakstop.scanner.sources import SkipReason
+from leakstop.scanner.sources import SkipReason, read_all
 from leakstop.scanner.sources.files import FileSource
 from tests.conftest import GitRepo
 
 
 def _paths(source: FileSource) -> dict[str, SkipReason | None]:
-    return {chunk.path: chunk.skipped for chunk in source.chunks()}
+    return {chunk.path: chunk.skipped for chunk in read_all(source)}
 
 
 def test_git_work_tree_scans_tracked_and_unignored_files(git_repo: GitRepo) -> None:
@@ -46,7 +46,7 @@ def test_outside_git_every_file_is_walked_in_order(tmp_path: Path) -> None:
     for name in ("b/2.txt", "a/1.txt", "c.txt"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
-    chunks = list(FileSource([tmp_path], tmp_path).chunks())
+    chunks = list(read_all(FileSource([tmp_path], tmp_path)))
     assert [c.path for c in chunks] == ["c.txt", "a/1.txt", "b/2.txt"]
 
 
@@ -83,7 +83,7 @@ def test_utf16_file_is_text(tmp_path: Path) -> None:
 
 def test_missing_path_is_a_source_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file or directory"):
-        list(FileSource([tmp_path / "nope"], tmp_path).chunks())
+        list(read_all(FileSource([tmp_path / "nope"], tmp_path)))
 
 
 def test_explicit_file_and_paths_outside_root(tmp_path: Path) -> None:
@@ -100,7 +100,7 @@ def test_non_utf8_file_names_are_read(git_repo: GitRepo) -> None:
     name = os.fsdecode(b"caf\xe9.txt")
     (git_repo.path / name).write_bytes(b"data\n")
     git_repo.commit("latin-1 name")
-    chunks = list(FileSource([git_repo.path], git_repo.path).chunks())
+    chunks = list(read_all(FileSource([git_repo.path], git_repo.path)))
     assert [c.data for c in chunks] == [b"data\n"]
 
 

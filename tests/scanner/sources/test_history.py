@@ -10,13 +10,14 @@ import pytest
 
 from leakstop.errors import SourceError
 from leakstop.scanner.detector import Detector
-from leakstop.scanner.sources import SkipReason
+from leakstop.scanner.runner import run_scan
+from leakstop.scanner.sources import SkipReason, read_all
 from leakstop.scanner.sources.history import GitHistorySource
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, GitRepo
 
 
 def _chunks(repo: GitRepo, **kwargs):  # type: ignore[no-untyped-def]
-    return list(GitHistorySource(repo.path, **kwargs).chunks())
+    return list(read_all(GitHistorySource(repo.path, **kwargs)))
 
 
 def _findings(repo: GitRepo, detector: Detector, **kwargs):  # type: ignore[no-untyped-def]
@@ -31,21 +32,30 @@ def test_a_blob_is_scanned_once_and_attributed_to_its_first_commit(
     for number in range(5):
         git_repo.write(f"other{number}.txt", f"{number}\n")
         git_repo.commit(f"unrelated {number}")
-    git_repo.git("mv", "config.env", "moved.env")  # a rename: same blob, not scanned again
-    git_repo.commit("rename")
+    git_repo.git("mv", "config.env", "moved.env")  # a rename: same blob, not read again
+    renamed = git_repo.commit("rename")
     git_repo.git("checkout", "-q", "-b", "feature")
     git_repo.write("feature.txt", "x\n")
     git_repo.commit("feature")
     chunks = _chunks(git_repo)
-    assert [c.path for c in chunks].count("config.env") == 1
-    assert "moved.env" not in [c.path for c in chunks]
-    (finding,) = _findings(git_repo, detector)
+    read = [c for c in chunks if c.data]
+    assert [c.path for c in read].count("config.env") == 1
+    (moved,) = [c for c in chunks if c.path == "moved.env"]
+    assert moved.data == b""
+    assert moved.same_as == read[0].blob_id
+    # ... but what it holds is reported under both paths, each at the commit that put it there.
+    result = run_scan(GitHistorySource(git_repo.path), detector, [])
+    (finding, at_new_path) = sorted(result.findings, key=lambda f: f.location.path)
     assert finding.location.path == "config.env"
     assert finding.commit is not None
     assert finding.commit.sha == first
     assert finding.commit.summary == "add token"
     assert finding.commit.author_email == "author@example.com"
     assert finding.commit.date == "2020-01-02T03:04:05+00:00"
+    assert at_new_path.location.path == "moved.env"
+    assert at_new_path.commit is not None
+    assert at_new_path.commit.sha == renamed
+    assert result.stats.scanned == len(read)
 
 
 def test_deleted_secrets_are_still_in_history(git_repo: GitRepo, detector: Detector) -> None:
@@ -140,8 +150,9 @@ def test_bad_range_is_a_source_error(git_repo: GitRepo) -> None:
         _chunks(git_repo, log_opts=["nope..HEAD"])
 
 
-def test_empty_repository_has_no_history(git_repo: GitRepo) -> None:
-    assert _chunks(git_repo) == []
+def test_empty_repository_is_an_error_not_a_clean_scan(git_repo: GitRepo) -> None:
+    with pytest.raises(SourceError, match="has no commits to scan"):
+        _chunks(git_repo)
 
 
 def test_memory_stays_bounded(git_repo: GitRepo) -> None:
@@ -164,7 +175,7 @@ def test_memory_stays_bounded(git_repo: GitRepo) -> None:
     )
     tracemalloc.start()
     total = 0
-    for chunk in GitHistorySource(git_repo.path).chunks():
+    for chunk in read_all(GitHistorySource(git_repo.path)):
         total += len(chunk.data)
     _current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -189,7 +200,7 @@ def test_many_blobs_stream_through_without_deadlock(git_repo: GitRepo) -> None:
         input="".join(stream).encode(),
         check=True,
     )
-    chunks = list(GitHistorySource(git_repo.path).chunks())
+    chunks = list(read_all(GitHistorySource(git_repo.path)))
     assert len(chunks) == 6000
 
 
@@ -205,7 +216,7 @@ def test_a_secret_that_stays_in_a_file_is_reported_once(
         git_repo.commit(f"bump {number}")
     git_repo.write("copy.py", f'TOKEN = "{GITHUB_TOKEN}"\n')  # a new place: a new finding
     copied = git_repo.commit("copy")
-    result = run_scan(GitHistorySource(git_repo.path), detector, [], "blob")
+    result = run_scan(GitHistorySource(git_repo.path), detector, [])
     assert result.stats.scanned == 5
     found = [(f.location.path, f.commit.sha if f.commit else "") for f in result.findings]
     assert found == [("copy.py", copied), ("settings.py", first)]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from leakstop.scanner.validators import (
+from leakstop.rules.validators import (
     VALIDATORS,
     base62_crc32,
     is_github_token,
@@ -65,7 +65,7 @@ def test_registry_names_every_validator() -> None:
 
 
 def test_gitlab_routable_checksum() -> None:
-    from leakstop.scanner.validators import is_gitlab_routable_token
+    from leakstop.rules.validators import is_gitlab_routable_token
 
     token = "glpat-LyBdflNdpbPuK3x0ahdLYGM6MQpvOjFsYXIKdTo0MmJleRI.01.1b0u9zzib"
     assert is_gitlab_routable_token(token)
@@ -74,7 +74,7 @@ def test_gitlab_routable_checksum() -> None:
 
 
 def test_atlassian_packagist_and_grafana_checksums() -> None:
-    from leakstop.scanner.validators import (
+    from leakstop.rules.validators import (
         is_atlassian_token,
         is_grafana_service_account_token,
         is_packagist_token,
@@ -93,7 +93,7 @@ def test_private_key_structure() -> None:
     from cryptography.hazmat.primitives import serialization as s
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    from leakstop.scanner.validators import is_private_key
+    from leakstop.rules.validators import is_private_key
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     for form, encryption in [
@@ -116,7 +116,7 @@ def test_private_key_structure() -> None:
 
 
 def test_basic_auth() -> None:
-    from leakstop.scanner.validators import is_basic_auth
+    from leakstop.rules.validators import is_basic_auth
 
     assert is_basic_auth("dXNlcjpwYXNz")  # user:pass
     assert not is_basic_auth("dXNlcg==")  # no password
