@@ -70,6 +70,7 @@ class Detector:
         if not candidates:
             return []
         lines = LineIndex(data)
+        docstrings = filters.DocstringIndex(data)  # searches the file only when first asked
         spans = merge_spans([(c.secret_start, c.secret_end) for c in raw])
         findings = []
         for candidate in candidates:
@@ -85,7 +86,17 @@ class Detector:
             ):
                 findings.append(
                     self._finding(
-                        rule, secret, validated, entropy, encodings, site, lines, data, spans, chunk
+                        rule,
+                        secret,
+                        validated,
+                        entropy,
+                        encodings,
+                        site,
+                        lines,
+                        data,
+                        spans,
+                        chunk,
+                        docstrings,
                     )
                 )
         return findings
@@ -158,6 +169,7 @@ class Detector:
         data: bytes,
         spans: list[tuple[int, int]],
         chunk: Chunk,
+        docstrings: filters.DocstringIndex,
     ) -> Finding:
         key = fingerprint(rule.id, secret, self.fingerprint_key)
         start_line, start_column = lines.position(site.start)
@@ -165,7 +177,7 @@ class Detector:
         tags = rule.tags + tuple(f"decoded:{name}" for name in encodings)
         severity = rule.severity
         in_docs = filters.is_demo_path(chunk.path) or (
-            chunk.path.endswith(".py") and filters.in_python_docstring(data, site.start)
+            chunk.path.endswith(".py") and docstrings.contains(site.start)
         )
         if in_docs and not validated:
             severity = Severity.LOW if rule.generic else _one_lower(severity)
