@@ -64,7 +64,6 @@ _PLACEHOLDER_WORDS = re.compile(
 _LONG_REPEAT = re.compile(r"(.)\1{7,}")
 
 _IDENTIFIER_CHAIN = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(\))?$")
-_WORD_CASE = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z]+)*|[A-Z][a-z]+(?:[A-Z][a-z]+)*|[a-z_]+|[A-Z_]+)$")
 _CODE_LITERALS = frozenset(
     {"none", "null", "nil", "true", "false", "undefined", "nan", "self", "this", "new", "return"}
 )
@@ -322,10 +321,6 @@ def is_non_secret_key(key: str) -> bool:
 def is_sequential(secret: str) -> bool:
     """`abcdef…`, `123456…` and similar runs (detect-secrets' heuristic)."""
     return bool(_heuristic().is_sequential_string(secret))
-
-
-def is_uuid(secret: str) -> bool:
-    return bool(_heuristic().is_potential_uuid(secret)) and len(secret) == 36
 
 
 def is_likely_id(secret: str, line: str) -> bool:
