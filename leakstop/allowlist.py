@@ -114,7 +114,3 @@ def _checked_regexes(fields: Fields, key: str, trusted: bool) -> tuple[str, ...]
             except regex.error as exc:
                 fields.fail(f"invalid regex in {key!r}: {exc}", fields.line_of(key))
     return patterns
-
-
-def any_allows_path(allowlists: Iterable[Allowlist], rule_id: str, path: str) -> bool:
-    return any(a.applies_to(rule_id) and a.allows_path(path) for a in allowlists)

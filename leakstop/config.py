@@ -10,7 +10,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from leakstop.allowlist import Allowlist, parse_allowlist
@@ -49,7 +49,6 @@ class Config:
     fingerprint_salt: str | None = None
     #: The file this came from; None for built-in defaults.
     path: str | None = None
-    disabled_rules: frozenset[str] = field(default_factory=frozenset)
 
 
 def find_config(
@@ -154,7 +153,6 @@ def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:
         max_file_size=_size(fields, "max_file_size"),
         fingerprint_salt=salt,
         path=path,
-        disabled_rules=frozenset(disabled),
     )
 
 

@@ -1,4 +1,4 @@
-"""Talking to the Actions runner: step outputs, masks, warnings and the step summary.
+"""Talking to the Actions runner: step outputs, masks and the step summary.
 
 Files and commands as documented in "Workflow commands for GitHub Actions".
 """
@@ -10,8 +10,6 @@ import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
-
-from leakstop.report.github import escape_data
 
 #: Shorter values are not masked: they would hide common words in the log.
 MIN_MASK = 6
@@ -54,18 +52,6 @@ def add_masks(values: Iterable[str], out: TextIO, environ: Mapping[str, str] = o
                 out.write(f"::add-mask::{line}\n")
     out.flush()
     return len(seen)
-
-
-def warning(message: str, out: TextIO) -> None:
-    out.write(f"::warning title=leakstop::{escape_data(message)}\n")
-
-
-def group(title: str, out: TextIO) -> None:
-    out.write(f"::group::{escape_data(title)}\n")
-
-
-def end_group(out: TextIO) -> None:
-    out.write("::endgroup::\n")
 
 
 def runner_temp(environ: Mapping[str, str] = os.environ) -> Path:

@@ -24,7 +24,24 @@ MIN_BASE64 = 8
 
 _BASE64 = re.compile(rb"^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$")
 _PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
-_ESCAPES = re.compile(rb"\\(?:[nrt\"'\\/]|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2})")
+_ESCAPES = re.compile(
+    rb"""\\(?:
+        u(?P<high>[Dd][89ABab][0-9A-Fa-f]{2})\\u(?P<low>[Dd][C-Fc-f][0-9A-Fa-f]{2})  # UTF-16 pair
+      | u(?P<unit>[0-9A-Fa-f]{4})
+      | x(?P<byte>[0-9A-Fa-f]{2})
+      | (?P<char>[nrt"'\\/])
+    )""",
+    re.VERBOSE,
+)
+_SIMPLE_ESCAPES = {
+    b"n": b"\n",
+    b"r": b"\r",
+    b"t": b"\t",
+    b'"': b'"',
+    b"'": b"'",
+    b"\\": b"\\",
+    b"/": b"/",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +85,30 @@ def decode_percent(value: bytes) -> bytes | None:
 
 
 def decode_escapes(value: bytes) -> bytes | None:
-    r"""JSON and C string escapes (`\n`, `\"`, `\u0041`), e.g. a PEM key inside JSON."""
-    if not _ESCAPES.search(value):
-        return None
-    try:
-        return value.decode("unicode_escape").encode("utf-8")
-    except (UnicodeDecodeError, UnicodeEncodeError):
-        return None
+    r"""JSON and C string escapes (`\n`, `\"`, `\u00fc`, `\ud83d\ude00`), e.g. a PEM key inside
+    JSON; None when there are none.
+
+    Only the escapes change; every other byte stays as it was, so UTF-8 text around them
+    survives (`bytes.decode("unicode_escape")` read it as Latin-1). Escaped characters are
+    written as UTF-8. `\xNN` is the code point U+00NN, as in JSON5, YAML and JavaScript. A
+    lone UTF-16 surrogate (`\ud83d` without its pair) has no UTF-8 form: it stays as written.
+    """
+    decoded = _ESCAPES.sub(_unescape, value)
+    return decoded if decoded != value else None
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    high, low = match["high"], match["low"]
+    if high is not None and low is not None:
+        code = 0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+        return chr(code).encode("utf-8")
+    unit = match["unit"] or match["byte"]
+    if unit is None:
+        return _SIMPLE_ESCAPES[match["char"]]
+    code = int(unit, 16)
+    if 0xD800 <= code <= 0xDFFF:
+        return match.group()
+    return chr(code).encode("utf-8")
 
 
 #: Order matters: percent and escapes first, since they may wrap base64 (`%3D` padding).

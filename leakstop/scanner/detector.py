@@ -106,6 +106,7 @@ class Detector:
         if not candidates:
             return []
         lines = LineIndex(data)
+        docstrings = filters.DocstringIndex(data)  # searches the file only when first asked
         spans = merge_spans([(c.secret_start, c.secret_end) for c in raw])
         hits = []
         for candidate in candidates:
@@ -117,7 +118,7 @@ class Detector:
                 lines.line_text(line_start - 1) if line_start > 0 else "",
             )
             for verdict in self._evaluate(candidate, data, site):
-                hits.append(self._hit(verdict, site, lines, data, spans))
+                hits.append(self._hit(verdict, site, lines, data, spans, docstrings))
         return hits
 
     def place(self, hits: Iterable[Hit], path: str, commit: Commit | None = None) -> list[Finding]:
@@ -204,6 +205,7 @@ class Detector:
         lines: LineIndex,
         data: bytes,
         spans: list[tuple[int, int]],
+        docstrings: filters.DocstringIndex,
     ) -> Hit:
         secret, rule, validated, entropy, encodings, bare = verdict
         start_line, start_column = lines.position(site.start)
@@ -221,7 +223,7 @@ class Detector:
             end_column=end_column,
             context=_context(data, lines, site.start, spans),
             bare_identifier=bare,
-            in_docstring=filters.in_python_docstring(data, site.start),
+            in_docstring=docstrings.contains(site.start),
         )
 
     def _finding(self, rule: Rule, hit: Hit, path: str, commit: Commit | None) -> Finding:

@@ -9,6 +9,7 @@ detect-secrets already has the heuristic (`detect_secrets.filters.heuristic`) we
 
 from __future__ import annotations
 
+import bisect
 import functools
 import os
 import re
@@ -63,7 +64,6 @@ _PLACEHOLDER_WORDS = re.compile(
 _LONG_REPEAT = re.compile(r"(.)\1{7,}")
 
 _IDENTIFIER_CHAIN = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(\))?$")
-_WORD_CASE = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z]+)*|[A-Z][a-z]+(?:[A-Z][a-z]+)*|[a-z_]+|[A-Z_]+)$")
 _CODE_LITERALS = frozenset(
     {"none", "null", "nil", "true", "false", "undefined", "nan", "self", "this", "new", "return"}
 )
@@ -147,11 +147,29 @@ def is_identifier_uri(secret: str) -> bool:
     return secret.startswith(("arn:aws", "arn:aws-", "urn:", "projects/", "secretsmanager:"))
 
 
-def in_python_docstring(data: bytes, offset: int) -> bool:
-    """Inside a triple-quoted string of a Python file (an odd number of triple quotes before
-    `offset`): documentation, whose example values are demo values."""
-    before = data[:offset]
-    return (before.count(b'"""') + before.count(b"'''")) % 2 == 1
+_TRIPLE_QUOTES = (re.compile(rb'"""'), re.compile(rb"'''"))
+
+
+class DocstringIndex:
+    """Answers "is this offset inside a triple-quoted string?" for one Python file, whose
+    example values are documentation, hence demo values.
+
+    Inside means an odd number of triple quotes (either kind, each counted left to right
+    without overlap, as `bytes.count` does) end at or before the offset. The quotes are found
+    once, on the first query; each query is then a bisect. (Counting them per query instead
+    copied the file up to every finding: 66 s for a 12 MB file with 8,000 tokens.)
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._ends: list[int] | None = None
+
+    def contains(self, offset: int) -> bool:
+        if self._ends is None:
+            self._ends = sorted(
+                match.end() for quotes in _TRIPLE_QUOTES for match in quotes.finditer(self._data)
+            )
+        return bisect.bisect_right(self._ends, offset) % 2 == 1
 
 
 _ENCRYPTED = re.compile(
@@ -303,10 +321,6 @@ def is_non_secret_key(key: str) -> bool:
 def is_sequential(secret: str) -> bool:
     """`abcdef…`, `123456…` and similar runs (detect-secrets' heuristic)."""
     return bool(_heuristic().is_sequential_string(secret))
-
-
-def is_uuid(secret: str) -> bool:
-    return bool(_heuristic().is_potential_uuid(secret)) and len(secret) == 36
 
 
 def is_likely_id(secret: str, line: str) -> bool:

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 
 from leakstop import __version__
+from leakstop.finding import Severity
 from leakstop.report import ReportOptions
 from leakstop.report import sarif as sarif_module
 from leakstop.report.sarif import SarifReporter
@@ -127,3 +128,28 @@ def test_gzip_limit_truncates(result: ScanResult, monkeypatch: pytest.MonkeyPatc
     assert len(gzip.compress(out.getvalue().encode())) <= 3000
     kept = len(json.loads(out.getvalue())["runs"][0]["results"])
     assert 0 < kept < 200
+
+
+def test_serialises_as_jschema_to_python_does(result: ScanResult) -> None:
+    """Our default= hook must write what the library's own (slow) to_json writes: a library
+    change to its rules would show here. The log holds defaults to leave out (a `warning`
+    level, a rule index of -1), renamed properties, plain dicts and a notification."""
+    from jschema_to_python.to_json import to_json
+
+    result.findings.append(
+        make_finding("unknown-rule", "Xk4pRz8wQm9aB3", "a.env", 2, Severity.MEDIUM)
+    )
+    reporter = SarifReporter(ReportOptions())
+    log = reporter.log(result.rules, result.findings, 7, known={id(result.findings[0])})
+    ours = json.loads(json.dumps(log, default=sarif_module.sarif_object))
+    assert ours == json.loads(to_json(log))
+    assert ours["$schema"] == sarif_module.SARIF_SCHEMA
+    last = ours["runs"][0]["results"][-1]
+    assert "level" not in last
+    assert "ruleIndex" not in last
+    assert ours["runs"][0]["results"][0]["suppressions"][0]["status"] == "accepted"
+
+
+def test_only_sarif_om_objects_are_serialised() -> None:
+    with pytest.raises(TypeError, match="Path is not a sarif-om object"):
+        json.dumps({"x": Path("a")}, default=sarif_module.sarif_object)

@@ -31,6 +31,38 @@ def test_percent_and_escapes() -> None:
     assert decode_escapes(b"no escapes") is None
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (b'{\\"pw\\": \\"a\\\\b\\/c\\tz\\r\\n\\u0041\\x42\\\'\\"}', b'{"pw": "a\\b/c\tz\r\nAB\'"}'),
+        # escaped backslash, then a plain `n`: not a newline
+        (b"C:\\\\new", b"C:\\new"),
+        # UTF-8 text around an escape is kept as it is (it was read as Latin-1: mojibake)
+        ("Grüße\\nÜberweisung".encode(), "Grüße\nÜberweisung".encode()),
+        (b"gr\\u00fc\\u00DF", "grüß".encode()),
+        (b"\\xfc", "ü".encode()),
+        (b"\\u20ac", "€".encode()),
+        # a UTF-16 surrogate pair is one character (JSON writes emoji this way)
+        (b"key\\ud83d\\ude00end", "key😀end".encode()),
+        (b"\\uD83D\\uDE00", "😀".encode()),
+        # a lone surrogate has no UTF-8 form: it stays as written, the rest is decoded
+        (b"\\ud83d\\n", b"\\ud83d\n"),
+        (b"\\ude00\\ud83d\\t", b"\\ude00\\ud83d\t"),
+        # bytes that are not UTF-8 at all are left alone too
+        (b"\xff\xfe\\n", b"\xff\xfe\n"),
+        # unknown escapes and a trailing backslash are not escapes
+        (b"\\q\\n\\", b"\\q\n\\"),
+    ],
+)
+def test_escapes_change_only_the_escapes(value: bytes, expected: bytes) -> None:
+    assert decode_escapes(value) == expected
+
+
+@pytest.mark.parametrize("value", [b"\\ud83d", b"\\ude00 alone", b"\\u12", "naïve".encode()])
+def test_nothing_to_decode(value: bytes) -> None:
+    assert decode_escapes(value) is None
+
+
 def test_nested_decodings_are_depth_limited() -> None:
     inner = base64.b64encode(b"user:Xk4pRz8wQm-secret")
     outer = base64.b64encode(b'{"auth": "' + inner + b'"}')

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from leakstop.scanner import filters
 
@@ -122,10 +124,9 @@ def test_inline_allow_markers() -> None:
     assert not filters.has_inline_allow('key = "x"', "# unrelated")
 
 
-def test_sequences_uuids_and_lockfiles() -> None:
+def test_sequences_and_lockfiles() -> None:
     assert filters.is_sequential("abcdefghijkl")
     assert filters.is_sequential("0123456789")
-    assert filters.is_uuid("123e4567-e89b-12d3-a456-426614174000")
     assert filters.is_lock_file("frontend/package-lock.json")
     assert filters.is_lock_file("go.sum")
     assert not filters.is_lock_file("main.go")
@@ -151,3 +152,27 @@ def test_sequences_uuids_and_lockfiles() -> None:
 )
 def test_regex_values(value: str, expected: bool) -> None:
     assert filters.is_regex(value) is expected
+
+
+def _odd_triple_quotes_before(data: bytes, offset: int) -> bool:
+    """The definition: an odd number of triple quotes before `offset`, counted per copy."""
+    before = data[:offset]
+    return (before.count(b'"""') + before.count(b"'''")) % 2 == 1
+
+
+def test_docstring_index_finds_docstrings() -> None:
+    data = b"x = 1\n\"\"\"Doc with key.\"\"\"\ny = '''\nmore\n'''\nz = 3\n"
+    index = filters.DocstringIndex(data)
+    assert not index.contains(data.index(b"x ="))
+    assert index.contains(data.index(b"key"))
+    assert not index.contains(data.index(b"y ="))
+    assert index.contains(data.index(b"more"))
+    assert not index.contains(data.index(b"z ="))
+
+
+@given(st.binary(max_size=40).map(lambda raw: bytes(b"\"'a"[byte % 3] for byte in raw)))
+def test_docstring_index_counts_like_bytes_count(data: bytes) -> None:
+    """Runs of quotes (`''''`, `\"\"\"\"\"\"`) are counted left to right without overlap."""
+    index = filters.DocstringIndex(data)
+    for offset in range(len(data) + 1):
+        assert index.contains(offset) is _odd_triple_quotes_before(data, offset)

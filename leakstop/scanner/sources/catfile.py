@@ -113,21 +113,36 @@ class BlobReader:
             raise failure[0]
 
     def _answer(self, request: T, stdout: IO[bytes]) -> Blob[T]:
+        """The next object's answer. Raises SourceError when git's output ends early: at EOF
+        `read` returns short (b"" when drained), never an error."""
         header = stdout.readline()
         if not header:
-            raise SourceError("git cat-file stopped unexpectedly")
+            raise SourceError("git cat-file stopped unexpectedly; check the repository")
         parts = header.split()
         if len(parts) < 3 or parts[1] == b"missing":
             return Blob(request, None, 0, missing=True)
-        size = int(parts[2])
+        object_id, size = parts[0].decode("ascii", "replace"), int(parts[2])
+        # Each object's bytes are followed by a newline.
         if self.max_size is not None and size > self.max_size:
             remaining = size + 1
             while remaining:
-                remaining -= len(stdout.read(min(remaining, _DRAIN)))
+                piece = stdout.read(min(remaining, _DRAIN))
+                if not piece:
+                    raise _stopped(object_id, size + 1 - remaining, size)
+                remaining -= len(piece)
             return Blob(request, None, size)
         data = stdout.read(size)
-        stdout.read(1)  # the newline after each object
+        if len(data) < size or stdout.read(1) != b"\n":
+            raise _stopped(object_id, len(data), size)
         return Blob(request, data, size)
+
+
+def _stopped(object_id: str, received: int, size: int) -> SourceError:
+    return SourceError(
+        f"git cat-file stopped unexpectedly while reading object {object_id} "
+        f"({min(received, size)} of {size} bytes); was git killed, or is the repository "
+        "damaged (`git fsck`)?"
+    )
 
 
 def blob_chunk(

@@ -105,8 +105,10 @@ def resolved_parent(path: Path | str) -> str:
 
 
 def relative_to(absolute: str, root: Path) -> str:
+    """`absolute` relative to `root`, with `/`; absolute when it lies outside `root`."""
     relative = os.path.relpath(absolute, root)
-    if relative.startswith(".."):
+    # Only `..` as a whole first part leaves the root: `..env` is a file name.
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
         relative = absolute
     return relative.replace(os.sep, "/")
 

@@ -114,3 +114,14 @@ def test_submodule_folder_is_skipped(git_repo: GitRepo, tmp_path: Path) -> None:
     git_repo.commit("with submodule")
     found = _paths(FileSource([git_repo.path], git_repo.path))
     assert set(found) == {".gitmodules", "top.txt"}
+
+
+def test_names_starting_with_two_dots_are_inside_the_root(tmp_path: Path) -> None:
+    """`..env` is a file in the folder, not a path that leaves it."""
+    tree = tmp_path / "tree"
+    (tree / "..config").mkdir(parents=True)
+    (tree / "..env").write_text("x")
+    (tree / "..config" / "..foo").write_text("y")
+    (tmp_path / "outside.txt").write_text("z")
+    source = FileSource([tree, tmp_path / "outside.txt"], tree)
+    assert set(_paths(source)) == {"..env", "..config/..foo", (tmp_path / "outside.txt").as_posix()}
