@@ -16,6 +16,7 @@ from leakstop import __version__
 from leakstop.commands import action, baseline, respond, rules, scan
 from leakstop.commands.base import Command, Outcome, Parser
 from leakstop.errors import LeakstopError
+from leakstop.textsafe import SanitizingFormatter, sanitize
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -76,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _configure_logging(level: int) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("leakstop: %(levelname)s: %(message)s"))
+    # Messages name files and refs from the repository: kept on one line, no escape sequences.
+    handler.setFormatter(SanitizingFormatter("leakstop: %(levelname)s: %(message)s"))
     root = logging.getLogger("leakstop")
     root.handlers[:] = [handler]
     root.propagate = False
@@ -92,5 +94,7 @@ def _configure_logging(level: int) -> None:
 
 
 def _error(message: str) -> None:
-    one_line = " ".join(message.split())
+    # Line breaks (a git error's several lines) become spaces; the message can also name
+    # files and refs from the repository, so what is left is sanitized.
+    one_line = sanitize(" ".join(message.split()))
     print(f"leakstop: error: {one_line}", file=sys.stderr)

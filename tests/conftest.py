@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,6 +148,34 @@ def in_directory(tmp_path: Path) -> Iterator[Path]:
         yield tmp_path
     finally:
         os.chdir(previous)
+
+
+#: Bidirectional controls ("Trojan Source"), listed here rather than taken from
+#: leakstop.textsafe, so that a gap in its table fails the tests.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+#: The lines of ours that are workflow commands on purpose.
+OWN_COMMANDS = ("::error ", "::warning ", "::notice ", "::add-mask::")
+
+
+def is_unsafe_char(char: str) -> bool:
+    """Controls (Cc: C0, DEL, C1), line/paragraph separators, lone surrogates, bidi controls."""
+    return unicodedata.category(char) in {"Cc", "Zl", "Zp", "Cs"} or char in BIDI_CONTROLS
+
+
+def assert_safe_output(text: str, commands: tuple[str, ...] = ()) -> None:
+    """`text` (lines joined by newlines) can neither steer a terminal nor the Actions runner:
+    no control, separator or bidi character but the newlines, no legacy `##[` command, and
+    no line that starts with `::` (after white space, as the runner trims it) unless it is
+    one of `commands`."""
+    unsafe = sorted({char for char in text if char != "\n" and is_unsafe_char(char)})
+    assert not unsafe, f"unsafe characters: {unsafe!r}"
+    assert "##[" not in text, text[max(0, text.find("##[") - 40) :][:80]
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith("::"):
+            assert stripped.startswith(commands), f"a workflow command: {line!r}"
 
 
 def assert_golden(path: Path, text: str) -> None:

@@ -173,3 +173,36 @@ def test_rules_list_and_check(tree: Path, capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     assert "positive example not found" in out
     assert "negative example reported" in out
+
+
+#: A path a repository can hold (Linux allows every byte but NUL and '/' in a name).
+HOSTILE_NAME = "x\n::stop-commands::tok\x1b[2K\u202e##[add-mask]y"
+
+
+def _assert_safe_stderr(err: str) -> None:
+    for line in err.splitlines():
+        assert not line.lstrip().startswith("::"), line
+    assert "##[" not in err
+    assert not any(char in err for char in "\x1b\x9b\u202e\r")
+
+
+def test_error_naming_a_hostile_path_stays_one_safe_line(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["scan", HOSTILE_NAME]) == 2
+    err = capsys.readouterr().err
+    line = _one_error_line(err)
+    _assert_safe_stderr(err)
+    assert "::stop-commands::tok\\x1b[2K\\u202e##\\[add-mask]y" in line
+
+
+def test_log_messages_naming_a_hostile_path_are_sanitized(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A config without a version key is logged at debug level with its path.
+    config = tree / f"{HOSTILE_NAME}.yaml"
+    config.write_text("disabled_rules: []\n")
+    assert main(["scan", "-vv", "--config", str(config), "clean.py"]) == 0
+    err = capsys.readouterr().err
+    _assert_safe_stderr(err)
+    assert "\\n::stop-commands::tok\\x1b[2K\\u202e##\\[add-mask]y.yaml has no version key" in err

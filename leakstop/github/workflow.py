@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+from leakstop.report.github import escape_data
+
 #: Shorter values are not masked: they would hide common words in the log.
 MIN_MASK = 6
 
@@ -39,7 +41,9 @@ def add_masks(values: Iterable[str], out: TextIO, environ: Mapping[str, str] = o
     `::add-mask::` writes the value itself, which only the Actions runner hides: outside
     GitHub Actions nothing is written. Multi-line values (private keys) are masked line by
     line, as the runner matches them; PEM marker lines and short lines are left alone, since
-    masking them would blank ordinary log text.
+    masking them would blank ordinary log text. Each line is escaped as command data: the
+    runner unescapes `%25`, `%0D` and `%0A` before it registers the mask, so a secret holding
+    `%25` written raw would mask another string.
     """
     if environ.get("GITHUB_ACTIONS") != "true":
         return 0
@@ -49,7 +53,7 @@ def add_masks(values: Iterable[str], out: TextIO, environ: Mapping[str, str] = o
             line = line.strip()
             if len(line) >= MIN_MASK and not line.startswith("-----") and line not in seen:
                 seen.add(line)
-                out.write(f"::add-mask::{line}\n")
+                out.write(f"::add-mask::{escape_data(line)}\n")
     out.flush()
     return len(seen)
 

@@ -12,6 +12,7 @@ from typing import TextIO
 from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult
+from leakstop.textsafe import sanitize
 
 #: docs.github.com "Annotations": per step, per level.
 MAX_PER_LEVEL = 10
@@ -57,18 +58,24 @@ class GithubReporter:
 
 
 def annotation(finding: Finding, level: str) -> str:
+    """One `::error`/`::warning`/`::notice` line for `finding`.
+
+    Foreign text is sanitized before the workflow-command escaping: the runner unescapes
+    `%0A` back into a newline, which would then reach the annotation's title or message. A
+    path with such characters is shown escaped, so GitHub cannot link it to its file.
+    """
     location = finding.location
     properties = {
-        "file": location.path,
+        "file": sanitize(location.path),
         "line": str(location.line),
         "endLine": str(location.end_line),
-        "title": f"leakstop: {finding.rule_id}",
+        "title": f"leakstop: {sanitize(finding.rule_id)}",
     }
     if location.line == location.end_line:
         properties["col"] = str(location.column)
         properties["endColumn"] = str(location.end_column)
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    message = f"{finding.description} ({finding.redacted})"
+    message = f"{sanitize(finding.description)} ({sanitize(finding.redacted)})"
     if finding.commit is not None:
-        message += f" in commit {finding.commit.sha[:12]}"
+        message += f" in commit {sanitize(finding.commit.sha[:12])}"
     return f"::{level} {joined}::{escape_data(message)}"

@@ -10,6 +10,7 @@ from leakstop import __version__
 from leakstop.finding import Finding
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult
+from leakstop.textsafe import sanitize_json
 
 JSON_REPORT_VERSION = 1
 
@@ -19,7 +20,8 @@ class JsonReporter:
         self.options = options
 
     def write(self, result: ScanResult, out: TextIO) -> None:
-        json.dump(self.document(result), out, indent=2, ensure_ascii=False)
+        # Values stay exact (tools open the paths); the text is made safe to print.
+        out.write(sanitize_json(json.dumps(self.document(result), indent=2, ensure_ascii=False)))
         out.write("\n")
 
     def document(self, result: ScanResult) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import TextIO
 from leakstop.finding import Finding
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult
+from leakstop.textsafe import sanitize
 
 #: GitHub rejects a step summary over 1 MiB; stay well clear of it.
 MAX_BYTES = 900 * 1024
@@ -17,8 +18,18 @@ _SEVERITY_ICON = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "
 
 
 def cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    """Foreign text (a path, a rule id) safe inside a Markdown table cell, and in a terminal
+    or log when the report is printed: sanitized first, so no newline is left to replace."""
+    return sanitize(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+
+
+def code(text: str) -> str:
+    """Foreign text as a code span inside a Markdown table cell, sanitized like `cell`.
+
+    Backslashes are not doubled: a code span shows them as they are, so `cell`'s escaping
+    would show each twice (GFM reads only `\\|` inside a code span in a table, as `|`).
+    """
+    return "`" + sanitize(text).replace("|", "\\|").replace("`", "'") + "`"
 
 
 class MarkdownReporter:
@@ -69,9 +80,9 @@ class MarkdownReporter:
 
 def _row(finding: Finding) -> str:
     location = finding.location
-    commit = finding.commit.sha[:10] if finding.commit else ""
+    commit = cell(finding.commit.sha[:10]) if finding.commit else ""
     severity = f"{_SEVERITY_ICON[finding.severity.value]} {finding.severity.value}"
     return (
-        f"| {severity} | `{cell(finding.rule_id)}` | `{cell(location.path)}:{location.line}` | "
-        f"`{cell(finding.redacted)}` | {commit} |"
+        f"| {severity} | {code(finding.rule_id)} | {code(f'{location.path}:{location.line}')} | "
+        f"{code(finding.redacted)} | {commit} |"
     )

@@ -1,5 +1,9 @@
 """SARIF 2.1.0 for GitHub code scanning, built with `sarif-om`.
 
+Values that tools match on (paths, rule ids, fingerprints) stay exact; message texts and rule
+descriptions, which people read, are sanitized like every other report's, and the JSON text
+is made safe to print (`textsafe.sanitize_json`).
+
 GitHub rejects uploads over 25,000 results per run or 10 MB gzipped; rather than produce such a
 file we keep the most severe findings, say how many were dropped (a log warning and a tool
 notification in the file), and stay under both limits.
@@ -27,6 +31,7 @@ from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult
 from leakstop.rules.model import Rule
+from leakstop.textsafe import sanitize, sanitize_json, sanitize_lines
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +81,10 @@ class SarifReporter:
             ordered = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": document.runs}
             # Indented for people when small; compact when large (json's C encoder is 5x faster).
             indent = 2 if keep <= PRETTY_RESULTS else None
-            text = json.dumps(ordered, indent=indent, ensure_ascii=False, default=sarif_object)
+            # Escaped before the size check: escapes make the text longer.
+            text = sanitize_json(
+                json.dumps(ordered, indent=indent, ensure_ascii=False, default=sarif_object)
+            )
             if keep == 0 or len(gzip.compress(text.encode())) <= MAX_GZIP_BYTES:
                 break
             keep = keep * 9 // 10
@@ -199,17 +207,21 @@ def _descriptor(rule: Rule) -> Any:
     import sarif_om as sarif
 
     tags = ["security", "secret", *rule.tags][:MAX_TAGS]
-    markdown = f"**{rule.description}**\n\n{rule.remediation}"
+    # User rule files supply these texts; GitHub shows them to people. A remediation may
+    # have several lines (a YAML block): they are kept.
+    description = sanitize(rule.description)
+    remediation = sanitize_lines(rule.remediation)
+    markdown = f"**{description}**\n\n{remediation}"
     if rule.references:
-        markdown += "\n\n" + "\n".join(f"- <{url}>" for url in rule.references)
+        markdown += "\n\n" + "\n".join(f"- <{sanitize(url)}>" for url in rule.references)
     return sarif.ReportingDescriptor(
         id=rule.id,
         name=_pascal_case(rule.id),
-        short_description=sarif.MultiformatMessageString(text=rule.description),
+        short_description=sarif.MultiformatMessageString(text=description),
         full_description=sarif.MultiformatMessageString(
-            text=f"{rule.description} found in source or history."
+            text=f"{description} found in source or history."
         ),
-        help=sarif.MultiformatMessageString(text=rule.remediation, markdown=markdown),
+        help=sarif.MultiformatMessageString(text=remediation, markdown=markdown),
         help_uri=rule.references[0] if rule.references else None,
         default_configuration=sarif.ReportingConfiguration(level=_LEVEL[rule.severity]),
         properties={
@@ -233,7 +245,7 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> Any:
         rule_id=finding.rule_id,
         rule_index=rule_index,
         level=_LEVEL[finding.severity],
-        message=sarif.Message(text=f"{finding.description}: {finding.redacted}"),
+        message=sarif.Message(text=sanitize(f"{finding.description}: {finding.redacted}")),
         locations=[
             sarif.Location(
                 physical_location=sarif.PhysicalLocation(

@@ -13,6 +13,7 @@ from rich.text import Text
 from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult, ScanStats
+from leakstop.textsafe import sanitize
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -24,6 +25,9 @@ _SEVERITY_STYLE = {
 
 
 class TextReporter:
+    """Every string from the repository or a rule file is sanitized: it can neither move the
+    terminal's cursor nor start a workflow command in an Actions log."""
+
     def __init__(self, options: ReportOptions) -> None:
         self.options = options
 
@@ -38,9 +42,9 @@ class TextReporter:
         )
         findings = result.findings
         width = max((len(_position(f)) for f in findings), default=0)
-        rule_width = max((len(f.rule_id) for f in findings), default=0)
+        rule_width = max((len(sanitize(f.rule_id)) for f in findings), default=0)
         for path, group in groupby(findings, key=lambda f: f.location.path):
-            console.print(Text(self._display_path(path), style="bold underline"))
+            console.print(Text(sanitize(self._display_path(path)), style="bold underline"))
             for finding in group:
                 console.print(self._line(finding, width, rule_width))
                 if finding.commit is not None:
@@ -48,13 +52,15 @@ class TextReporter:
                     console.print(
                         Text(" " * (width + 4))
                         + Text(
-                            f"commit {commit.sha[:10]} · {commit.author_name} "
-                            f"<{commit.author_email}> · {commit.date}",
+                            f"commit {sanitize(commit.sha[:10])} · {sanitize(commit.author_name)} "
+                            f"<{sanitize(commit.author_email)}> · {sanitize(commit.date)}",
                             style="dim",
                         )
                     )
                 if finding.context:
-                    console.print(Text(" " * (width + 4) + "│ " + finding.context, style="dim"))
+                    console.print(
+                        Text(" " * (width + 4) + "│ " + sanitize(finding.context), style="dim")
+                    )
             console.print()
         console.print(_summary(findings, result.stats))
         if findings and self.options.hint:
@@ -66,12 +72,12 @@ class TextReporter:
         line.append("  ")
         line.append(finding.severity.value.ljust(8), style=_SEVERITY_STYLE[finding.severity])
         line.append(" ")
-        line.append(finding.rule_id.ljust(rule_width), style="magenta")
+        line.append(sanitize(finding.rule_id).ljust(rule_width), style="magenta")
         line.append("  ")
         shown = finding.secret if self.options.show_secrets else finding.redacted
-        line.append(shown, style="bold")
+        line.append(sanitize(shown), style="bold")
         line.append("  ")
-        line.append(finding.description)
+        line.append(sanitize(finding.description))
         if finding.validated:
             line.append("  (well-formed)", style="green")
         return line

@@ -8,13 +8,20 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, GitRepo
+from tests.conftest import (
+    AWS_KEY_ID,
+    GITHUB_TOKEN,
+    OWN_COMMANDS,
+    GitRepo,
+    assert_safe_output,
+)
 from tests.e2e.actions_runner import CompositeRunner, RunResult
 
 pytestmark = pytest.mark.e2e
@@ -139,6 +146,45 @@ def test_pull_request(pull_request: tuple[Path, dict[str, Any]]) -> None:
     # The upload got the SARIF file, and the job fails at the end, after the upload.
     assert uploads.calls == [{"sarif_file": str(sarif_path), "category": "leakstop"}]
     assert result.steps["verdict"].outcome == "failure"
+    assert result.failed
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="newlines and ESC in file names: Linux")
+def test_hostile_names_cannot_steer_the_runner(git_repo: GitRepo, tmp_path: Path) -> None:
+    """A pull request adds files whose names and lines hold workflow commands: every line of
+    the log is still either ours or inert, and the reports keep the exact paths."""
+    git_repo.write("README.md", "# demo\n")
+    base = git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    names = ["a\n::stop-commands::x.env", "##[error]b.env"]
+    for index, name in enumerate(names):
+        git_repo.write(name, f"TOKEN_{index}={GITHUB_TOKEN}\n")
+    git_repo.write("c.env", f"\x1b[2K\x1b[1A ##[stop-commands]tok \u202e T={GITHUB_TOKEN}\n")
+    head = git_repo.commit("\x1b[2K##[stop-commands]tok")
+    event = {
+        "pull_request": {
+            "number": 3,
+            "base": {"sha": base},
+            "head": {"sha": head, "repo": {"fork": False}},
+        }
+    }
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "feature").path
+    result = run_action(workspace, "pull_request", event, {"log-level": "debug"})
+
+    assert result.outputs["findings"] == "3", result.log
+    assert_safe_output(result.log, OWN_COMMANDS)
+    assert_safe_output(result.summary)
+    annotations = [line for line in result.log.splitlines() if line.startswith("::error file=")]
+    assert len(annotations) == 3
+    assert "::error file=a\\n%3A%3Astop-commands%3A%3Ax.env,line=1," in result.log
+    assert "`##\\[error]b.env:1`" in result.summary
+    sarif = json.loads(Path(result.outputs["sarif-path"]).read_text())
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+    }
+    assert {urllib.parse.unquote(uri) for uri in uris} == {*names, "c.env"}
+    _assert_secret_only_in_masks(result, GITHUB_TOKEN)
     assert result.failed
 
 

@@ -7,13 +7,23 @@ import json
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from leakstop.cli import main
 from leakstop.rules import load_builtin_rules
-from tests.conftest import AWS_KEY_ID, AWS_SECRET, GITHUB_TOKEN, GitRepo, installed_tool
+from tests.conftest import (
+    AWS_KEY_ID,
+    AWS_SECRET,
+    GITHUB_TOKEN,
+    OWN_COMMANDS,
+    GitRepo,
+    assert_safe_output,
+    installed_tool,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -174,3 +184,64 @@ def test_non_utf8_file_names_in_every_mode(git_repo: GitRepo, mode: list[str]) -
     result = leakstop("scan", *mode, "-f", "json", "--exclude-path", "*.md", cwd=git_repo.path)
     assert result.returncode == 1, result.stderr
     assert [f["path"] for f in json.loads(result.stdout)["findings"]] == ["caf\ufffd.env"]
+
+
+#: File names and content that try to steer a terminal or the Actions runner: a workflow
+#: command at the start of a line, legacy `##[` commands, cursor movement, a bidi override.
+HOSTILE_NAMES = ["a\n::stop-commands::x.env", "##[error]b.env", "c\u202egnp.env"]
+HOSTILE_LINE = f"\x1b[2K\x1b[1A ##[stop-commands]tok \u202e TOKEN={GITHUB_TOKEN}\n"
+HOSTILE_AUTHOR = "Eve\x1b[2K ##[add-mask]x"
+
+
+@pytest.fixture
+def hostile_repo(git_repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
+    for index, name in enumerate(HOSTILE_NAMES):
+        # Each its own content: history scanning reads a blob once, whatever its names.
+        git_repo.write(name, f"TOKEN_{index}={GITHUB_TOKEN}\n")
+    git_repo.write("d.env", HOSTILE_LINE)
+    git_repo.commit(
+        "\x1b[2K##[stop-commands]tok",
+        env={"GIT_AUTHOR_NAME": HOSTILE_AUTHOR, "GIT_AUTHOR_EMAIL": "eve@example.com\x1b[1A"},
+    )
+    monkeypatch.chdir(git_repo.path)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("LEAKSTOP_CONFIG", raising=False)
+    return git_repo
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="newlines and ESC in file names: Linux")
+@pytest.mark.parametrize("mode", [[], ["--git"]], ids=["files", "history"])
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "markdown", "github"])
+def test_hostile_names_and_content_in_every_format(
+    hostile_repo: GitRepo, capsys: pytest.CaptureFixture[str], fmt: str, mode: list[str]
+) -> None:
+    assert main(["scan", *mode, "-j", "1", "-vv", "-f", fmt]) == 1
+    out, err = capsys.readouterr()
+    assert_safe_output(out, OWN_COMMANDS if fmt == "github" else ())
+    assert_safe_output(err)
+    expected = {*HOSTILE_NAMES, "d.env"}
+    if fmt == "json":
+        findings = json.loads(out)["findings"]
+        assert {f["path"] for f in findings} == expected
+        if mode:
+            assert {f["commit"]["author_name"] for f in findings} == {HOSTILE_AUTHOR}
+    elif fmt == "sarif":
+        jsonschema.Draft4Validator(SARIF_SCHEMA).validate(json.loads(out))
+        uris = {
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for result in json.loads(out)["runs"][0]["results"]
+        }
+        assert {urllib.parse.unquote(uri) for uri in uris} == expected
+    elif fmt == "github":
+        lines = out.splitlines()
+        assert len(lines) == 4
+        assert all(line.startswith("::error file=") for line in lines)
+        assert "::error file=a\\n%3A%3Astop-commands%3A%3Ax.env,line=1," in out
+    else:
+        assert "a\\n::stop-commands::x.env" in out
+        assert "##\\[error]b.env" in out
+        assert "c\\u202egnp.env" in out
+        if fmt == "text":
+            assert "│ \\x1b[2K\\x1b[1A ##\\[stop-commands]tok \\u202e TOKEN=ghp_…4xXH" in out
+            if mode:
+                assert "Eve\\x1b[2K ##\\[add-mask]x <eve@example.com\\x1b[1A>" in out

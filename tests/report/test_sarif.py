@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
+import urllib.parse
 from pathlib import Path
 
 import jsonschema
@@ -14,17 +16,21 @@ from leakstop.report import ReportOptions
 from leakstop.report import sarif as sarif_module
 from leakstop.report.sarif import SarifReporter
 from leakstop.results import ScanResult
-from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden
-from tests.report.conftest import make_finding
+from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden, assert_safe_output
+from tests.report.conftest import HOSTILE_PATH, make_finding
 
 DATA = Path(__file__).parent.parent / "data"
 SCHEMA = json.loads((DATA / "schemas" / "sarif-schema-2.1.0.json").read_text())
 
 
-def _render(result: ScanResult, category: str = "leakstop") -> dict:  # type: ignore[type-arg]
+def _text(result: ScanResult, category: str = "leakstop") -> str:
     out = io.StringIO()
     SarifReporter(ReportOptions(category=category)).write(result, out)
-    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+    return out.getvalue()
+
+
+def _render(result: ScanResult, category: str = "leakstop") -> dict:  # type: ignore[type-arg]
+    return json.loads(_text(result, category))  # type: ignore[no-any-return]
 
 
 def _validate(document: dict) -> None:  # type: ignore[type-arg]
@@ -64,6 +70,35 @@ def test_what_github_needs(result: ScanResult) -> None:
     assert "deploy/my%20file.env" in uris
 
 
+def test_text_is_safe_to_print_and_locations_stay_exact(result: ScanResult) -> None:
+    text = _text(result)
+    assert_safe_output(text)
+    hostile = json.loads(text)["runs"][0]["results"][-1]
+    location = hostile["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert urllib.parse.unquote(location["uri"]) == HOSTILE_PATH
+    assert hostile["properties"]["author"] == "Mallory\r\n::add-mask::x"
+    # What people read is sanitized like every other report.
+    assert hostile["message"]["text"] == (
+        "Custom key\\n::error::from a rule file: \\x9b2JA…\\x1b[1A"
+    )
+
+
+def test_rule_texts_from_a_user_rule_file_are_sanitized(result: ScanResult) -> None:
+    rule = result.rules[0]
+    hostile = dataclasses.replace(
+        rule,
+        description="Acme\u202e key ##[error]",
+        remediation="Revoke it:\n::stop-commands::x\n\x1b[2Kthen rotate.",
+    )
+    text = _text(dataclasses.replace(result, rules=[hostile, *result.rules[1:]]))
+    assert_safe_output(text)
+    descriptor = json.loads(text)["runs"][0]["tool"]["driver"]["rules"][0]
+    assert descriptor["shortDescription"]["text"] == "Acme\\u202e key ##\\[error]"
+    # Several lines of remediation stay several lines; each is sanitized.
+    assert descriptor["help"]["text"] == "Revoke it:\n\\::stop-commands::x\n\\x1b[2Kthen rotate."
+    assert descriptor["id"] == rule.id
+
+
 def test_partial_fingerprints_survive_a_line_move(result: ScanResult) -> None:
     before = _render(result)["runs"][0]["results"][0]["partialFingerprints"]
     moved = make_finding("github-pat", GITHUB_TOKEN, "src/app.py", 300)
@@ -98,8 +133,8 @@ def test_result_limit_keeps_the_most_severe(
     assert len(run["results"]) == 2
     assert run["results"][0]["ruleId"] == "github-pat"
     notes = run["invocations"][0]["toolExecutionNotifications"]
-    assert "1 findings were left out" in notes[0]["message"]["text"]
-    assert "truncated to 2 of 3" in caplog.text
+    assert "2 findings were left out" in notes[0]["message"]["text"]
+    assert "truncated to 2 of 4" in caplog.text
 
 
 def test_real_limits_on_a_large_report(result: ScanResult) -> None:

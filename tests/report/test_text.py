@@ -6,7 +6,7 @@ from pathlib import Path
 from leakstop.report import ReportOptions
 from leakstop.report.text import TextReporter
 from leakstop.results import ScanResult, ScanStats
-from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden
+from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden, assert_safe_output
 
 EXPECTED = Path(__file__).parent.parent / "data" / "expected" / "report.txt"
 
@@ -21,6 +21,16 @@ def test_plain_when_not_a_terminal_matches_golden(result: ScanResult, tmp_path: 
     text = _render(result, root=Path("."))
     assert "\x1b[" not in text
     assert_golden(EXPECTED, text)
+
+
+def test_repository_text_cannot_steer_the_terminal_or_the_runner(result: ScanResult) -> None:
+    text = _render(result)
+    assert_safe_output(text)
+    lines = text.splitlines()
+    assert "\\::stop-commands::tok\\n##\\[error]x\\x1b[2K\\u202egnp.env" in lines
+    assert "│ \\x1b[2K\\x1b[1A ##\\[stop-commands]tok key = \\x9b2JA…\\x1b[1A" in text
+    assert "Mallory\\r\\n::add-mask::x <m@example.com\\u2028##\\[warning]y>" in text
+    assert "Custom key\\n::error::from a rule file" in text
 
 
 def test_colour_when_forced(result: ScanResult) -> None:
