@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 # fingerprints from being a bare SHA-256 of the secret, which could be looked up in a table.
 DEFAULT_FINGERPRINT_KEY = b"leakstop/fingerprint/v1"
 
+#: What reports show for a password-like secret: none of its characters, not even its length.
+PASSWORD_MARKER = "[redacted]"
+#: Most characters of a token's random part that `redact` shows (its last ones).
+MAX_SHOWN_TAIL = 4
+
 
 class Severity(str, enum.Enum):
     CRITICAL = "critical"
@@ -72,22 +77,28 @@ class Finding:
     tags: tuple[str, ...] = ()
     #: True when an issuer-defined checksum or structure check passed.
     validated: bool = False
+    #: Length of the issuer's public prefix at the start of `secret` (`Rule.public_prefix`).
+    public_prefix: int = 0
+    #: The secret may be chosen by a person (`Rule.password_like`): shown as PASSWORD_MARKER.
+    password_like: bool = False
 
     @property
     def redacted(self) -> str:
-        return redact(self.secret)
+        return redact(self.secret, self.public_prefix, self.password_like)
 
 
-def redact(secret: str) -> str:
-    """Show at most a fifth of the secret (never more than 4 characters at each end).
-
-    Long issuer tokens keep their public prefix and last characters (`ghp_…a1B2`), enough to
-    tell two findings apart; short secrets show little or nothing.
+def redact(secret: str, prefix_length: int = 0, password_like: bool = False) -> str:
+    """The secret as outputs show it: PASSWORD_MARKER for a password-like secret; else its
+    first `prefix_length` characters (the issuer's public prefix, at most half the secret),
+    "…", and at most MAX_SHOWN_TAIL of its last characters (`ghp_…a1B2`), enough to tell two
+    tokens apart. The tail is at most a sixth of what follows the prefix, so a short secret
+    shows little or nothing of its random part.
     """
-    keep = min(4, len(secret) // 5)
-    if keep == 0:
-        return "…"
-    return f"{secret[:keep]}…{secret[-keep:]}"
+    if password_like:
+        return PASSWORD_MARKER
+    prefix = secret[: max(0, min(prefix_length, len(secret) // 2))]
+    tail = min(MAX_SHOWN_TAIL, (len(secret) - len(prefix)) // 6)
+    return prefix + "…" + (secret[-tail:] if tail else "")
 
 
 def fingerprint(rule_id: str, secret: str, key: bytes = DEFAULT_FINGERPRINT_KEY) -> str:

@@ -1,24 +1,82 @@
 from __future__ import annotations
 
-import pytest
+import hashlib
 
-from leakstop.finding import Finding, Location, Severity, fingerprint, redact
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leakstop.finding import (
+    MAX_SHOWN_TAIL,
+    PASSWORD_MARKER,
+    Finding,
+    Location,
+    Severity,
+    fingerprint,
+    redact,
+)
+
+GITHUB_TOKEN = "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"
 
 
 @pytest.mark.parametrize(
-    ("secret", "expected"),
+    ("secret", "prefix", "expected"),
     [
-        ("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", "ghp_…4xXH"),
-        ("hunter2", "h…2"),
-        ("abcd", "…"),
-        ("", "…"),
-        ("Summer2024!Deploy", "Sum…loy"),
+        (GITHUB_TOKEN, 4, "ghp_…4xXH"),
+        ("AKIAQYLPMN5HHHFPZAM2", 4, "AKIA…M2"),
+        ("4f9d2c7b1e8a6f3d0c5b9e2a7d4f1c8b", 0, "…1c8b"),  # no public prefix: 4 of 32
+        ("sk_test_6ARJKq31Sl9l0XO0Mk9vvsev", 8, "sk_test_…vsev"),
+        ("hunter2", 0, "…2"),
+        ("hunt3", 0, "…"),  # under 6 characters after the prefix: nothing
+        ("abcd", 2, "ab…"),
+        ("", 0, "…"),
+        ("ghp_x", 40, "gh…"),  # a prefix longer than half the secret is cut
     ],
 )
-def test_redact_shows_at_most_a_fifth(secret: str, expected: str) -> None:
-    assert redact(secret) == expected
-    shown = len(redact(secret)) - 1
-    assert shown <= len(secret) // 5 * 2
+def test_redact_shows_the_public_prefix_and_at_most_four_more(
+    secret: str, prefix: int, expected: str
+) -> None:
+    assert redact(secret, prefix) == expected
+    shown = len(redact(secret, prefix)) - 1
+    assert shown <= min(prefix, len(secret) // 2) + MAX_SHOWN_TAIL
+
+
+@pytest.mark.parametrize(
+    "secret", ["Summer2024!Deploy", "hunter2", "", "correct horse battery staple", GITHUB_TOKEN]
+)
+def test_redact_shows_nothing_of_a_password(secret: str) -> None:
+    assert redact(secret, 0, password_like=True) == PASSWORD_MARKER
+    assert redact(secret, 4, password_like=True) == PASSWORD_MARKER
+
+
+@given(secret=st.text(), prefix=st.integers(min_value=-5, max_value=200))
+def test_password_redaction_is_the_same_for_every_secret(secret: str, prefix: int) -> None:
+    # Nothing of the secret, not even its length, can be read from the marker.
+    assert redact(secret, prefix, password_like=True) == PASSWORD_MARKER
+
+
+@given(
+    secret=st.text(st.characters(blacklist_characters="…")),
+    prefix=st.integers(min_value=-5, max_value=200),
+)
+def test_token_redaction_shows_prefix_and_at_most_four_of_the_rest(
+    secret: str, prefix: int
+) -> None:
+    shown = redact(secret, prefix)
+    head, _, tail = shown.partition("…")
+    allowed = min(max(prefix, 0), len(secret) // 2)
+    assert head == secret[:allowed]
+    assert len(tail) <= MAX_SHOWN_TAIL
+    assert len(tail) <= (len(secret) - allowed) // 6
+    assert secret.endswith(tail)
+
+
+def test_finding_redacts_with_its_prefix_and_kind() -> None:
+    token = _finding(GITHUB_TOKEN, public_prefix=4)
+    assert token.redacted == "ghp_…4xXH"
+    password = _finding("Summer2024!Deploy", password_like=True)
+    assert password.redacted == PASSWORD_MARKER
+    assert _finding(GITHUB_TOKEN).redacted == "…4xXH"  # defaults: no prefix, not a password
 
 
 def test_fingerprint_depends_on_rule_secret_and_key_only() -> None:
@@ -32,28 +90,33 @@ def test_fingerprint_depends_on_rule_secret_and_key_only() -> None:
 
 
 def test_fingerprint_is_not_a_bare_hash_of_the_secret() -> None:
-    import hashlib
-
-    secret = "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"
-    assert fingerprint("github-pat", secret) not in hashlib.sha256(secret.encode()).hexdigest()
+    assert (
+        fingerprint("github-pat", GITHUB_TOKEN)
+        not in hashlib.sha256(GITHUB_TOKEN.encode()).hexdigest()
+    )
 
 
 def test_finding_repr_never_shows_the_secret() -> None:
-    secret = "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"
-    finding = Finding(
-        rule_id="github-pat",
-        description="d",
-        severity=Severity.HIGH,
-        location=Location("a.py", 1, 1, 1, 41),
-        secret=secret,
-        fingerprint="0" * 32,
-        entropy=4.0,
-        context=f"token = {redact(secret)}",
-    )
-    assert secret not in repr(finding)
-    assert finding.redacted == "ghp_…4xXH"
+    finding = _finding(GITHUB_TOKEN, public_prefix=4)
+    assert GITHUB_TOKEN not in repr(finding)
+    assert GITHUB_TOKEN[4:] not in repr(finding)
 
 
 def test_severity_rank_orders_worst_first() -> None:
     assert sorted(Severity, key=lambda s: s.rank)[0] is Severity.CRITICAL
     assert Severity.INFO.rank > Severity.LOW.rank
+
+
+def _finding(secret: str, public_prefix: int = 0, password_like: bool = False) -> Finding:
+    return Finding(
+        rule_id="github-pat",
+        description="d",
+        severity=Severity.HIGH,
+        location=Location("a.py", 1, 1, 1, len(secret) + 1),
+        secret=secret,
+        fingerprint="0" * 32,
+        entropy=4.0,
+        context=f"token = {redact(secret, public_prefix, password_like)}",
+        public_prefix=public_prefix,
+        password_like=password_like,
+    )
