@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 
 import pytest
 from hypothesis import given
@@ -13,6 +15,7 @@ from leakstop.finding import (
     Location,
     Severity,
     fingerprint,
+    legacy_fingerprint,
     redact,
 )
 
@@ -85,8 +88,48 @@ def test_fingerprint_depends_on_rule_secret_and_key_only() -> None:
     assert base != fingerprint("github-oauth-token", "ghp_x", b"k1")
     assert base != fingerprint("github-pat", "ghp_y", b"k1")
     assert base != fingerprint("github-pat", "ghp_x", b"k2")
-    assert len(base) == 32
-    assert int(base, 16) >= 0
+    assert re.fullmatch("[0-9a-f]{32}", base)
+
+
+def test_token_fingerprints_did_not_change() -> None:
+    # Baselines and allowlists written by earlier releases hold these values.
+    assert fingerprint("github-pat", "ghp_x", b"k1") == "8d6b1290681f65b554981d3b60075d2c"
+    assert legacy_fingerprint("github-pat", "ghp_x", b"k1") == "8d6b1290681f65b554981d3b60075d2c"
+    old = hmac.new(b"k1", b"generic-password\0Summer2024!Deploy", hashlib.sha256).hexdigest()
+    assert legacy_fingerprint("generic-password", "Summer2024!Deploy", b"k1") == old[:32]
+
+
+def test_password_fingerprint_is_scrypt_then_hmac() -> None:
+    # Restated here so that a change of cost or format, which orphans every password entry in
+    # every baseline, cannot pass unnoticed: it needs a new baseline version.
+    key, rule, secret = b"k1", "generic-password", "Summer2024!Deploy"
+    salt = hmac.new(key, b"leakstop/scrypt-salt\0" + rule.encode(), hashlib.sha256).digest()
+    stretched = hashlib.scrypt(secret.encode(), salt=salt, n=2**11, r=8, p=1, dklen=32)
+    message = b"scrypt\0" + rule.encode() + b"\0" + stretched
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    assert fingerprint(rule, secret, key, password_like=True) == expected
+    assert expected == "6a267ccb497f33d5d5cfddc72fe8ae42"
+    assert expected != legacy_fingerprint(rule, secret, key)
+
+
+def test_password_fingerprint_depends_on_rule_secret_and_key() -> None:
+    base = fingerprint("generic-password", "hunter2", b"k1", password_like=True)
+    assert re.fullmatch("[0-9a-f]{32}", base)
+    assert base == fingerprint("generic-password", "hunter2", b"k1", password_like=True)
+    assert base != fingerprint("netrc-password", "hunter2", b"k1", password_like=True)
+    assert base != fingerprint("generic-password", "hunter3", b"k1", password_like=True)
+    assert base != fingerprint("generic-password", "hunter2", b"k2", password_like=True)
+
+
+def test_password_fingerprints_are_memoised() -> None:
+    from leakstop.finding import _stretched_fingerprint
+
+    fingerprint("generic-password", "memo-Tq8vW3xLz6", b"k", password_like=True)
+    before = _stretched_fingerprint.cache_info()
+    for _ in range(100):
+        fingerprint("generic-password", "memo-Tq8vW3xLz6", b"k", password_like=True)
+    after = _stretched_fingerprint.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (100, 0)
 
 
 def test_fingerprint_is_not_a_bare_hash_of_the_secret() -> None:
