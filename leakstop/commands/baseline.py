@@ -110,10 +110,12 @@ def create(request: ScanRequest, output: Path) -> BaselineOutcome:
 
 
 def update(request: ScanRequest, path: Path, keep_missing: bool) -> BaselineOutcome:
-    """Rescan with the baseline's fingerprint key; add new findings, drop fixed ones."""
-    existing = baselines.load(path)
+    """Rescan with the baseline's fingerprint key; add new findings, drop fixed ones, and
+    write it in the current version (an older one's entries are carried over)."""
     request = dataclasses.replace(request, baseline_path=path)
-    prepared = prepare(request)
+    prepared = prepare(request, warn_legacy_baseline=False)
+    existing = prepared.baseline
+    assert existing is not None
     result = run_prepared(request, prepared)
     kept, added, removed = existing.update(result.findings, keep_missing)
     baselines.save(existing, path)

@@ -17,6 +17,10 @@ DEFAULT_REMEDIATION = (
     "the code (and from git history if it was committed), and load it at run time from a secret "
     "store or an environment variable instead."
 )
+#: A public prefix is shown only while at least this many characters (and at least half the
+#: secret) stay hidden, so a keyword that a random secret happens to start with, or a long
+#: one, cannot give away most of it.
+MIN_HIDDEN = 16
 
 
 class ResponseAction(str, enum.Enum):
@@ -108,3 +112,32 @@ class Rule:
             if start >= 0:
                 return start, end
         return match.start(), match.end()
+
+    @property
+    def password_like(self) -> bool:
+        """The rule's secrets may be chosen by a person (passwords, passphrases), so few
+        guesses find them: reports show none of their characters and fingerprints are slow.
+        True for rules tagged `password` and for generic rules, which may catch a password."""
+        return self.generic or "password" in self.tags
+
+    def public_prefix(self, secret: str) -> int:
+        """How many leading characters of `secret` are its issuer's public prefix (`ghp_`,
+        `xoxb-`, `AKIA`): the longest keyword it starts with, ignoring case and any PEM
+        armour dashes before it (`-----BEGIN RSA PRIVATE KEY`). 0 for password-like rules.
+
+        Capped so that half the secret, and at least MIN_HIDDEN characters, stay hidden.
+        """
+        if self.password_like:
+            return 0
+        # RFC 7468 armour: "-----BEGIN <label>-----"; the keyword is the label.
+        armour = len(secret) - len(secret.lstrip("-"))
+        matched = [
+            start + len(keyword)
+            for keyword in self.keywords
+            for start in (0, armour)
+            if secret[start : start + len(keyword)].lower() == keyword
+        ]
+        if not matched:
+            return 0
+        cap = min(len(secret) // 2, len(secret) - MIN_HIDDEN)
+        return max(0, min(max(matched), cap))

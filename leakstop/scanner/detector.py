@@ -21,6 +21,7 @@ from leakstop.finding import (
     Location,
     Severity,
     fingerprint,
+    legacy_fingerprint,
     printable_path,
     redact,
 )
@@ -70,6 +71,9 @@ class Hit:
     rule_id: str
     secret: str = field(repr=False)
     fingerprint: str
+    #: The fingerprint as leakstop < 0.2 computed it, for password-like secrets (whose
+    #: fingerprint is now slow): old baselines and allowlists still match.
+    legacy_fingerprint: str | None
     validated: bool
     entropy: float
     encodings: tuple[str, ...]
@@ -107,7 +111,7 @@ class Detector:
             return []
         lines = LineIndex(data)
         docstrings = filters.DocstringIndex(data)  # searches the file only when first asked
-        spans = merge_spans([(c.secret_start, c.secret_end) for c in raw])
+        spans = _redaction_spans(raw, data)
         hits = []
         for candidate in candidates:
             line_start = lines.line_start(candidate.secret_start)
@@ -204,16 +208,20 @@ class Detector:
         site: _Site,
         lines: LineIndex,
         data: bytes,
-        spans: list[tuple[int, int]],
+        spans: list[_Span],
         docstrings: filters.DocstringIndex,
     ) -> Hit:
         secret, rule, validated, entropy, encodings, bare = verdict
         start_line, start_column = lines.position(site.start)
         end_line, end_column = lines.position(site.end)
+        password_like = rule.password_like
         return Hit(
             rule_id=rule.id,
             secret=secret,
-            fingerprint=fingerprint(rule.id, secret, self.fingerprint_key),
+            fingerprint=fingerprint(rule.id, secret, self.fingerprint_key, password_like),
+            legacy_fingerprint=(
+                legacy_fingerprint(rule.id, secret, self.fingerprint_key) if password_like else None
+            ),
             validated=validated,
             entropy=round(entropy, 3),
             encodings=encodings,
@@ -247,6 +255,9 @@ class Detector:
             commit=commit,
             tags=tags,
             validated=hit.validated,
+            public_prefix=rule.public_prefix(hit.secret),
+            password_like=rule.password_like,
+            legacy_fingerprint=hit.legacy_fingerprint,
         )
 
     def _all(self, rule: Rule) -> tuple[Allowlist, ...]:
@@ -259,11 +270,19 @@ class Detector:
                 continue
             if allowlist.allows_secret(secret, line):
                 return True
-            if allowlist.fingerprints and allowlist.allows_fingerprint(
-                fingerprint(rule.id, secret, self.fingerprint_key)
-            ):
+            if allowlist.fingerprints and self._allows_fingerprint(allowlist, rule, secret):
                 return True
         return False
+
+    def _allows_fingerprint(self, allowlist: Allowlist, rule: Rule, secret: str) -> bool:
+        """By today's fingerprint or, for a password, the one older reports printed (cheap,
+        so tried first)."""
+        key = self.fingerprint_key
+        if rule.password_like and allowlist.allows_fingerprint(
+            legacy_fingerprint(rule.id, secret, key)
+        ):
+            return True
+        return allowlist.allows_fingerprint(fingerprint(rule.id, secret, key, rule.password_like))
 
 
 def _one_lower(severity: Severity) -> Severity:
@@ -361,7 +380,40 @@ def _repeats_key(key: str, secret: str) -> bool:
     return key.strip("\"'`").lower() == secret.lower()
 
 
-def _context(data: bytes, lines: LineIndex, offset: int, spans: list[tuple[int, int]]) -> str:
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """A stretch of the file that holds a candidate secret, and how to show it redacted."""
+
+    start: int
+    end: int
+    password_like: bool
+    prefix: int
+
+    def redacted(self, data: bytes) -> str:
+        return redact(decode_secret(data[self.start : self.end]), self.prefix, self.password_like)
+
+
+def _redaction_spans(candidates: list[Candidate], data: bytes) -> list[_Span]:
+    """Candidate secrets merged where they overlap, sorted; a stretch any password-like rule
+    matched shows nothing, others their rules' smallest public prefix."""
+    merged: list[tuple[int, int, list[Rule]]] = []
+    for candidate in sorted(candidates, key=lambda c: (c.secret_start, -c.secret_end)):
+        start, end = candidate.secret_start, candidate.secret_end
+        if merged and start < merged[-1][1]:
+            last_start, last_end, rules = merged[-1]
+            merged[-1] = (last_start, max(last_end, end), [*rules, candidate.rule])
+        else:
+            merged.append((start, end, [candidate.rule]))
+    spans = []
+    for start, end, rules in merged:
+        text = decode_secret(data[start:end])
+        password_like = any(rule.password_like for rule in rules)
+        prefix = 0 if password_like else min(rule.public_prefix(text) for rule in rules)
+        spans.append(_Span(start, end, password_like, prefix))
+    return spans
+
+
+def _context(data: bytes, lines: LineIndex, offset: int, spans: list[_Span]) -> str:
     """The text around `offset` on its line, every candidate secret in it redacted and any
     other long random-looking token masked, about CONTEXT_WIDTH characters.
 
@@ -376,18 +428,18 @@ def _context(data: bytes, lines: LineIndex, offset: int, spans: list[tuple[int, 
     pieces: list[str] = []
     position = low
     focus = 0
-    index = bisect.bisect_right(spans, (low, len(data) + 1)) - 1
-    for start, end in spans[max(index, 0) :]:
-        if start >= high:
+    index = bisect.bisect_right(spans, low, key=lambda span: span.start) - 1
+    for span in spans[max(index, 0) :]:
+        if span.start >= high:
             break
-        if end <= low:
+        if span.end <= low:
             continue
-        start = max(start, low)
+        start = max(span.start, low)
         pieces.append(_mask_tokens(data[position:start].decode("utf-8", "replace")))
-        if start <= offset < end:
+        if start <= offset < span.end:
             focus = sum(len(p) for p in pieces)
-        pieces.append(redact(decode_secret(data[start:end])))
-        position = min(end, high)
+        pieces.append(span.redacted(data))
+        position = min(span.end, high)
     pieces.append(_mask_tokens(data[position:high].decode("utf-8", "replace")))
     shown = "".join(pieces).rstrip("\r")
     left = max(0, focus - CONTEXT_WIDTH // 2)
@@ -418,5 +470,6 @@ def _mask_tokens(text: str) -> str:
 def _mask_token(match: re.Match[str]) -> str:
     token = match.group()
     if any(c.isdigit() for c in token) and shannon_entropy(token) >= MASK_ENTROPY:
-        return redact(token)
+        # No rule knows it, so nothing says which part is public: show none of it.
+        return redact(token, password_like=True)
     return token

@@ -125,12 +125,17 @@ def run_prepared(request: ScanRequest, prepared: Prepared) -> ScanResult:
         )
 
 
-def prepare(request: ScanRequest) -> Prepared:
+def prepare(request: ScanRequest, *, warn_legacy_baseline: bool = True) -> Prepared:
+    """Resolve `request`; `warn_legacy_baseline=False` when the caller is about to upgrade
+    the baseline (`baseline update`), which is what the warning asks for."""
     root = _root(request)
     config = load_config(find_config(request.config_path, root))
     if request.rule_files:
         config = with_extra_rules(config, request.rule_files)
-    baseline = baselines.load(request.baseline_path) if request.baseline_path else None
+    baseline = None
+    if request.baseline_path is not None:
+        password_rules = {rule.id for rule in config.rules if rule.password_like}
+        baseline = baselines.load(request.baseline_path, password_rules, warn=warn_legacy_baseline)
     key = fingerprint_key.resolve(
         config.fingerprint_salt,
         baseline.fingerprint_key if baseline else None,

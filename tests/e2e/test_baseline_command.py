@@ -1,14 +1,18 @@
 """Baselines end to end: create, then rename, move, rebase, shallow-clone; import from
-detect-secrets."""
+detect-secrets; read and upgrade a version-1 baseline."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from leakstop import fingerprint_key
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, GitRepo, installed_tool
 from tests.e2e.test_scan_command import leakstop
 
@@ -109,3 +113,103 @@ def test_import_from_detect_secrets(git_repo: GitRepo) -> None:
     again = leakstop("baseline", "import", ".secrets.baseline", cwd=git_repo.path)
     assert again.returncode == 2
     assert "refusing to overwrite" in again.stderr
+
+
+PASSWORD = "Vq7#mZ2pLx9!rT4w"
+
+
+@pytest.fixture
+def v1_repo(git_repo: GitRepo) -> GitRepo:
+    """A repository with a password and a token, and the baseline release 0.1 wrote for it:
+    version 1, HMAC-SHA256 fingerprints, two fifths of each secret shown, reviews filled in."""
+    git_repo.write("app.env", f'DB_PASSWORD="{PASSWORD}"\nTOKEN={GITHUB_TOKEN}\n')
+    git_repo.commit("initial")
+    root = git_repo.git("rev-list", "--max-parents=0", "HEAD").strip()
+    key = fingerprint_key.from_root_commit(root).key
+
+    def entry(rule: str, secret: str, line: int, status: str, note: str) -> dict[str, object]:
+        message = rule.encode() + b"\0" + secret.encode()
+        keep = min(4, len(secret) // 5)
+        return {
+            "fingerprint": hmac.new(key, message, hashlib.sha256).hexdigest()[:32],
+            "rule_id": rule,
+            "path": "app.env",
+            "line": line,
+            "secret_redacted": f"{secret[:keep]}…{secret[-keep:]}",
+            "commit": None,
+            "status": status,
+            "note": note,
+        }
+
+    document = {
+        "version": 1,
+        "generated_by": "leakstop 0.1.0",
+        "fingerprint_key": f"root:{root}",
+        "findings": [
+            entry("generic-password", PASSWORD, 1, "accepted", "staging database"),
+            entry("github-pat", GITHUB_TOKEN, 2, "false-positive", "revoked test token"),
+        ],
+    }
+    git_repo.write(".leakstop-baseline.json", json.dumps(document, indent=2) + "\n")
+    return git_repo
+
+
+def _document(repo: GitRepo) -> dict[str, Any]:
+    return json.loads((repo.path / ".leakstop-baseline.json").read_text())  # type: ignore[no-any-return]
+
+
+def test_a_version_1_baseline_still_suppresses_and_update_upgrades_it(v1_repo: GitRepo) -> None:
+    scan = leakstop("scan", "--baseline", ".leakstop-baseline.json", cwd=v1_repo.path)
+    assert scan.returncode == 0, scan.stdout + scan.stderr
+    assert "2 known in the baseline" in scan.stdout
+    assert "run `leakstop baseline update .leakstop-baseline.json`" in scan.stderr
+
+    update = leakstop("baseline", "update", ".leakstop-baseline.json", cwd=v1_repo.path)
+    assert update.returncode == 0, update.stderr
+    assert "0 new, 2 kept, 0 no longer found and removed" in update.stdout
+    document = _document(v1_repo)
+    assert document["version"] == 2
+    assert "legacy" not in document
+    reviews = {e["rule_id"]: (e["status"], e["note"]) for e in document["findings"]}
+    assert reviews == {
+        "generic-password": ("accepted", "staging database"),
+        "github-pat": ("false-positive", "revoked test token"),
+    }
+    text = (v1_repo.path / ".leakstop-baseline.json").read_text()
+    assert PASSWORD[:3] not in text
+    assert PASSWORD[-3:] not in text
+
+    again = leakstop("scan", "--baseline", ".leakstop-baseline.json", cwd=v1_repo.path)
+    assert again.returncode == 0
+    assert "2 known in the baseline" in again.stdout
+    assert "WARNING" not in again.stderr
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the detector to fill Finding.public_prefix, password_like and "
+    "legacy_fingerprint, and `baseline update` to load with warn=False",
+)
+def test_update_gives_passwords_slow_fingerprints_and_no_characters(v1_repo: GitRepo) -> None:
+    v1 = {e["rule_id"]: e["fingerprint"] for e in _document(v1_repo)["findings"]}
+    update = leakstop("baseline", "update", ".leakstop-baseline.json", cwd=v1_repo.path)
+    assert "WARNING" not in update.stderr  # it is what the warning asks for
+    entries = {e["rule_id"]: e for e in _document(v1_repo)["findings"]}
+    assert entries["generic-password"]["secret_redacted"] == "[redacted]"
+    assert entries["generic-password"]["fingerprint"] != v1["generic-password"]
+    assert entries["github-pat"]["fingerprint"] == v1["github-pat"]
+    assert entries["github-pat"]["secret_redacted"] == "ghp_…4xXH"
+    scan = leakstop("scan", "--baseline", ".leakstop-baseline.json", cwd=v1_repo.path)
+    assert "2 known in the baseline" in scan.stdout
+
+
+def test_an_unknown_status_stops_the_scan_with_one_line(repo: GitRepo) -> None:
+    path = repo.path / ".leakstop-baseline.json"
+    lines = path.read_text().splitlines()
+    bad = next(i for i, line in enumerate(lines) if '"status"' in line)
+    lines[bad] = lines[bad].replace('"unreviewed"', '"wontfix"')
+    path.write_text("\n".join(lines) + "\n")
+    result = leakstop("scan", "--baseline", ".leakstop-baseline.json", cwd=repo.path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert f'.leakstop-baseline.json:{bad + 1}: unknown status "wontfix"' in result.stderr

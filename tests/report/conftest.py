@@ -30,10 +30,11 @@ def make_finding(
         secret=secret,
         fingerprint=fingerprint(rule_id, secret, b"test-key"),
         entropy=4.25,
-        context=f"token = {redact(secret)}" if context is None else context,
+        context=f"token = {redact(secret, 4)}" if context is None else context,
         commit=commit,
         tags=("test",),
         validated=rule_id == "github-pat",
+        public_prefix=4,  # ghp_, AKIA: what Rule.public_prefix gives for both rules
     )
 
 
