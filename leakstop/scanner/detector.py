@@ -394,8 +394,9 @@ class _Span:
 
 
 def _redaction_spans(candidates: list[Candidate], data: bytes) -> list[_Span]:
-    """Candidate secrets merged where they overlap, sorted; a stretch any password-like rule
-    matched shows nothing, others their rules' smallest public prefix."""
+    """Candidate secrets merged where they overlap, sorted, each redacted as the rule that
+    would report it (`precedence`) redacts: a token its issuer's rule matched shows its
+    prefix even though a generic rule matched it too; a password shows nothing."""
     merged: list[tuple[int, int, list[Rule]]] = []
     for candidate in sorted(candidates, key=lambda c: (c.secret_start, -c.secret_end)):
         start, end = candidate.secret_start, candidate.secret_end
@@ -407,8 +408,10 @@ def _redaction_spans(candidates: list[Candidate], data: bytes) -> list[_Span]:
     spans = []
     for start, end, rules in merged:
         text = decode_secret(data[start:end])
-        password_like = any(rule.password_like for rule in rules)
-        prefix = 0 if password_like else min(rule.public_prefix(text) for rule in rules)
+        top = max(precedence(rule) for rule in rules)
+        deciding = [rule for rule in rules if precedence(rule) == top]
+        password_like = any(rule.password_like for rule in deciding)
+        prefix = 0 if password_like else min(rule.public_prefix(text) for rule in deciding)
         spans.append(_Span(start, end, password_like, prefix))
     return spans
 

@@ -185,11 +185,6 @@ def test_a_version_1_baseline_still_suppresses_and_update_upgrades_it(v1_repo: G
     assert "WARNING" not in again.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the detector to fill Finding.public_prefix, password_like and "
-    "legacy_fingerprint, and `baseline update` to load with warn=False",
-)
 def test_update_gives_passwords_slow_fingerprints_and_no_characters(v1_repo: GitRepo) -> None:
     v1 = {e["rule_id"]: e["fingerprint"] for e in _document(v1_repo)["findings"]}
     update = leakstop("baseline", "update", ".leakstop-baseline.json", cwd=v1_repo.path)

@@ -61,7 +61,7 @@ def hostile_finding() -> Finding:
     )
     return make_finding(
         "aws-access-key-id",
-        "\x9b2J" + AWS_KEY_ID + "\x1b[1A",
+        "\x9b2J" + AWS_KEY_ID * 2 + "\x1b[1A",  # long enough to show its hostile tail
         HOSTILE_PATH,
         2,
         Severity.MEDIUM,
