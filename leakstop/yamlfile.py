@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import yaml
 
+from leakstop.durations import parse_duration
 from leakstop.errors import ConfigError
 
 # libyaml's parser is ~10x faster at start-up; the constructors below stay in Python either way.
@@ -174,6 +176,22 @@ class Fields:
         if not isinstance(value, bool):
             self.fail(f"{key!r} must be true or false, got {_kind(value)}", self.line_of(key))
         return value
+
+    def duration(self, key: str, default: timedelta) -> timedelta:
+        """A duration such as `90d` or `10m`."""
+        value = self._get(key, False)
+        if value is None:
+            return default
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            result = parse_duration(value)
+        except ValueError:
+            self.fail(
+                f"{key!r} must be a duration such as 30s, 10m, 24h, 7d or 2w, got {value!r}",
+                self.line_of(key),
+            )
+        return result
 
     def string_list(self, key: str, *, required: bool = False) -> list[str]:
         value = self._get(key, required)

@@ -10,10 +10,11 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakstop.allowlist import Allowlist, parse_allowlist
+from leakstop.config.audit import AuditSettings, parse_audit
 from leakstop.errors import ConfigError
 from leakstop.rules.loader import load_builtin_rules, load_rule_files, parse_rule
 from leakstop.rules.model import Rule
@@ -35,6 +36,7 @@ CONFIG_KEYS = (
     "allowlists",
     "max_file_size",
     "fingerprint",
+    "audit",
 )
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -49,6 +51,7 @@ class Config:
     fingerprint_salt: str | None = None
     #: The file this came from; None for built-in defaults.
     path: str | None = None
+    audit: AuditSettings = field(default_factory=AuditSettings)
 
 
 def find_config(
@@ -147,12 +150,17 @@ def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:
         fingerprint.check_keys(("salt",))
         salt = fingerprint.optional_string("salt")
 
+    audit = AuditSettings()
+    if (audit_fields := fields.sub("audit", "audit")) is not None:
+        audit = parse_audit(audit_fields, base_dir)
+
     return Config(
         rules=enabled,
         allowlists=tuple(allowlists),
         max_file_size=_size(fields, "max_file_size"),
         fingerprint_salt=salt,
         path=path,
+        audit=audit,
     )
 
 

@@ -1,0 +1,85 @@
+"""The audit log on disk: one `audit-YYYY-MM-DD.jsonl` file per UTC day (`.jsonl.gz` once
+archived), read as a stream of lines that know their file and line number."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+
+_DAY_FILE = re.compile(r"^audit-(\d{4}-\d{2}-\d{2})\.jsonl(\.gz)?$")
+_READ = 1 << 16
+
+
+@dataclass(frozen=True, order=True)
+class DayFile:
+    day: date
+    path: Path
+
+    @property
+    def archived(self) -> bool:
+        return self.path.name.endswith(".gz")
+
+    def open(self) -> BinaryIO:
+        if self.archived:
+            return gzip.open(self.path, "rb")  # type: ignore[return-value]
+        return open(self.path, "rb")
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of a day file, without its newline; `complete` is False for a last line
+    that has no newline (a write that did not finish)."""
+
+    file: DayFile
+    number: int
+    data: bytes
+    complete: bool = True
+
+
+def day_file_name(day: date) -> str:
+    return f"audit-{day.isoformat()}.jsonl"
+
+
+def day_files(folder: Path, since: date | None = None, until: date | None = None) -> list[DayFile]:
+    """The day files in `folder`, oldest first, optionally only those from `since` to `until`
+    (inclusive). A day both plain and archived (an archive that was interrupted) is listed
+    once, plain."""
+    found: dict[date, DayFile] = {}
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        match = _DAY_FILE.match(entry.name)
+        if match is None or not entry.is_file():
+            continue
+        try:
+            day = date.fromisoformat(match.group(1))
+        except ValueError:
+            continue
+        if (since and day < since) or (until and day > until):
+            continue
+        candidate = DayFile(day, entry)
+        if day not in found or found[day].archived:
+            found[day] = candidate
+    return [found[day] for day in sorted(found)]
+
+
+def lines(day_file: DayFile) -> Iterator[Line]:
+    """The file's lines in order, streamed (memory: one block and one line)."""
+    with day_file.open() as stream:
+        rest = b""
+        number = 0
+        while block := stream.read(_READ):
+            parts = (rest + block).split(b"\n")
+            rest = parts.pop()
+            for part in parts:
+                number += 1
+                yield Line(day_file, number, part)
+        if rest:
+            yield Line(day_file, number + 1, rest, complete=False)

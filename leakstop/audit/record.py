@@ -1,0 +1,204 @@
+"""One audit record: what was done to which credential, by whom, from where, and whether it
+worked. Records hold names, fingerprints and redactions, never a secret value.
+
+On disk a record is one line of canonical JSON (sorted keys, no spaces, UTF-8): the bytes its
+`mac` covers are exactly `canonical(record without mac)`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from leakstop.errors import AuditIntegrityError
+
+
+class Action(str, enum.Enum):
+    """Everything that happens to a credential, or to the log itself."""
+
+    FINDING_DETECTED = "finding_detected"
+    FINDING_CONFIRMED = "finding_confirmed"
+    SECRET_CREATED = "secret_created"
+    SECRET_READ = "secret_read"
+    SECRET_UPDATED = "secret_updated"
+    SECRET_DELETED = "secret_deleted"
+    ACCESS_DENIED = "access_denied"
+    ROTATION_SCHEDULED = "rotation_scheduled"
+    ROTATION_STARTED = "rotation_started"
+    ROTATION_STEP = "rotation_step"
+    ROTATION_COMPLETED = "rotation_completed"
+    ROTATION_FAILED = "rotation_failed"
+    ROLLBACK = "rollback"
+    REVOKED = "revoked"
+    MASTER_KEY_ROTATED = "master_key_rotated"
+    EXPIRATION_WARNING = "expiration_warning"
+    APPROVAL_REQUESTED = "approval_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    BACKUP_CREATED = "backup_created"
+    BACKUP_RESTORED = "backup_restored"
+    ANOMALY = "anomaly"
+    #: The log's own upkeep: a torn tail moved aside, day files archived or pruned, a sink
+    #: that refused a record.
+    LOG_REPAIRED = "log_repaired"
+    LOG_ARCHIVED = "log_archived"
+    LOG_PRUNED = "log_pruned"
+    SINK_FAILED = "sink_failed"
+
+
+class Source(str, enum.Enum):
+    """Where the action came from."""
+
+    CLI = "cli"
+    ACTION = "action"
+    SCHEDULE = "schedule"
+    API = "api"
+
+
+#: The fields of a record on disk, in the order people read them (files use sorted keys).
+FIELDS = (
+    "id",
+    "seq",
+    "timestamp",
+    "action",
+    "secret",
+    "org",
+    "actor",
+    "actor_ip",
+    "source",
+    "details",
+    "success",
+    "error",
+    "prev",
+    "mac",
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One line of the audit log. `seq`, `prev` and `mac` are set by `AuditLog.append`."""
+
+    action: Action
+    #: The managed secret's name, or a finding's fingerprint; "" for the log's own records.
+    secret: str
+    actor: str
+    source: Source
+    org: str = "default"
+    details: Mapping[str, Any] = field(default_factory=dict)
+    success: bool = True
+    error: str | None = None
+    actor_ip: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: UTC, ISO 8601 with microseconds and a `Z`.
+    timestamp: str = field(default_factory=lambda: utc_timestamp())
+    seq: int = 0
+    prev: str = ""
+    mac: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "seq": self.seq,
+            "timestamp": self.timestamp,
+            "action": self.action.value,
+            "secret": self.secret,
+            "org": self.org,
+            "actor": self.actor,
+            "actor_ip": self.actor_ip,
+            "source": self.source.value,
+            "details": dict(self.details),
+            "success": self.success,
+            "error": self.error,
+            "prev": self.prev,
+            "mac": self.mac,
+        }
+
+    def signed_bytes(self) -> bytes:
+        """What `mac` covers: the canonical JSON of every field but `mac`."""
+        document = self.to_json()
+        del document["mac"]
+        return canonical(document)
+
+    def line(self) -> bytes:
+        """The record as one line of the log, newline included."""
+        return canonical(self.to_json()) + b"\n"
+
+    @property
+    def time(self) -> datetime:
+        return parse_timestamp(self.timestamp)
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    """Sorted keys, no spaces, UTF-8: one byte string per document, on every platform."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def from_json(document: Any) -> Record:
+    """A record read back from the log; raises AuditIntegrityError when it is not one."""
+    if not isinstance(document, dict) or set(document) != set(FIELDS):
+        missing = sorted(set(FIELDS) - set(document)) if isinstance(document, dict) else []
+        raise AuditIntegrityError(
+            "not an audit record" + (f" (missing {', '.join(missing)})" if missing else "")
+        )
+    try:
+        details = document["details"]
+        if not isinstance(details, dict):
+            raise TypeError("details is not an object")
+        record = Record(
+            action=Action(document["action"]),
+            secret=_string(document["secret"]),
+            actor=_string(document["actor"]),
+            source=Source(document["source"]),
+            org=_string(document["org"]),
+            details=details,
+            success=_boolean(document["success"]),
+            error=_optional_string(document["error"]),
+            actor_ip=_optional_string(document["actor_ip"]),
+            id=_string(document["id"]),
+            timestamp=_string(document["timestamp"]),
+            seq=_integer(document["seq"]),
+            prev=_string(document["prev"]),
+            mac=_string(document["mac"]),
+        )
+        record.time  # noqa: B018 - a timestamp that does not parse is not a record
+    except (ValueError, TypeError) as exc:
+        raise AuditIntegrityError(f"not an audit record ({exc})") from None
+    return record
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _optional_string(value: Any) -> str | None:
+    return None if value is None else _string(value)
+
+
+def _boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {type(value).__name__}")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected an integer, got {type(value).__name__}")
+    return value
