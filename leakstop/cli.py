@@ -16,7 +16,7 @@ from leakstop import __version__
 from leakstop.commands import action, baseline, respond, rules, scan
 from leakstop.commands.base import Command, Outcome, Parser
 from leakstop.errors import LeakstopError
-from leakstop.textsafe import SanitizingFormatter, sanitize
+from leakstop.textsafe import SanitizingFormatter, sanitize, sanitize_lines
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except Exception:  # noqa: BLE001 - the one place a bug becomes a report
-        traceback.print_exc()
+        # A traceback can quote paths and values from the repository: no escape sequences.
+        sys.stderr.write(sanitize_lines(traceback.format_exc()))
         _error(
             f"internal error in leakstop {__version__}; please report it with the traceback above"
         )

@@ -141,3 +141,13 @@ def test_parse_size_rejects_nonsense() -> None:
 
 def test_fingerprint_salt() -> None:
     assert _parse("fingerprint:\n  salt: team-a\n").fingerprint_salt == "team-a"
+
+
+def test_a_config_named_with_two_leading_dots_is_shown_relative(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakstop.config import display_path
+
+    monkeypatch.chdir(tmp_path)
+    assert display_path(tmp_path / "..leakstop.yaml") == "..leakstop.yaml"
+    assert display_path(tmp_path.parent / "x.yaml") == str(tmp_path.parent / "x.yaml")

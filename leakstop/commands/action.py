@@ -34,6 +34,7 @@ from leakstop.report.text import TextReporter
 from leakstop.results import ScanResult, ScanStats
 from leakstop.scanner.session import Mode, ScanRequest, execute
 from leakstop.scanner.sources.diff import resolve_range
+from leakstop.textsafe import sanitize
 from leakstop.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
@@ -167,12 +168,12 @@ def run_action(
     temp = workflow.runner_temp(environ) / "leakstop"
     temp.mkdir(parents=True, exist_ok=True)
     request, description = _request(inputs, scan_plan, repo, temp)
-    stdout.write(f"leakstop scans {description}\n")
+    stdout.write(f"leakstop scans {sanitize(description)}\n")
     sarif_path = inputs.sarif_file or temp / "leakstop.sarif"
     if request is None:
         result = ScanResult([], ScanStats(), [])
     else:
-        stdout.write(f"Equivalent local command: {_equivalent(request)}\n")
+        stdout.write(f"Equivalent local command: {sanitize(_equivalent(request))}\n")
         _, result = execute(request)
     masked = workflow.add_masks((f.secret for f in (*result.findings, *result.known)), stdout)
     if masked:

@@ -9,9 +9,10 @@ from typing import TextIO
 
 from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
 from leakstop.errors import LeakstopError
-from leakstop.report.markdown import cell
+from leakstop.report.markdown import cell, code
 from leakstop.rotator.policy import PlanEntry, plan
 from leakstop.scanner.session import ScanRequest, execute
+from leakstop.textsafe import sanitize
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -51,9 +52,9 @@ def write_text(entries: list[PlanEntry], out: TextIO) -> None:
     out.write(f"Response plan (dry run): {len(entries)} distinct secrets\n")
     for entry in entries:
         finding = entry.finding
-        where = f"{finding.location.path}:{finding.location.line}"
-        out.write(f"  {finding.rule_id}  {where}  {finding.redacted}\n")
-        out.write(f"      → {entry.effect}\n")
+        where = sanitize(f"{finding.location.path}:{finding.location.line}")
+        out.write(f"  {finding.rule_id}  {where}  {sanitize(finding.redacted)}\n")
+        out.write(f"      → {sanitize(entry.effect)}\n")
         out.write("        (needs confirmation: not verified live)\n")
 
 
@@ -65,9 +66,10 @@ def write_markdown(entries: list[PlanEntry], out: TextIO) -> None:
     out.write("| Rule | Location | Secret | Response | Status |\n|---|---|---|---|---|\n")
     for entry in entries:
         finding = entry.finding
+        where = code(f"{finding.location.path}:{finding.location.line}")
         out.write(
-            f"| `{cell(finding.rule_id)}` | `{cell(finding.location.path)}:{finding.location.line}`"
-            f" | `{cell(finding.redacted)}` | {cell(entry.effect)} | needs confirmation |\n"
+            f"| `{cell(finding.rule_id)}` | {where} | {code(finding.redacted)} "
+            f"| {cell(entry.effect)} | needs confirmation |\n"
         )
     out.write(
         "\nNo credential is touched in a dry run. Only findings confirmed live by their "

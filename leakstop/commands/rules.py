@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.config import find_config, load_config
 from leakstop.rules.loader import load_builtin_rules, load_rule_files
 from leakstop.scanner.rule_check import check_rules
+from leakstop.textsafe import sanitize
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -70,7 +72,7 @@ def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:
     table.add_column("severity")
     table.add_column("description")
     for rule in config.rules:
-        table.add_row(rule.id, rule.severity.value, rule.description)
+        table.add_row(rule.id, rule.severity.value, sanitize(rule.description))
     Console(file=out, highlight=False).print(table)
 
 
@@ -83,9 +85,9 @@ def check_rule_files(paths: list[Path], alone: bool, out: TextIO) -> int:
     console = Console(file=out, highlight=False)
     for rule in rules:
         if rule.id in problems:
-            console.print(f"[red]✗[/red] {rule.id} [dim]({rule.source})[/dim]")
+            console.print(f"[red]✗[/red] {rule.id} [dim]({escape(sanitize(rule.source))})[/dim]")
             for problem in problems[rule.id]:
-                console.print(f"    {problem}", markup=False)
+                console.print(f"    {sanitize(problem)}", markup=False)
         else:
             examples = len(rule.positives) + len(rule.negatives)
             console.print(f"[green]✓[/green] {rule.id} [dim]({examples} examples)[/dim]")

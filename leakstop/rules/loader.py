@@ -47,7 +47,7 @@ RULE_KEYS = (
     "examples",
 )
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 #: Private keys and certificates bundles are the longest single secrets we match.
 MAX_RULE_LENGTH = 65536
 
@@ -129,7 +129,7 @@ def parse_rule(
     fields = Fields(data, path, make_error, "a rule")
     fields.check_keys(RULE_KEYS)
     rule_id = fields.string("id", required=True)
-    if not _ID.match(rule_id):
+    if not _ID.fullmatch(rule_id):
         fields.fail("id must be lower-case letters, digits and dashes", fields.line_of("id"))
 
     source = fields.string("regex", required=True)

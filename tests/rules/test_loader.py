@@ -47,3 +47,9 @@ def test_builtin_respond_specs_are_typed() -> None:
     specs = {rule.id: rule.respond for rule in load_builtin_rules() if rule.respond}
     assert specs["github-pat"] == RespondSpec("github", ResponseAction.REVOKE)
     assert all(isinstance(spec, RespondSpec) for spec in specs.values())
+
+
+def test_a_rule_id_with_a_trailing_newline_is_refused() -> None:
+    text = RULE.replace("id: acme-key", 'id: "acme-key\\n"')
+    with pytest.raises(RuleError, match="id must be lower-case"):
+        load_rule_document(text, "acme.yaml")
