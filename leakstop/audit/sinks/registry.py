@@ -1,0 +1,59 @@
+"""Sink settings type → the function that builds that sink from the environment. Adding a
+sink: its module, its settings in `config/audit.py`, one line here, a test file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from leakstop.audit.sinks import Sink, SinkError
+from leakstop.audit.sinks.http import HttpSink
+from leakstop.audit.sinks.postgres import PostgresSink
+from leakstop.config.audit import HttpSinkSettings, PostgresSinkSettings, SinkSettings
+
+
+def _http(settings: HttpSinkSettings, environ: Mapping[str, str]) -> Sink:
+    key = None
+    if settings.key_env is not None:
+        key = _variable(environ, settings.key_env, "http").encode("utf-8")
+    return HttpSink(settings, key)
+
+
+def _postgres(settings: PostgresSinkSettings, environ: Mapping[str, str]) -> Sink:
+    return PostgresSink(settings, _variable(environ, settings.dsn_env, "postgres"))
+
+
+#: Each factory takes its own settings type (the key it is registered under); `Any` because
+#: a dict cannot tie each value's parameter type to its key.
+SinkFactory = Callable[[Any, Mapping[str, str]], Sink]
+
+SINKS: dict[type[SinkSettings], SinkFactory] = {
+    HttpSinkSettings: _http,
+    PostgresSinkSettings: _postgres,
+}
+
+
+def build_sinks(settings: Sequence[SinkSettings], environ: Mapping[str, str]) -> list[Sink]:
+    """One sink per configured entry, credentials read from `environ`; connects to nothing.
+
+    Raises SinkError (naming the variable, never its value) when a variable is missing or
+    empty, or a sink's dependency is not installed; sinks built before it are closed.
+    """
+    sinks: list[Sink] = []
+    try:
+        for item in settings:
+            sinks.append(SINKS[type(item)](item, environ))
+    except SinkError:
+        for sink in sinks:
+            sink.close()
+        raise
+    return sinks
+
+
+def _variable(environ: Mapping[str, str], name: str, kind: str) -> str:
+    value = environ.get(name)
+    if value is None:
+        raise SinkError(f"audit sink {kind}: ${name} is not set")
+    if not value:
+        raise SinkError(f"audit sink {kind}: ${name} is empty")
+    return value
