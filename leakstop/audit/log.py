@@ -119,6 +119,17 @@ class AuditLog:
             except (OSError, EOFError, zlib.error) as exc:  # EOFError: a cut-off archive
                 raise AuditIntegrityError(f"{day_file.path}: cannot be read ({exc})") from exc
 
+    def close(self) -> None:
+        """Close each sink (the log owns the sinks it was opened with). A sink that fails to
+        close is shown, not raised: its records are already on disk."""
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except (SinkError, OSError) as exc:
+                logger.warning(
+                    "audit sink %s did not close: %s", sanitize(sink.name), sanitize(str(exc))
+                )
+
     def verify(self) -> VerifyResult:
         """`verify(folder, key)` for this log."""
         return verify(self.folder, self.key)

@@ -397,3 +397,30 @@ def test_audit_imports_neither_the_scanner_nor_the_rotator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+class ClosingSink:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.name = "closing"
+        self.error = error
+        self.closed = False
+
+    def send(self, record: Record) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+        if self.error is not None:
+            raise self.error
+
+
+def test_close_closes_every_sink_even_after_one_fails(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing, fine = ClosingSink(SinkError("connection reset")), ClosingSink()
+    log = AuditLog.open(tmp_path, KEY, [failing, fine])
+    with caplog.at_level(logging.WARNING, logger="leakstop.audit"):
+        log.close()
+    assert failing.closed
+    assert fine.closed
+    assert "did not close: connection reset" in caplog.text
