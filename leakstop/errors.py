@@ -52,3 +52,7 @@ class AuditIntegrityError(LeakstopError):
 
 class UsageError(LeakstopError):
     """The command line itself is wrong: an unknown option, options that do not go together."""
+
+
+class AuditStorageError(LeakstopError):
+    """The audit folder cannot be read or written (permissions, a full disk, a missing mount)."""

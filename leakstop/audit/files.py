@@ -4,6 +4,7 @@ archived), read as a stream of lines that know their file and line number."""
 from __future__ import annotations
 
 import gzip
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,3 +84,47 @@ def lines(day_file: DayFile) -> Iterator[Line]:
                 yield Line(day_file, number, part)
         if rest:
             yield Line(day_file, number + 1, rest, complete=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tail:
+    """The end of a day file: its last complete line and what follows it."""
+
+    #: The last complete line without its newline; None when the file has none.
+    last: bytes | None
+    #: Byte offset just past the last complete line (for an archived file, in the
+    #: decompressed stream): where the file would end with its torn tail cut off.
+    end: int
+    #: Bytes after the last newline: a write that did not finish. 0 for a whole file.
+    torn: int
+
+
+def tail(day_file: DayFile) -> Tail:
+    """The file's last complete line and torn tail, reading a plain file backwards from its end
+    (one block for records of ordinary size) so that appending stays O(1) in the file's size;
+    an archived file is decompressed as a stream."""
+    if day_file.archived:
+        last: bytes | None = None
+        end = torn = 0
+        for line in lines(day_file):
+            if line.complete:
+                last, end = line.data, end + len(line.data) + 1
+            else:
+                torn = len(line.data)
+        return Tail(last, end, torn)
+    with open(day_file.path, "rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        start, data = size, b""
+        while True:
+            newline = data.rfind(b"\n")
+            if newline != -1:
+                before = data.rfind(b"\n", 0, newline)
+                if before != -1 or start == 0:
+                    end = start + newline + 1
+                    return Tail(data[before + 1 : newline], end, size - end)
+            elif start == 0:
+                return Tail(None, 0, size)
+            step = min(_READ, start)
+            start -= step
+            stream.seek(start)
+            data = stream.read(step) + data
