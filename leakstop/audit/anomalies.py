@@ -14,8 +14,9 @@ Five detectors, each configured by `AnomalySettings` (`audit.anomalies` in the c
   `end` exclusive; `start` after `end` wraps midnight, `22:00`–`06:00` allows the night;
   `start` equal to `end` allows the whole day). One anomaly per actor per off-hours stretch.
   Records from `source: schedule` are left out: a scheduled run's hour is chosen by config.
-* concurrent_access: more than `actors` distinct actors, or distinct origins (source and
-  actor IP), reading, updating or being denied one secret within `window`.
+* concurrent_access: more than `actors` distinct actors, or distinct sources (cli, action,
+  schedule, api), reading, updating or being denied one secret within `window`. Actor IPs
+  are not counted: one service reads from many pods.
 * rotation_failures: `in_a_row` `rotation_failed` records for one secret with no successful
   `rotation_completed` between them; the run (and its anomaly) ends at the next success.
 
@@ -64,11 +65,11 @@ def detect(records: Iterable[Record], settings: AnomalySettings) -> Iterator[Ano
     for record in records:
         if record.action in IGNORED:
             continue
-        event = Event(
-            record.time, record.seq, record.secret, record.actor, (record.source, record.actor_ip)
-        )
+        event = Event(record.time, record.seq, record.secret, record.actor, record.source.value)
         for detector in detectors:
-            yield from detector.feed(record, event)
+            ended = detector.feed(record, event)
+            if ended:
+                yield from ended
     for detector in detectors:
         yield from detector.finish()
 

@@ -81,7 +81,7 @@ class Event(NamedTuple):
     seq: int
     secret: str
     actor: str
-    origin: tuple[str, str | None]
+    source: str
 
 
 class Burst:
@@ -107,11 +107,12 @@ class Burst:
         self.count += 1
         if len(self.seqs) < MAX_SEQS:
             self.seqs.append(event.seq)
-        for names, name in ((self.actors, event.actor), (self.secrets, event.secret)):
-            if len(names) < MAX_NAMES:
-                names.add(name)
-        self.several_actors = self.several_actors or len(self.actors) > 1
-        self.several_secrets = self.several_secrets or len(self.secrets) > 1
+        if len(self.actors) < MAX_NAMES:
+            self.actors.add(event.actor)
+            self.several_actors = len(self.actors) > 1
+        if len(self.secrets) < MAX_NAMES:
+            self.secrets.add(event.secret)
+            self.several_secrets = len(self.secrets) > 1
 
     def anomaly(self, kind: Kind, description: str) -> Anomaly:
         assert self.first is not None, "a burst holds at least one record"

@@ -3,11 +3,10 @@ key, only what its window holds, and hands back anomalies as their bursts end.""
 
 from __future__ import annotations
 
-import math
 import statistics
 import zoneinfo
-from collections import Counter, deque
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -34,7 +33,7 @@ MEDIAN_MIN_WINDOWS = 3
 
 
 class Detector(Protocol):
-    def feed(self, record: Record, event: Event) -> Iterable[Anomaly]:
+    def feed(self, record: Record, event: Event) -> Sequence[Anomaly]:
         """Anomalies whose bursts this record ends."""
 
     def finish(self) -> Iterable[Anomaly]:
@@ -60,7 +59,7 @@ class FailedAttemptsDetector:
         self.windows: dict[tuple[str, str], deque[Event]] = {}
         self.bursts: dict[tuple[str, str], Burst] = {}
 
-    def feed(self, record: Record, event: Event) -> Iterable[Anomaly]:
+    def feed(self, record: Record, event: Event) -> Sequence[Anomaly]:
         if record.success and record.action is not Action.ACCESS_DENIED:
             return ()
         ended: list[Anomaly] = []
@@ -110,16 +109,15 @@ class ExcessiveAccessDetector:
 
     def __init__(self, settings: ExcessiveAccess) -> None:
         self.settings = settings
-        self.seconds = settings.window.total_seconds()
         self.states: dict[str, ExcessiveAccessDetector._State] = {}
 
-    def feed(self, record: Record, event: Event) -> Iterable[Anomaly]:
+    def feed(self, record: Record, event: Event) -> Sequence[Anomaly]:
         if record.action is not Action.SECRET_READ:
             return ()
         state = self.states.get(event.secret)
         if state is None:
             state = self.states[event.secret] = self._State()
-        bucket = math.floor((event.time - EPOCH).total_seconds() / self.seconds)
+        bucket = (event.time - EPOCH) // self.settings.window
         if bucket != state.bucket:
             if state.in_bucket:
                 state.history.append(state.in_bucket)
@@ -169,35 +167,38 @@ class ConcurrentAccessDetector:
     class _State:
         def __init__(self) -> None:
             self.window: deque[Event] = deque()
-            self.actors: Counter[str] = Counter()
-            self.origins: Counter[tuple[str, str | None]] = Counter()
+            # Plain dicts, not Counters: Counter's __delitem__ is Python code, and this loop
+            # ran at half the speed with them (profiled on 50,000 records).
+            self.actors: dict[str, int] = {}
+            self.sources: dict[str, int] = {}
             self.burst: Burst | None = None
 
     def __init__(self, settings: ConcurrentAccess) -> None:
         self.settings = settings
         self.states: dict[str, ConcurrentAccessDetector._State] = {}
 
-    def feed(self, record: Record, event: Event) -> Iterable[Anomaly]:
+    def feed(self, record: Record, event: Event) -> Sequence[Anomaly]:
         if record.action not in ACCESS:
             return ()
         state = self.states.get(event.secret)
         if state is None:
             state = self.states[event.secret] = self._State()
         cutoff = event.time - self.settings.window
+        actors, sources = state.actors, state.sources
         while state.window and state.window[0].time <= cutoff:
             gone = state.window.popleft()
-            _forget(state.actors, gone.actor)
-            _forget(state.origins, gone.origin)
+            _forget(actors, gone.actor)
+            _forget(sources, gone.source)
         state.window.append(event)
-        state.actors[event.actor] += 1
-        state.origins[event.origin] += 1
+        actors[event.actor] = actors.get(event.actor, 0) + 1
+        sources[event.source] = sources.get(event.source, 0) + 1
         limit = self.settings.actors
-        if len(state.actors) > limit or len(state.origins) > limit:
+        if len(actors) > limit or len(sources) > limit:
             if state.burst is None:
                 state.burst = Burst(state.window)
             else:
                 state.burst.add(event)
-            state.burst.peak = max(state.burst.peak, len(state.actors), len(state.origins))
+            state.burst.peak = max(state.burst.peak, len(actors), len(sources))
             return ()
         if state.burst is not None:
             burst, state.burst = state.burst, None
@@ -214,7 +215,7 @@ class ConcurrentAccessDetector:
         names = ", ".join(sorted(burst.actors)[:5]) + (", …" if len(burst.actors) > 5 else "")
         return burst.anomaly(
             Kind.CONCURRENT_ACCESS,
-            f"{burst.peak} actors or origins on {secret} within "
+            f"{burst.peak} actors or sources on {secret} within "
             f"{format_duration(self.settings.window)} {span(burst)} ({names}; more than "
             f"{self.settings.actors} allowed)",
         )
@@ -225,7 +226,7 @@ class RotationFailuresDetector:
         self.settings = settings
         self.runs: dict[str, Burst] = {}
 
-    def feed(self, record: Record, event: Event) -> Iterable[Anomaly]:
+    def feed(self, record: Record, event: Event) -> Sequence[Anomaly]:
         if record.action is Action.ROTATION_FAILED:
             run = self.runs.get(event.secret)
             if run is None:
@@ -259,7 +260,7 @@ class UnusualHoursDetector:
         self.stretch: date | None = None
         self.bursts: dict[str, Burst] = {}
 
-    def feed(self, record: Record, event: Event) -> Iterable[Anomaly]:
+    def feed(self, record: Record, event: Event) -> Sequence[Anomaly]:
         if record.source is Source.SCHEDULE:
             return ()
         local = event.time.astimezone(self.zone)
@@ -306,9 +307,11 @@ def _slide(window: deque[Event], cutoff: datetime) -> None:
         window.popleft()
 
 
-def _forget(counts: Counter[Any], key: Any) -> None:
-    counts[key] -= 1
-    if counts[key] <= 0:
+def _forget(counts: dict[Any, int], key: Any) -> None:
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+    else:
         del counts[key]
 
 

@@ -300,7 +300,7 @@ def test_concurrent_access_more_than_n_actors() -> None:
     assert anomaly.actors == ("a", "b", "c")
     assert anomaly.actor is None
     assert anomaly.count == 5
-    assert anomaly.description.startswith("3 actors or origins on billing within 10m")
+    assert anomaly.description.startswith("3 actors or sources on billing within 10m")
 
 
 def test_concurrent_access_window_boundary() -> None:
@@ -314,10 +314,17 @@ def test_concurrent_access_window_boundary() -> None:
     assert len(found(inside, Kind.CONCURRENT_ACCESS)) == 1
 
 
-def test_concurrent_access_one_actor_from_many_origins() -> None:
-    records = [by("app", n * MINUTE, ip=f"198.51.100.{n}") for n in range(3)]
+def test_concurrent_access_one_actor_from_many_sources_not_ips() -> None:
+    sources = [Source.CLI, Source.API, Source.ACTION]
+    records = [
+        record(Action.SECRET_READ, "billing", "app", at=n * MINUTE, source=source)
+        for n, source in enumerate(sources)
+    ]
     (anomaly,) = found(records, Kind.CONCURRENT_ACCESS)
     assert anomaly.actor == "app"
+    # One service from many pods is one actor from one source.
+    pods = [by("app", n * MINUTE, ip=f"198.51.100.{n}") for n in range(10)]
+    assert found(pods, Kind.CONCURRENT_ACCESS) == []
 
 
 def test_concurrent_access_counts_access_only() -> None:

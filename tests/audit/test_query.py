@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import json
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -216,12 +218,52 @@ def test_the_byte_prefilter_skips_lines_without_parsing_them(tmp_path: Path) -> 
 
 
 def test_lines_not_in_canonical_form_are_parsed_in_full(tmp_path: Path) -> None:
-    import json
-
     item = record(secret="wanted", success=False)
     path = tmp_path / day_file_name(T0.date())
     path.write_text(json.dumps(item.to_json(), indent=None, ensure_ascii=True) + "\n")
     assert list(select(tmp_path, Query(secrets=frozenset({"wanted"}), failed_only=True))) == [item]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query(secrets=frozenset({"wanted"})),
+        Query(actors=frozenset({"wanted-actor"})),
+        Query(actions=frozenset({Action.REVOKED})),
+        Query(failed_only=True),
+        Query(orgs=frozenset({"wanted-org"})),
+    ],
+)
+def test_blocks_without_a_match_are_skipped_but_odd_lines_never(
+    tmp_path: Path, query: Query
+) -> None:
+    # ~1.3 MB in one day file: about twenty 64 KiB blocks, matches in only a few.
+    rare = {5, 1500, 2999}
+    items = numbered(
+        record(
+            Action.REVOKED if n in rare else Action.SECRET_READ,
+            "wanted" if n in rare else f"other{n % 7}",
+            "wanted-actor" if n in rare else "someone",
+            at=T0 + n * timedelta(seconds=1),
+            success=n not in rare,
+            org="wanted-org" if n in rare else "default",
+            details={"padding": "x" * 200},
+        )
+        for n in range(3000)
+    )
+    write_log(tmp_path, items)
+    path = tmp_path / day_file_name(T0.date())
+    lines = path.read_bytes().split(b"\n")
+    # A matching record written with spaces, in a block that has no other match, a blank
+    # line and garbage: the odd lines must be read, the block cannot be skipped whole.
+    odd = dataclasses.replace(items[5], seq=99999, id="odd")
+    lines.insert(800, json.dumps(odd.to_json()).encode())
+    lines.insert(2200, b"")
+    lines.insert(2201, b"garbage")
+    path.write_bytes(b"\n".join(lines))
+    selection = select(tmp_path, query)
+    assert [r.seq for r in selection] == [6, 99999, 1501, 3000]
+    assert selection.unreadable == 2
 
 
 def test_a_name_that_cannot_be_in_the_log_selects_nothing(tmp_path: Path) -> None:
