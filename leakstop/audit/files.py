@@ -128,3 +128,19 @@ def tail(day_file: DayFile) -> Tail:
             start -= step
             stream.seek(start)
             data = stream.read(step) + data
+
+
+def line_blocks(day_file: DayFile) -> Iterator[bytes]:
+    """The file's bytes as blocks of whole lines, each block ending in a newline, streamed
+    (memory: about two blocks); a last line without a newline comes last, alone. For readers
+    that search a whole block before splitting it into lines (audit queries)."""
+    with day_file.open() as stream:
+        rest = b""
+        while block := stream.read(_READ):
+            data = rest + block
+            end = data.rfind(b"\n") + 1
+            rest = data[end:]
+            if end:
+                yield data[:end]
+        if rest:
+            yield rest

@@ -1,4 +1,4 @@
-"""`tail`: the end of a day file, read backwards without reading the whole file."""
+"""Day files: `tail` reads the end without the whole file; `line_blocks` yields whole lines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from leakstop.audit.files import DayFile, Tail, tail
+from leakstop.audit.files import DayFile, Tail, day_file_name, line_blocks, lines, tail
 
 DAY = date(2026, 1, 10)
 
@@ -38,3 +38,41 @@ LONG = b"x" * 200_000  # longer than the block tail reads at a time
 )
 def test_tail(tmp_path: Path, data: bytes, expected: Tail, archived: bool) -> None:
     assert tail(day_file(tmp_path, data, archived)) == expected
+
+
+def _day_file(tmp_path: Path, content: bytes, archived: bool) -> DayFile:
+    path = tmp_path / day_file_name(date(2024, 3, 4))
+    if archived:
+        path = path.with_name(path.name + ".gz")
+        with gzip.open(path, "wb") as stream:
+            stream.write(content)
+    else:
+        path.write_bytes(content)
+    return DayFile(date(2024, 3, 4), path)
+
+
+@pytest.mark.parametrize("archived", [False, True])
+@pytest.mark.parametrize("torn", [False, True])
+def test_line_blocks_are_whole_lines_and_the_whole_file(
+    tmp_path: Path, archived: bool, torn: bool
+) -> None:
+    # Lines of many lengths, one longer than a read block, and maybe a torn last line.
+    content = b"".join(b"x" * (n * 37 % 900) + b"\n" for n in range(600))
+    content += b"y" * 200_000 + b"\n" + b"last\n"
+    if torn:
+        content += b'{"action":"sec'
+    day_file = _day_file(tmp_path, content, archived)
+    blocks = list(line_blocks(day_file))
+    assert b"".join(blocks) == content
+    assert len(blocks) > 2
+    whole, tail = (blocks[:-1], blocks[-1]) if torn else (blocks, None)
+    assert all(block.endswith(b"\n") for block in whole)
+    if torn:
+        assert tail == b'{"action":"sec'
+    # The same lines as `lines()` reads.
+    split = [line for block in whole for line in block.split(b"\n")[:-1]]
+    assert split == [line.data for line in lines(day_file) if line.complete]
+
+
+def test_line_blocks_of_an_empty_file(tmp_path: Path) -> None:
+    assert list(line_blocks(_day_file(tmp_path, b"", archived=False))) == []
