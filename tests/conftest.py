@@ -112,6 +112,16 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(autouse=True)
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test (and the leakstop processes it starts) keeps its state (audit log, store) in
+    a folder of its own, never in the user's data directory."""
+    folder = tmp_path_factory.mktemp("leakstop-home")
+    monkeypatch.setenv("LEAKSTOP_HOME", str(folder))
+    monkeypatch.delenv("LEAKSTOP_AUDIT_KEY", raising=False)
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def fresh_logging() -> Iterator[None]:
     """`cli.main` points the `leakstop` logger at stderr and stops propagation; undo it after
     each test, so that caplog sees leakstop's log records whatever ran before."""

@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from leakstop.audit.context import from_environment
+from leakstop.audit.record import Action
+from leakstop.audit.setup import open_log
 from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
+from leakstop.config.audit import AuditSettings
 from leakstop.errors import LeakstopError
 from leakstop.report.markdown import cell, code
 from leakstop.rotator.policy import PlanEntry, plan
@@ -41,8 +45,37 @@ def respond(request: ScanRequest, dry_run: bool, fmt: str, out: TextIO) -> list[
         )
     prepared, result = execute(request)
     entries = plan(result.findings, prepared.config.rules)
+    _record_detections(entries, prepared.config.audit)
     (write_markdown if fmt == "markdown" else write_text)(entries, out)
     return entries
+
+
+def _record_detections(entries: list[PlanEntry], settings: AuditSettings) -> None:
+    """One `finding_detected` record per distinct secret the plan covers: its fingerprint,
+    rule, place and redaction, never its value."""
+    if not entries:
+        return
+    audit_log = open_log(settings)
+    context = from_environment()
+    try:
+        for entry in entries:
+            finding = entry.finding
+            audit_log.append(
+                Action.FINDING_DETECTED,
+                finding.fingerprint,
+                context,
+                details={
+                    "rule_id": finding.rule_id,
+                    "path": finding.location.path,
+                    "line": finding.location.line,
+                    "redacted": finding.redacted,
+                    "commit": finding.commit.sha if finding.commit else None,
+                    "provider": entry.provider,
+                    "response": entry.action,
+                },
+            )
+    finally:
+        audit_log.close()
 
 
 def write_text(entries: list[PlanEntry], out: TextIO) -> None:
