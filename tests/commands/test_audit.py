@@ -250,3 +250,36 @@ def test_verify_without_a_log_says_where_it_looked(
 ) -> None:
     assert main(["audit", "verify"]) == 2
     assert f"no audit log at {private_home / 'audit'}" in capsys.readouterr().err
+
+
+def test_configured_sinks_get_each_record_and_a_dead_one_is_recorded(
+    private_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    httpserver_ipv4,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A SIEM over HTTP receives every record a command writes; a sink that is down loses
+    nothing: the local log has the record and a `sink_failed` record says what was not sent."""
+    from tests.conftest import GITHUB_TOKEN
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SIEM_KEY", "siem signing key")
+    httpserver_ipv4.expect_request("/audit", method="POST").respond_with_data("ok")
+    (tmp_path / "app.env").write_text(f"TOKEN={GITHUB_TOKEN}\n")
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\naudit:\n  sinks:\n"
+        f"    - {{type: http, url: '{httpserver_ipv4.url_for('/audit')}', key_env: SIEM_KEY}}\n"
+        "    - {type: http, url: 'http://127.0.0.1:9/dead', retries: 0, timeout: 0.5}\n"
+    )
+    assert main(["respond", "--dry-run", "-j", "1"]) == 0
+    (request, _response) = httpserver_ipv4.log[0]
+    sent = json.loads(request.get_data())
+    assert sent["action"] == "finding_detected"
+    assert request.headers["X-Leakstop-Signature"].startswith("sha256=")
+    assert GITHUB_TOKEN not in request.get_data(as_text=True)
+    capsys.readouterr()
+    assert main(["audit", "query", "--action", "sink_failed", "-f", "json"]) == 0
+    (failed,) = json.loads(capsys.readouterr().out)
+    assert "127.0.0.1:9" in json.dumps(failed["details"])
+    assert main(["audit", "verify"]) == 0
