@@ -7,9 +7,6 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from leakstop.audit.context import from_environment
-from leakstop.audit.record import Action
-from leakstop.audit.setup import open_log
 from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
 from leakstop.config.audit import AuditSettings
 from leakstop.errors import LeakstopError
@@ -55,6 +52,10 @@ def _record_detections(entries: list[PlanEntry], settings: AuditSettings) -> Non
     rule, place and redaction, never its value."""
     if not entries:
         return
+    from leakstop.audit.context import from_environment  # only when there is a plan to record
+    from leakstop.audit.record import Action
+    from leakstop.audit.setup import open_log
+
     audit_log = open_log(settings)
     context = from_environment()
     try:

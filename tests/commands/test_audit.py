@@ -283,3 +283,40 @@ def test_configured_sinks_get_each_record_and_a_dead_one_is_recorded(
     (failed,) = json.loads(capsys.readouterr().out)
     assert "127.0.0.1:9" in json.dumps(failed["details"])
     assert main(["audit", "verify"]) == 0
+
+
+def test_the_format_choices_are_the_writers() -> None:
+    """`leakstop audit` lists its formats without importing the writers (start-up time)."""
+    import argparse
+
+    from leakstop.audit.anomalies import ANOMALY_FORMATS
+    from leakstop.audit.output import RECORD_FORMATS
+    from leakstop.audit.report import REPORT_FORMATS
+    from leakstop.audit.stats import STATS_FORMATS
+    from leakstop.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    audit = sub.choices["audit"]
+    actions = next(a for a in audit._actions if isinstance(a, argparse._SubParsersAction))
+
+    def formats(name: str) -> list[str]:
+        option = next(a for a in actions.choices[name]._actions if "--format" in a.option_strings)
+        return list(option.choices or [])
+
+    assert formats("query") == list(RECORD_FORMATS)
+    assert formats("stats") == list(STATS_FORMATS)
+    assert formats("anomalies") == list(ANOMALY_FORMATS)
+    assert formats("report") == list(REPORT_FORMATS)
+
+
+def test_starting_leakstop_imports_no_audit_machinery() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, leakstop.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('leakstop.audit.', 'urllib.request'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['leakstop.audit.record']"

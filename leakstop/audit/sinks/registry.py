@@ -7,12 +7,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from leakstop.audit.sinks import Sink, SinkError
-from leakstop.audit.sinks.http import HttpSink
-from leakstop.audit.sinks.postgres import PostgresSink
 from leakstop.config.audit import HttpSinkSettings, PostgresSinkSettings, SinkSettings
 
 
+# Each sink module is imported when a sink of its kind is configured: urllib.request and ssl
+# cost ~40 ms at start-up, which every command would otherwise pay.
 def _http(settings: HttpSinkSettings, environ: Mapping[str, str]) -> Sink:
+    from leakstop.audit.sinks.http import HttpSink
+
     key = None
     if settings.key_env is not None:
         key = _variable(environ, settings.key_env, "http").encode("utf-8")
@@ -20,6 +22,8 @@ def _http(settings: HttpSinkSettings, environ: Mapping[str, str]) -> Sink:
 
 
 def _postgres(settings: PostgresSinkSettings, environ: Mapping[str, str]) -> Sink:
+    from leakstop.audit.sinks.postgres import PostgresSink
+
     return PostgresSink(settings, _variable(environ, settings.dsn_env, "postgres"))
 
 
