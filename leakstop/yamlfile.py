@@ -62,8 +62,19 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineLis
     return result
 
 
+def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+    # YAML resolves anything shaped like 2027-02-30 to a timestamp, and PyYAML's constructor
+    # then raises a bare ValueError for an impossible one, which would escape as a traceback.
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        line = node.start_mark.line + 1
+        raise _YamlShapeError(f"{node.value!r} is not a real date or time", line) from None
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class _YamlShapeError(Exception):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from leakstop.errors import ConfigError
@@ -55,3 +57,13 @@ def test_type_errors_name_the_line(text: str, call, message: str) -> None:  # ty
     with pytest.raises(ConfigError, match=message) as info:
         call(_fields(text))
     assert info.value.line == 1
+
+
+@pytest.mark.parametrize("value", ["2027-02-30", "2027-13-01", "2027-06-30T25:00:00"])
+def test_an_impossible_date_is_an_error_with_its_line(value: str) -> None:
+    with pytest.raises(ConfigError, match=rf"f\.yaml:2: '{value}' is not a real date or time"):
+        load_yaml(f"a: 1\nexpires: {value}\n", "f.yaml")
+
+
+def test_real_dates_still_load_as_dates() -> None:
+    assert load_yaml("expires: 2027-06-30\n", "f.yaml") == {"expires": date(2027, 6, 30)}
