@@ -233,7 +233,11 @@ class Fields:
         value = self._get(key, False)
         if value is None:
             return None
-        return Fields(value, self._path, self._error, what or repr(key))
+        name = what or repr(key)
+        if not isinstance(value, dict):
+            # A scalar carries no line of its own: name the key's.
+            self.fail(f"{name} must be a mapping, got {_kind(value)}", self.line_of(key))
+        return Fields(value, self._path, self._error, name)
 
     def _get(self, key: str, required: bool) -> Any:
         value = self.mapping.get(key)

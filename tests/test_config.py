@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,8 @@ def test_allowlist_and_allowlists_are_both_accepted() -> None:
         ),
         ("version: 1\n  bad: indent\n", 2, "invalid YAML"),
         ("- a list\n", 1, "the config must be a mapping"),
+        ("version: 1\naudit: nope\n", 2, "audit must be a mapping, got a string"),
+        ("version: 1\nfingerprint: [salt]\n", 2, "fingerprint must be a mapping, got a list"),
     ],
 )
 def test_invalid_config_names_file_and_line(text: str, line: int, message: str) -> None:
@@ -151,3 +155,15 @@ def test_a_config_named_with_two_leading_dots_is_shown_relative(
     monkeypatch.chdir(tmp_path)
     assert display_path(tmp_path / "..leakstop.yaml") == "..leakstop.yaml"
     assert display_path(tmp_path.parent / "x.yaml") == str(tmp_path.parent / "x.yaml")
+
+
+def test_configs_without_an_inventory_do_not_load_its_modules() -> None:
+    # Their dataclasses and patterns take ~20 ms to set up: a scan should not pay for them.
+    code = (
+        "import sys; from pathlib import Path; from leakstop.config import parse_config; "
+        "config = parse_config('version: 1\\n', 'c.yaml', Path('.')); "
+        "assert config.providers == config.secrets == (); "
+        "print(sorted(m for m in sys.modules if m.startswith('leakstop.config.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['leakstop.config.audit']"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakstop.allowlist import Allowlist, parse_allowlist
 from leakstop.config.audit import AuditSettings, parse_audit
@@ -19,6 +20,10 @@ from leakstop.errors import ConfigError
 from leakstop.rules.loader import load_builtin_rules, load_rule_files, parse_rule
 from leakstop.rules.model import Rule
 from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
+
+if TYPE_CHECKING:
+    from leakstop.config.providers import ProviderSettings
+    from leakstop.config.secrets import ManagedSecret
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +42,8 @@ CONFIG_KEYS = (
     "max_file_size",
     "fingerprint",
     "audit",
+    "providers",
+    "secrets",
 )
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -52,6 +59,20 @@ class Config:
     #: The file this came from; None for built-in defaults.
     path: str | None = None
     audit: AuditSettings = field(default_factory=AuditSettings)
+    #: Named connections as configured, in file order (`local` only if listed).
+    providers: tuple[ProviderSettings, ...] = ()
+    #: The inventory of managed secrets, in file order; names are unique.
+    secrets: tuple[ManagedSecret, ...] = ()
+
+    def provider(self, name: str) -> ProviderSettings:
+        """The provider called `name`, or the embedded store for `local` even when it is not
+        listed. Every `store`/`issuer` in `secrets` names one. Raises KeyError for others."""
+        from leakstop.config.providers import find_provider
+
+        provider = find_provider(self.providers, name)
+        if provider is None:
+            raise KeyError(name)
+        return provider
 
 
 def find_config(
@@ -155,6 +176,18 @@ def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:
     if (audit_fields := fields.sub("audit", "audit")) is not None:
         audit = parse_audit(audit_fields, base_dir)
 
+    providers: tuple[ProviderSettings, ...] = ()
+    secrets: tuple[ManagedSecret, ...] = ()
+    if fields.has("providers") or fields.has("secrets"):
+        # Imported only when used: their dataclasses and patterns take ~20 ms to set up here,
+        # which a scan-only config should not pay.
+        from leakstop.config.providers import parse_providers
+        from leakstop.config.secrets import parse_secrets
+
+        if (provider_fields := fields.sub("providers", "'providers'")) is not None:
+            providers = parse_providers(provider_fields)
+        secrets = parse_secrets(fields, providers)
+
     return Config(
         rules=enabled,
         allowlists=tuple(allowlists),
@@ -162,6 +195,8 @@ def parse_config(text: str | bytes, path: str, base_dir: Path) -> Config:
         fingerprint_salt=salt,
         path=path,
         audit=audit,
+        providers=providers,
+        secrets=secrets,
     )
 
 
