@@ -70,7 +70,12 @@ def _audit_settings(path: Path | None) -> AuditSettings:
 def _store(args: argparse.Namespace) -> Iterator[LocalStore]:
     with _audit(args) as audit_log:
         yield LocalStore.open(
-            home(), args.org, master_key(args.org), audit_log, from_environment(args.org)
+            home(),
+            args.org,
+            master_key(args.org),
+            audit_log,
+            from_environment(args.org),
+            subject=getattr(args, "name", ""),
         )
 
 

@@ -126,9 +126,12 @@ class LocalStore:
         master_key: bytes,
         audit_log: AuditLog,
         context: Context,
+        *,
+        subject: str = "",
     ) -> LocalStore:
-        """The org, its master key checked (StoreAccessError and an `access_denied` record when
-        it is not the org's). Raises StoreError when the org does not exist."""
+        """The org, its master key checked (StoreAccessError and an `access_denied` record, for
+        the secret `subject` when the caller names one, when it is not the org's). Raises
+        StoreError when the org does not exist."""
         paths = org_paths(home, check_org(org))
         if not paths.org_file.exists():
             raise StoreError(
@@ -136,7 +139,7 @@ class LocalStore:
                 f"`leakstop store init --org {org}`"
             )
         store = cls(paths, org, KeyCache(master_key), audit_log, context)
-        with store.session():
+        with store.session(subject):
             pass
         return store
 

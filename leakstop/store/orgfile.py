@@ -19,7 +19,7 @@ taken before the rotation.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,8 @@ class Rotation:
 
     key: KeyRecord
     #: The new key's material under the old key, and the old key's under the new.
-    wrapped_new: str
-    wrapped_old: str
+    wrapped_new: str = field(repr=False)
+    wrapped_old: str = field(repr=False)
     started: str
     actor: str
 
@@ -68,7 +68,7 @@ class Retired:
     """A generation rotated away from; its key material wrapped under the current key."""
 
     key: KeyRecord
-    wrapped: str
+    wrapped: str = field(repr=False)
 
 
 @dataclass(frozen=True)

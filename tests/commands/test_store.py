@@ -145,7 +145,8 @@ def test_a_wrong_key_is_one_line_exit_2_and_recorded(
     ]
     assert store.paths.secret("db").read_bytes() == before
     assert main(["audit", "query", "--action", "access_denied", "-f", "json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 1
+    denied = json.loads(capsys.readouterr().out)
+    assert [(r["secret"], r["success"], r["org"]) for r in denied] == [("db", False, "default")]
 
 
 def test_no_master_key_and_no_org_are_one_line_each(

@@ -58,7 +58,7 @@ def read(stop: Path, count: int) -> None:
             reads += 1
             if got != value:
                 failures.append(f"{name}: a wrong value")
-        saw_rotation |= json.loads(store.paths.org_file.read_bytes())["rotation"] is not None
+            saw_rotation |= json.loads(store.paths.org_file.read_bytes())["rotation"] is not None
         time.sleep(0.001)
     print(json.dumps({"reads": reads, "failures": failures[:5], "saw_rotation": saw_rotation}))
 

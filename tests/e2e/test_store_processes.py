@@ -124,7 +124,7 @@ def test_cli_writers_with_the_same_expected_version_one_wins(private_home: Path)
 
 
 def test_a_reader_during_rotate_key_never_fails(private_home: Path) -> None:
-    _store(private_home, secrets=40)
+    _store(private_home, secrets=200)  # the reader reads 40 of them; the rotation takes all
     stop = private_home / "stop"
     reader = _worker(private_home, "read", str(stop), "40")
     time.sleep(0.5)
@@ -151,12 +151,12 @@ def test_a_rotation_killed_halfway_is_finished_by_the_next_run(private_home: Pat
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    first = store.paths.secret("secret-0")  # files are re-encrypted in file-name order
     deadline = time.monotonic() + 60
-    while json.loads(store.paths.org_file.read_bytes())["rotation"] is None:
+    while json.loads(first.read_bytes())["generation"] == 1:
         assert time.monotonic() < deadline
         assert rotation.poll() is None
-        time.sleep(0.002)
-    time.sleep(0.05)
+        time.sleep(0.001)
     rotation.send_signal(signal.SIGKILL)
     rotation.wait()
     generations = {json.loads(p.read_bytes())["generation"] for _n, p in store.paths.secret_files()}
