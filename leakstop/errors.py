@@ -56,3 +56,20 @@ class UsageError(LeakstopError):
 
 class AuditStorageError(LeakstopError):
     """The audit folder cannot be read or written (permissions, a full disk, a missing mount)."""
+
+
+class StoreError(LeakstopError):
+    """The local store refused or failed an operation: a missing org or secret, a bad name, a
+    file it cannot read or write."""
+
+
+class StoreAccessError(StoreError):
+    """No master key, or not the one the org was created with (recorded as `access_denied`)."""
+
+
+class StoreConflictError(StoreError):
+    """A check-and-set lost: the secret changed since the caller last saw it."""
+
+
+class StoreDamagedError(StoreError):
+    """A store file is corrupt, truncated or was edited: nothing is written over it."""

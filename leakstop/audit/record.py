@@ -42,6 +42,10 @@ class Action(str, enum.Enum):
     REJECTED = "rejected"
     BACKUP_CREATED = "backup_created"
     BACKUP_RESTORED = "backup_restored"
+    #: A local store's backup pruned by age (`leakstop store prune-backups`).
+    BACKUP_DELETED = "backup_deleted"
+    #: A local store org created (`leakstop store init`): its key's first generation.
+    STORE_CREATED = "store_created"
     ANOMALY = "anomaly"
     #: The log's own upkeep: a torn tail moved aside, day files archived or pruned, a sink
     #: that refused a record.

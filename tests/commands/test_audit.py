@@ -316,7 +316,8 @@ def test_starting_leakstop_imports_no_audit_machinery() -> None:
 
     code = (
         "import sys, leakstop.cli; "
-        "print(sorted(m for m in sys.modules if m.startswith(('leakstop.audit.', 'urllib.request'))))"
+        "print(sorted(m for m in sys.modules "
+        "if m.startswith(('leakstop.audit.', 'urllib.request'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "['leakstop.audit.record']"
