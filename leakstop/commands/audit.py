@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from leakstop.audit.setup import audit_folder
     from leakstop.commands.audit_actions import HANDLERS
 
-    config = load_config(find_config(args.config, _config_root()))
+    config = load_config(find_config(args.config, _config_root()), with_rules=False)
     folder = args.dir or audit_folder(config.audit)
     return HANDLERS[args.audit_command](args, config, folder)
 

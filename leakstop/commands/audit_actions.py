@@ -28,6 +28,7 @@ from leakstop.audit.stats import STATS_FORMATS, collect_stats
 from leakstop.audit.verify import verify
 from leakstop.commands.base import Outcome, say
 from leakstop.config import Config
+from leakstop.config.secrets import rotation_intervals
 from leakstop.durations import parse_duration
 from leakstop.errors import UsageError
 from leakstop.textsafe import sanitize
@@ -110,13 +111,12 @@ def _anomalies(args: argparse.Namespace, config: Config, folder: Path) -> Outcom
     return Outcome.CLEAN
 
 
-def _report(args: argparse.Namespace, _config: Config, folder: Path) -> Outcome:
+def _report(args: argparse.Namespace, config: Config, folder: Path) -> Outcome:
     now = datetime.now(timezone.utc)
     report = build_report(
         select(folder, Query()),
         now=now,
-        # Rotation policies come with managed secrets in the config (`secrets:`).
-        policies={},
+        policies=rotation_intervals(config.secrets),
         since=_when(args.since, now) if args.since else None,
         secrets=frozenset(args.secret),
     )

@@ -25,6 +25,7 @@ import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from leakstop.config.options import FrozenMap, Options, Origin, parse_options
 from leakstop.config.providers import LOCAL, LOCAL_PROVIDER, PROVIDER_TYPES, ProviderSettings
@@ -274,3 +275,8 @@ def _named(error: ErrorFactory, name: str) -> ErrorFactory:
         return error(f"secret {name!r}: {message}", line)
 
     return make
+
+
+def rotation_intervals(secrets: Sequence[ManagedSecret]) -> dict[str, timedelta]:
+    """Name → rotation interval of the secrets that rotate on a schedule (for reports)."""
+    return {s.name: s.policy.interval for s in secrets if isinstance(s.policy.interval, timedelta)}

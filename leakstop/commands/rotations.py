@@ -1,0 +1,143 @@
+"""`leakstop rotations due|run`: what the managed secrets' policies say is due, and acting on
+it (meant for cron or a scheduled workflow)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from leakstop import gitcli
+from leakstop.commands.base import Outcome, Parser, verbosity
+from leakstop.config import Config, find_config, load_config
+from leakstop.durations import parse_duration
+from leakstop.errors import UsageError
+
+if TYPE_CHECKING:  # imported for real only when a rotations command runs
+    from leakstop.rotator.schedule import DueItem
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    rotations = commands.add_parser(
+        "rotations",
+        help="which managed secrets are due, overdue or expiring; rotate them",
+        description="Managed secrets come from `secrets:` in the config; when each value was "
+        "made comes from the audit log.",
+    )
+    rotations.set_defaults(run=run)
+    actions = rotations.add_subparsers(
+        dest="rotations_command", metavar="ACTION", parser_class=Parser
+    )
+    actions.required = True
+    common = verbosity()
+    common.add_argument("-c", "--config", type=Path, metavar="FILE", help="config file")
+    common.add_argument(
+        "--within", default="0s", metavar="AGE", help="also what falls due this soon, e.g. 14d"
+    )
+    due = actions.add_parser("due", parents=[common], help="list what is due, overdue, expiring")
+    due.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    run_parser = actions.add_parser(
+        "run",
+        parents=[common],
+        help="rotate what is due and allowed to rotate itself; record the rest",
+    )
+    run_parser.add_argument("-f", "--format", choices=["table", "json"], default="table")
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    from leakstop.audit.query import Query, select
+    from leakstop.audit.setup import audit_folder
+    from leakstop.rotator.schedule import SCHEDULE_ACTIONS, due, histories
+
+    try:
+        within = parse_duration(args.within)
+    except ValueError as exc:
+        raise UsageError(f"--within: {exc}") from None
+    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
+    config = load_config(find_config(args.config, root), with_rules=False)
+    if not config.secrets:
+        raise UsageError("no managed secrets: add a `secrets:` section to the config")
+    now = datetime.now(timezone.utc)
+    folder = audit_folder(config.audit)
+    names = {secret.name for secret in config.secrets}
+    history = histories(select(folder, Query(actions=frozenset(SCHEDULE_ACTIONS))), names)
+    items = due(config.secrets, history, now, within)
+    if args.rotations_command == "due":
+        _write_due(items, args.format, sys.stdout)
+        return Outcome.CLEAN
+    return _run(items, config, now, args.format)
+
+
+def _run(items: list[DueItem], config: Config, now: datetime, fmt: str) -> Outcome:
+    from leakstop.audit.context import from_environment
+    from leakstop.audit.query import Query, select
+    from leakstop.audit.record import Action
+    from leakstop.audit.setup import audit_folder, open_log
+    from leakstop.home import home
+    from leakstop.rotator.runs import Done, run_due
+    from leakstop.store import LocalStore
+    from leakstop.store.masterkey import master_key
+
+    recent = Query(
+        since=now - timedelta(days=92),
+        actions=frozenset({Action.ROTATION_SCHEDULED, Action.EXPIRATION_WARNING}),
+    )
+    recorded = list(select(audit_folder(config.audit), recent))
+    audit_log = open_log(config.audit)
+    try:
+
+        def open_store(org: str) -> LocalStore:
+            return LocalStore.open(home(), org, master_key(org), audit_log, from_environment(org))
+
+        outcomes = run_due(items, config, open_store, audit_log, from_environment(), now, recorded)
+    finally:
+        audit_log.close()
+    rows = [
+        {
+            "secret": o.item.secret.name,
+            "status": o.item.status.value,
+            "done": o.done.value,
+            "detail": o.detail,
+        }
+        for o in outcomes
+    ]
+    _write_rows(rows, fmt, sys.stdout, ("secret", "status", "done", "detail"))
+    return Outcome.FAILED if any(o.done is Done.FAILED for o in outcomes) else Outcome.CLEAN
+
+
+def _write_due(items: list[DueItem], fmt: str, out: TextIO) -> None:
+    rows = [
+        {
+            "secret": item.secret.name,
+            "org": item.secret.org,
+            "status": item.status.value,
+            "due": item.due_at.isoformat() if item.due_at else None,
+            "reason": item.reason,
+            "auto_rotate": item.secret.policy.auto_rotate,
+        }
+        for item in items
+    ]
+    _write_rows(rows, fmt, out, ("secret", "status", "due", "reason"))
+
+
+def _write_rows(
+    rows: Sequence[Mapping[str, object]], fmt: str, out: TextIO, columns: tuple[str, ...]
+) -> None:
+    from leakstop.textsafe import sanitize, sanitize_json
+
+    if fmt == "json":
+        out.write(sanitize_json(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n")
+        return
+    if not rows:
+        out.write("Nothing is due.\n")
+        return
+    widths = {c: max(len(c), *(len(str(r[c] or "")) for r in rows)) for c in columns}
+    widths[columns[-1]] = 0
+    out.write("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip() + "\n")
+    for row in rows:
+        cells = [sanitize(str(row[c] or "–")).ljust(widths[c]) for c in columns]
+        out.write("  ".join(cells).rstrip() + "\n")
