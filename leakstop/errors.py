@@ -46,6 +46,11 @@ class ProviderError(LeakstopError):
     """An issuer (Vault, AWS, GitHub, ...) refused or failed a rotation step."""
 
 
+class ProviderConflictError(ProviderError):
+    """Check-and-set failed: someone else changed the secret since it was read. A rotation
+    that meets one stops cleanly; it never overwrites."""
+
+
 class AuditIntegrityError(LeakstopError):
     """The audit log was edited, truncated or reordered."""
 
