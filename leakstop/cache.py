@@ -20,8 +20,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import platformdirs
-
 log = logging.getLogger(__name__)
 
 #: Entries not read or written for this long are deleted.
@@ -42,6 +40,8 @@ def cache_dir() -> Path:
     override = os.environ.get("LEAKSTOP_CACHE_DIR")
     if override:
         return Path(override)
+    import platformdirs  # ~10 ms, and most runs find the folder through the override or once
+
     return Path(platformdirs.user_cache_dir("leakstop", appauthor=False))
 
 

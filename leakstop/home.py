@@ -11,8 +11,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import platformdirs
-
 HOME_VARIABLE = "LEAKSTOP_HOME"
 
 
@@ -21,4 +19,6 @@ def home(environ: Mapping[str, str] = os.environ) -> Path:
     override = environ.get(HOME_VARIABLE)
     if override:
         return Path(override).expanduser()
+    import platformdirs  # ~10 ms of start-up that a scan never needs
+
     return Path(platformdirs.user_data_dir("leakstop", appauthor=False))

@@ -15,7 +15,6 @@ from rich.table import Table
 from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.config import find_config, load_config
 from leakstop.rules.loader import load_builtin_rules, load_rule_files
-from leakstop.scanner.rule_check import check_rules
 from leakstop.textsafe import sanitize
 
 
@@ -81,6 +80,8 @@ def check_rule_files(paths: list[Path], alone: bool, out: TextIO) -> int:
     unless `alone`. Returns the number of rules with problems."""
     rules = load_rule_files(paths)
     context = [] if alone else load_builtin_rules()
+    from leakstop.scanner.rule_check import check_rules  # the checker builds engines
+
     problems = check_rules(rules, context)
     console = Console(file=out, highlight=False)
     for rule in rules:

@@ -18,7 +18,6 @@ audit:
 from __future__ import annotations
 
 import re
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
@@ -156,6 +155,8 @@ def _anomalies(fields: Fields) -> AnomalySettings:
     if (sub := fields.sub("unusual_hours")) is not None:
         sub.check_keys(("start", "end", "timezone"))
         name = sub.string("timezone", "UTC")
+        import zoneinfo  # only for a config that sets unusual_hours
+
         try:
             zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
