@@ -1,0 +1,321 @@
+"""The rotation machine: create → set → apply → test → finish, then revoke after the grace
+period — with the store as its journal, so a run killed anywhere is resumed or rolled back by
+the next one, on any machine, with no state of its own.
+
+    create   the new value: minted by the issuer (a Vault secret-id), or made by the secret's
+             handler (`generate`, or `module:function`) for an issuer to apply
+    set      the store holds it as the `pending` version (check-and-set on the current one:
+             a concurrent writer fails the rotation, never overwrites)
+    apply    an applying issuer makes it a working credential (PostgreSQL: ALTER ROLE)
+    test     a real login with the new value
+    finish   `pending` becomes `current` (check-and-set again); the old value is `previous`
+    revoke   the old value stops working: at once with `grace: 0`, else once the grace period
+             is over, by `leakstop rotations run`
+
+Failures before finish roll back: the pending version is discarded, a minted credential is
+revoked, an applied single-role password is put back; the old credential stays current. After
+finish nothing is rolled back silently. Every step is a `rotation_step` audit record.
+
+A `pending` version younger than the lease is another run at work: this run stops. An older one
+is a run that died: this run resumes it (the new value works: finish) or rolls it back (it does
+not, and the current one does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from leakstop.audit.context import Context
+from leakstop.audit.log import AuditLog
+from leakstop.audit.record import Action
+from leakstop.config.options import Options
+from leakstop.config.secrets import ManagedSecret
+from leakstop.errors import LeakstopError, ProviderConflictError
+from leakstop.rotator.handlers import handler_for
+from leakstop.rotator.providers.base import Issuer, Store, StoredVersion, Value
+
+#: How long a pending version belongs to the run that wrote it; after that it is a dead run's.
+LEASE = timedelta(minutes=10)
+
+
+class Step(str, enum.Enum):
+    CREATE = "create"
+    SET = "set"
+    APPLY = "apply"
+    TEST = "test"
+    FINISH = "finish"
+    REVOKE = "revoke"
+
+
+class Outcome(str, enum.Enum):
+    ROTATED = "rotated"
+    RESUMED = "resumed"
+    ROLLED_BACK = "rolled back"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    secret: str
+    outcome: Outcome
+    old_version: str | None = None
+    new_version: str | None = None
+    #: When the old value is to be revoked; None: revoked already, or nothing to revoke.
+    revoke_after: datetime | None = None
+    error: str | None = None
+    steps: tuple[Step, ...] = ()
+
+
+@dataclass
+class Machine:
+    """Rotates one managed secret at a time through `store` and, if it has one, `issuer`."""
+
+    store: Store
+    issuer: Issuer | None
+    audit_log: AuditLog
+    context: Context
+    lease: timedelta = LEASE
+    #: Called after each step is done (tests stop the process there).
+    after_step: Callable[[Step], None] | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+
+    def rotate(self, secret: ManagedSecret, reason: str = "") -> RotationResult:
+        """Rotate `secret` now, or resume or roll back a rotation a dead run left behind.
+        Raises ProviderConflictError when another run is rotating it."""
+        where = secret.store.options
+        pending = self.store.pending(secret.name, where)
+        current = self.store.current(secret.name, where)
+        if pending is not None:
+            started = pending.created
+            if started is not None and self.clock() - started < self.lease:
+                raise ProviderConflictError(
+                    f"{secret.name} is being rotated by another run (pending version "
+                    f"{pending.version} since {started:%Y-%m-%d %H:%M} UTC); try again later"
+                )
+            return self._resume(secret, pending, current, reason)
+        return self._rotate(secret, current, reason)
+
+    # A new rotation
+
+    def _rotate(
+        self, secret: ManagedSecret, current: StoredVersion | None, reason: str
+    ) -> RotationResult:
+        name, where = secret.name, secret.store.options
+        old = current.version if current else None
+        self._record(Action.ROTATION_STARTED, secret, {"reason": reason, "from_version": old})
+        old_value = self.store.read(name, where) if current else None
+        done: list[Step] = []
+        minted: Value | None = None
+        try:
+            if self.issuer is not None and self.issuer.mints:
+                minted = value = self.issuer.mint(name, _how(secret))
+            else:
+                value = handler_for(secret)(secret, old_value)
+            self._step(secret, Step.CREATE, done)
+            version = self.store.put_pending(name, where, value, old).version
+            self._step(secret, Step.SET, done, version=version)
+        except LeakstopError as exc:
+            if minted is not None and self.issuer is not None:
+                self._revoke_quietly(secret, minted)
+            return self._failed(secret, exc, old, None, done)
+        try:
+            if self.issuer is not None and not self.issuer.mints:
+                self.issuer.apply(name, _how(secret), value, old_value)
+                self._step(secret, Step.APPLY, done, version=version)
+            if self.issuer is not None:
+                self.issuer.test(name, _how(secret), value)
+                self._step(secret, Step.TEST, done, version=version)
+        except LeakstopError as exc:
+            return self._roll_back(secret, version, value, old_value, old, exc, done)
+        return self._finish(secret, version, old, old_value, done, Outcome.ROTATED)
+
+    # A rotation a dead run left behind
+
+    def _resume(
+        self,
+        secret: ManagedSecret,
+        pending: StoredVersion,
+        current: StoredVersion | None,
+        reason: str,
+    ) -> RotationResult:
+        name, where = secret.name, secret.store.options
+        old = current.version if current else None
+        self._record(
+            Action.ROTATION_STARTED,
+            secret,
+            {"reason": reason, "resuming": pending.version, "from_version": old},
+        )
+        value = self.store.read(name, where, pending.version)
+        old_value = self.store.read(name, where) if current else None
+        done: list[Step] = []
+        if self.issuer is None:
+            # Nothing outside the store saw the value: the dead run only had to finish.
+            return self._finish(secret, pending.version, old, old_value, done, Outcome.RESUMED)
+        how = _how(secret)
+        try:
+            if not self.issuer.mints:
+                # Applying again is safe (issuers make apply repeatable); then it must work.
+                self.issuer.apply(name, how, value, old_value)
+                self._step(secret, Step.APPLY, done, version=pending.version)
+            self.issuer.test(name, how, value)
+            self._step(secret, Step.TEST, done, version=pending.version)
+        except LeakstopError as exc:
+            return self._roll_back(secret, pending.version, value, old_value, old, exc, done)
+        return self._finish(secret, pending.version, old, old_value, done, Outcome.RESUMED)
+
+    # Endings
+
+    def _finish(
+        self,
+        secret: ManagedSecret,
+        version: str,
+        old: str | None,
+        old_value: Value | None,
+        done: list[Step],
+        outcome: Outcome,
+    ) -> RotationResult:
+        try:
+            self.store.promote(secret.name, secret.store.options, version, old)
+        except LeakstopError as exc:
+            # The new credential works and is in the store as pending: the next run finishes.
+            return self._failed(secret, exc, old, version, done)
+        self._step(secret, Step.FINISH, done, version=version)
+        grace = secret.policy.grace
+        revoke_after = None
+        if self.issuer is not None and old_value is not None:
+            if grace <= timedelta(0):
+                self.revoke(secret, old, old_value)
+                done.append(Step.REVOKE)
+            else:
+                revoke_after = self.clock() + grace
+        self._record(
+            Action.ROTATION_COMPLETED,
+            secret,
+            {
+                "from_version": old,
+                "version": version,
+                "outcome": outcome.value,
+                "revoke_after": revoke_after.isoformat() if revoke_after else None,
+            },
+        )
+        return RotationResult(secret.name, outcome, old, version, revoke_after, steps=tuple(done))
+
+    def revoke(self, secret: ManagedSecret, version: str | None, value: Value) -> None:
+        """Make an old value stop working; recorded as `revoked` (raises ProviderError)."""
+        assert self.issuer is not None
+        try:
+            self.issuer.revoke(secret.name, _how(secret), value)
+        except LeakstopError as exc:
+            self._record(
+                Action.REVOKED, secret, {"version": version}, success=False, error=str(exc)
+            )
+            raise
+        self._record(Action.REVOKED, secret, {"version": version})
+        if self.after_step is not None:
+            self.after_step(Step.REVOKE)
+
+    def _roll_back(
+        self,
+        secret: ManagedSecret,
+        version: str,
+        value: Value,
+        old_value: Value | None,
+        old: str | None,
+        cause: LeakstopError,
+        done: list[Step],
+    ) -> RotationResult:
+        """Before finish: discard the pending version and undo what the issuer did, so the
+        old credential is the working, current one."""
+        problems = []
+        if self.issuer is not None:
+            try:
+                if self.issuer.mints:
+                    self.issuer.revoke(secret.name, _how(secret), value)
+                elif old_value is not None:
+                    self.issuer.apply(secret.name, _how(secret), old_value, value)
+            except LeakstopError as exc:
+                problems.append(str(exc))
+        try:
+            self.store.discard_pending(secret.name, secret.store.options, version)
+        except LeakstopError as exc:
+            problems.append(str(exc))
+        self._record(
+            Action.ROLLBACK,
+            secret,
+            {"version": version, "back_to": old, "cause": str(cause)},
+            success=not problems,
+            error="; ".join(problems) or None,
+        )
+        result = self._failed(secret, cause, old, version, done)
+        return RotationResult(
+            result.secret, Outcome.ROLLED_BACK, old, version, error=result.error, steps=result.steps
+        )
+
+    def _failed(
+        self,
+        secret: ManagedSecret,
+        exc: LeakstopError,
+        old: str | None,
+        version: str | None,
+        done: list[Step],
+    ) -> RotationResult:
+        self._record(
+            Action.ROTATION_FAILED,
+            secret,
+            {"from_version": old, "version": version, "steps": [s.value for s in done]},
+            success=False,
+            error=str(exc),
+        )
+        return RotationResult(
+            secret.name, Outcome.FAILED, old, version, error=str(exc), steps=tuple(done)
+        )
+
+    def _revoke_quietly(self, secret: ManagedSecret, value: Value) -> None:
+        """A minted credential the store never took: revoke it, recorded, without raising."""
+        # Recorded by revoke(); the rotation's own failure is what the user sees.
+        with contextlib.suppress(LeakstopError):
+            self.revoke(secret, None, value)
+
+    # Records
+
+    def _step(
+        self, secret: ManagedSecret, step: Step, done: list[Step], version: str | None = None
+    ) -> None:
+        done.append(step)
+        self._record(Action.ROTATION_STEP, secret, {"step": step.value, "version": version})
+        if self.after_step is not None:
+            self.after_step(step)
+
+    def _record(
+        self,
+        action: Action,
+        secret: ManagedSecret,
+        details: Mapping[str, Any],
+        *,
+        success: bool = True,
+        error: str | None = None,
+    ) -> None:
+        provider = {"store": self.store.name, "issuer": self.issuer.name if self.issuer else None}
+        self.audit_log.append(
+            action,
+            secret.name,
+            _in_org(self.context, secret.org),
+            details={**provider, **details},
+            success=success,
+            error=error,
+        )
+
+
+def _how(secret: ManagedSecret) -> Options:
+    assert secret.issuer is not None
+    return secret.issuer.options
+
+
+def _in_org(context: Context, org: str) -> Context:
+    return dataclasses.replace(context, org=org)

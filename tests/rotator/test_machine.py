@@ -1,0 +1,182 @@
+"""The rotation machine on the real local store and audit log, with an issuer fake whose
+working credentials live in a file: rotations, rollbacks, conflicts, and a run killed
+(SIGKILL) after every step, then resumed or rolled back by the next run."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from leakstop.audit.context import Context
+from leakstop.audit.log import AuditLog
+from leakstop.audit.record import Source
+from leakstop.audit.verify import verify
+from leakstop.config.rotation import RotationPolicy
+from leakstop.config.secrets import IssuerRef, ManagedSecret, StoreRef
+from leakstop.errors import ProviderConflictError
+from leakstop.rotator.machine import Machine, Outcome, Step
+from leakstop.rotator.providers.local import LocalStoreProvider
+from leakstop.store import LocalStore
+from tests.rotator.fake_issuer import FileIssuer
+
+MASTER = b"master key of the machine tests"
+AUDIT = b"audit key of the machine tests"
+CONTEXT = Context("tester", Source.CLI)
+
+
+def _secret(grace: timedelta = timedelta(0), issuer: bool = True) -> ManagedSecret:
+    return ManagedSecret(
+        name="billing/db-password",
+        store=StoreRef("local"),
+        issuer=IssuerRef("file") if issuer else None,
+        policy=RotationPolicy(interval=timedelta(days=30), grace=grace),
+    )
+
+
+def _parts(home: Path, issuer_file: Path, *, refuse: bool = False, mints: bool = False):  # type: ignore[no-untyped-def]
+    audit_log = AuditLog.open(home / "audit", AUDIT)
+    if (home / "store" / "default" / "org.json").exists():
+        store = LocalStore.open(home, "default", MASTER, audit_log, CONTEXT)
+    else:
+        store = LocalStore.init(home, "default", MASTER, audit_log, CONTEXT, iterations=1000)
+    issuer = FileIssuer(issuer_file, mints=mints, refuse=refuse)
+    return store, issuer, audit_log
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def _seed(home: Path, issuer_file: Path) -> bytes:
+    """A working credential, current in the store and in the issuer."""
+    store, issuer, _log = _parts(home, issuer_file)
+    store.write("billing/db-password", b"first-password-0123", expected_version=None)
+    issuer.apply("billing/db-password", _secret().issuer.options, b"first-password-0123", None)  # type: ignore[union-attr]
+    return b"first-password-0123"
+
+
+def test_a_rotation_replaces_proves_and_revokes(home: Path, tmp_path: Path) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    old = _seed(home, issuer_file)
+    store, issuer, audit_log = _parts(home, issuer_file)
+    machine = Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT)
+    result = machine.rotate(_secret(), reason="leak confirmed")
+    assert result.outcome is Outcome.ROTATED
+    assert result.steps == (Step.CREATE, Step.SET, Step.APPLY, Step.TEST, Step.FINISH, Step.REVOKE)
+    new = store.read("billing/db-password")
+    assert new != old
+    assert issuer.working() == {new.decode()}  # type: ignore[union-attr]
+    assert (result.old_version, result.new_version) == ("1", "2")
+    assert verify(home / "audit", AUDIT).ok
+
+
+def test_a_new_value_that_does_not_work_is_rolled_back(home: Path, tmp_path: Path) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    old = _seed(home, issuer_file)
+    store, issuer, audit_log = _parts(home, issuer_file, refuse=True)
+    result = Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT).rotate(_secret())
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert store.read("billing/db-password") == old  # still current
+    assert issuer.working() == {old.decode()}  # and working again
+    assert LocalStoreProvider(store).pending("billing/db-password", _secret().store.options) is None
+
+
+def test_a_minted_credential_is_revoked_on_rollback(home: Path, tmp_path: Path) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    old = _seed(home, issuer_file)
+    store, issuer, audit_log = _parts(home, issuer_file, mints=True, refuse=True)
+    result = Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT).rotate(_secret())
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert issuer.working() == {old.decode()}
+
+
+def test_with_a_grace_period_the_old_value_keeps_working(home: Path, tmp_path: Path) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    old = _seed(home, issuer_file)
+    store, _issuer, audit_log = _parts(home, issuer_file, mints=True)
+    issuer = FileIssuer(issuer_file, mints=True)
+    result = Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT).rotate(
+        _secret(grace=timedelta(hours=1))
+    )
+    assert result.outcome is Outcome.ROTATED
+    assert result.revoke_after is not None
+    assert old.decode() in issuer.working()  # revoked later, by `rotations run`
+
+
+def test_a_concurrent_writer_makes_the_rotation_fail_not_overwrite(
+    home: Path, tmp_path: Path
+) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    _seed(home, issuer_file)
+    store, issuer, audit_log = _parts(home, issuer_file)
+
+    def meddle(step: Step) -> None:
+        if step is Step.CREATE:
+            store.write("billing/db-password", b"someone-else-wrote", expected_version=1)
+
+    machine = Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT, after_step=meddle)
+    result = machine.rotate(_secret())
+    assert result.outcome is Outcome.FAILED
+    assert "changed" in (result.error or "")
+    assert store.read("billing/db-password") == b"someone-else-wrote"
+
+
+def test_a_rotation_in_progress_is_left_alone(home: Path, tmp_path: Path) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    _seed(home, issuer_file)
+    store, issuer, audit_log = _parts(home, issuer_file)
+    store.write("billing/db-password", b"half-done-rotation", expected_version=1, label="pending")
+    with pytest.raises(ProviderConflictError, match="being rotated by another run"):
+        Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT).rotate(_secret())
+
+
+def _killed_run(home: Path, issuer_file: Path, step: str) -> None:
+    store, issuer, audit_log = _parts(home, issuer_file)
+
+    def die(done: Step) -> None:
+        if done.value == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT, after_step=die).rotate(_secret())
+
+
+#: (killed after, what the next run does). After finish the rotation is complete: the next
+#: run starts a new one.
+KILLS = [
+    ("create", Outcome.ROTATED),
+    ("set", Outcome.RESUMED),
+    ("apply", Outcome.RESUMED),
+    ("test", Outcome.RESUMED),
+    ("finish", Outcome.ROTATED),
+    ("revoke", Outcome.ROTATED),
+]
+
+
+@pytest.mark.parametrize(("step", "next_run"), KILLS)
+def test_killed_at_every_step_the_next_run_resumes_or_rolls_back(
+    home: Path, tmp_path: Path, step: str, next_run: Outcome
+) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    _seed(home, issuer_file)
+    child = multiprocessing.get_context("fork").Process(
+        target=_killed_run, args=(home, issuer_file, step)
+    )
+    child.start()
+    child.join(30)
+    assert child.exitcode == -signal.SIGKILL
+    store, issuer, audit_log = _parts(home, issuer_file)
+    provider = LocalStoreProvider(store)
+    result = Machine(provider, issuer, audit_log, CONTEXT, lease=timedelta(0)).rotate(_secret())
+    assert result.outcome is next_run, result
+    # One credential works, and the store's current version is it; nothing is pending.
+    current = store.read("billing/db-password")
+    assert isinstance(current, bytes)
+    assert issuer.working() == {current.decode()}
+    assert provider.pending("billing/db-password", _secret().store.options) is None
+    assert verify(home / "audit", AUDIT).ok
