@@ -1,99 +1,225 @@
-"""`leakstop respond --dry-run`: scan, then print what the response to each leak would be."""
+"""`leakstop respond`: scan, confirm each finding against the managed secrets, plan the
+response, and with `--apply` carry it out through the rotation machine."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
-from leakstop.config.audit import AuditSettings
+from leakstop.config import Config
+from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import LeakstopError
 from leakstop.report.markdown import cell, code
 from leakstop.rotator.policy import PlanEntry, plan
 from leakstop.scanner.session import ScanRequest, execute
-from leakstop.textsafe import sanitize
+from leakstop.textsafe import sanitize, sanitize_json
+
+if TYPE_CHECKING:  # imported for real only when there is something to rotate
+    from leakstop.audit.context import Context
+    from leakstop.audit.log import AuditLog
+    from leakstop.rotator.machine import RotationResult
+    from leakstop.rotator.providers.registry import Providers
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
     parser = commands.add_parser(
         "respond",
         parents=[verbosity(), sources()],
-        help="plan the response to each leak (which issuer rotates or revokes it)",
-        description="Scan, then say for each distinct secret which provider would rotate or "
-        "revoke it. Only --dry-run is available in this release: nothing is changed.",
+        help="confirm each leak against the managed secrets, plan the response, apply it",
+        description="Scan like `leakstop scan`, confirm each finding (its value is the current "
+        "value of a managed secret in `secrets:`), and print the plan: per distinct credential, "
+        "the managed secret it leaks and the action. A dry run unless --apply: then each "
+        "confirmed leak is rotated (create, set, test, finish, then the leaked value revoked). "
+        "Unconfirmed findings are listed, never touched.",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH")
-    parser.add_argument("--dry-run", action="store_true", help="only print the plan")
-    parser.add_argument("-f", "--format", choices=["text", "markdown"], default="text")
+    parser.add_argument("--dry-run", action="store_true", help="only print the plan (the default)")
+    parser.add_argument("--apply", action="store_true", help="rotate the confirmed leaks")
+    parser.add_argument("-f", "--format", choices=["text", "markdown", "json"], default="text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> Outcome:
-    respond(scan_request(args), args.dry_run, args.format, sys.stdout)
-    return Outcome.CLEAN
+    if args.apply and args.dry_run:
+        raise LeakstopError("give --apply or --dry-run, not both")
+    response = respond(scan_request(args), args.apply, args.format, sys.stdout)
+    failed = any(r.outcome.value in ("failed", "rolled back") for r in response.results)
+    return Outcome.FAILED if failed else Outcome.CLEAN
 
 
-def respond(request: ScanRequest, dry_run: bool, fmt: str, out: TextIO) -> list[PlanEntry]:
-    if not dry_run:
-        raise LeakstopError(
-            "rotation is not available yet: run `leakstop respond --dry-run` for the plan"
-        )
+@dataclass(frozen=True)
+class Response:
+    entries: list[PlanEntry]
+    results: list[RotationResult]
+
+
+def respond(request: ScanRequest, apply: bool, fmt: str, out: TextIO) -> Response:
     prepared, result = execute(request)
-    entries = plan(result.findings, prepared.config.rules)
-    _record_detections(entries, prepared.config.audit)
-    (write_markdown if fmt == "markdown" else write_text)(entries, out)
-    return entries
-
-
-def _record_detections(entries: list[PlanEntry], settings: AuditSettings) -> None:
-    """One `finding_detected` record per distinct secret the plan covers: its fingerprint,
-    rule, place and redaction, never its value."""
-    if not entries:
-        return
-    from leakstop.audit.context import from_environment  # only when there is a plan to record
-    from leakstop.audit.record import Action
+    config = prepared.config
+    if not result.findings:
+        write_plan([], [], fmt, apply, out)
+        return Response([], [])
+    from leakstop.audit.context import from_environment
     from leakstop.audit.setup import open_log
 
-    audit_log = open_log(settings)
+    audit_log = open_log(config.audit)
     context = from_environment()
     try:
-        for entry in entries:
-            finding = entry.finding
-            audit_log.append(
-                Action.FINDING_DETECTED,
-                finding.fingerprint,
-                context,
-                details={
-                    "rule_id": finding.rule_id,
-                    "path": finding.location.path,
-                    "line": finding.location.line,
-                    "redacted": finding.redacted,
-                    "commit": finding.commit.sha if finding.commit else None,
-                    "provider": entry.provider,
-                    "response": entry.action,
-                },
-            )
+        confirmed: Mapping[str, ManagedSecret] = {}
+        providers = None
+        if config.secrets:
+            from leakstop.rotator.confirm import Confirmer
+            from leakstop.rotator.providers.registry import Providers
+
+            providers = Providers(config, audit_log, context)
+            confirmer = Confirmer()
+            confirmer.load(config.secrets, providers)
+            confirmed = confirmer.confirmed(result.findings)
+        entries = plan(result.findings, config.rules, confirmed)
+        _record_detections(entries, audit_log, context)
+        results = []
+        if apply and providers is not None:
+            results = _apply(entries, config, providers, audit_log, context)
     finally:
         audit_log.close()
+    write_plan(entries, results, fmt, apply, out)
+    return Response(entries, results)
 
 
-def write_text(entries: list[PlanEntry], out: TextIO) -> None:
+def _apply(
+    entries: Sequence[PlanEntry],
+    config: Config,
+    providers: Providers,
+    audit_log: AuditLog,
+    context: Context,
+) -> list[RotationResult]:
+    """Rotate each confirmed managed secret once; a secret that cannot be rotated (another
+    run at it, a provider down) is a failed result, and the others still go."""
+    from leakstop.audit.record import Action
+    from leakstop.rotator.machine import Machine, RotationResult
+    from leakstop.rotator.machine import Outcome as Rotated
+
+    results = []
+    for entry in entries:
+        secret = _managed(config, entry)
+        if secret is None:
+            continue
+        finding = entry.finding
+        audit_log.append(
+            Action.FINDING_CONFIRMED,
+            finding.fingerprint,
+            dataclasses.replace(context, org=secret.org),
+            details={
+                "managed_secret": secret.name,
+                "rule_id": finding.rule_id,
+                "path": finding.location.path,
+                "line": finding.location.line,
+            },
+        )
+        try:
+            store = providers.store(secret.store.provider, secret.org)
+            issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
+            machine = Machine(store, issuer, audit_log, context)
+            results.append(machine.rotate(secret, reason=f"leak confirmed: {finding.fingerprint}"))
+        except LeakstopError as exc:
+            results.append(RotationResult(secret.name, Rotated.FAILED, error=str(exc)))
+    return results
+
+
+def _managed(config: Config, entry: PlanEntry) -> ManagedSecret | None:
+    if not entry.confirmed or entry.managed is None:
+        return None
+    return next((s for s in config.secrets if s.name == entry.managed), None)
+
+
+def _record_detections(entries: list[PlanEntry], audit_log: AuditLog, context: Context) -> None:
+    """One `finding_detected` record per distinct secret the plan covers: its fingerprint,
+    rule, place, redaction and the managed secret it leaks, never its value."""
+    from leakstop.audit.record import Action
+
+    for entry in entries:
+        finding = entry.finding
+        audit_log.append(
+            Action.FINDING_DETECTED,
+            finding.fingerprint,
+            context,
+            details={
+                "rule_id": finding.rule_id,
+                "path": finding.location.path,
+                "line": finding.location.line,
+                "redacted": finding.redacted,
+                "commit": finding.commit.sha if finding.commit else None,
+                "provider": entry.provider,
+                "response": entry.action,
+                "managed_secret": entry.managed,
+            },
+        )
+
+
+def write_plan(
+    entries: Sequence[PlanEntry],
+    results: Sequence[RotationResult],
+    fmt: str,
+    applied: bool,
+    out: TextIO,
+) -> None:
+    if fmt == "json":
+        _write_json(entries, results, applied, out)
+    elif fmt == "markdown":
+        _write_markdown(entries, results, applied, out)
+    else:
+        _write_text(entries, results, applied, out)
+
+
+def _status(entry: PlanEntry) -> str:
+    if entry.confirmed:
+        return f"confirmed: the current value of {entry.managed}"
+    return "not confirmed: reported only"
+
+
+def _write_text(
+    entries: Sequence[PlanEntry],
+    results: Sequence[RotationResult],
+    applied: bool,
+    out: TextIO,
+) -> None:
     if not entries:
         out.write("Nothing to respond to: no findings.\n")
         return
-    out.write(f"Response plan (dry run): {len(entries)} distinct secrets\n")
+    confirmed = sum(e.confirmed for e in entries)
+    mode = "applied" if applied else "dry run"
+    out.write(f"Response plan ({mode}): {len(entries)} distinct secrets, {confirmed} confirmed\n")
     for entry in entries:
         finding = entry.finding
         where = sanitize(f"{finding.location.path}:{finding.location.line}")
         out.write(f"  {finding.rule_id}  {where}  {sanitize(finding.redacted)}\n")
         out.write(f"      → {sanitize(entry.effect)}\n")
-        out.write("        (needs confirmation: not verified live)\n")
+        out.write(f"        ({sanitize(_status(entry))})\n")
+    for result in results:
+        line = f"{result.secret}: {result.outcome.value}"
+        if result.new_version:
+            line += f" (version {result.old_version} → {result.new_version})"
+        if result.error:
+            line += f": {result.error}"
+        out.write(sanitize(line) + "\n")
+    if not applied and confirmed:
+        out.write("Nothing was changed. Run again with --apply to rotate the confirmed leaks.\n")
 
 
-def write_markdown(entries: list[PlanEntry], out: TextIO) -> None:
-    out.write("## leakstop response plan (dry run)\n\n")
+def _write_markdown(
+    entries: Sequence[PlanEntry],
+    results: Sequence[RotationResult],
+    applied: bool,
+    out: TextIO,
+) -> None:
+    out.write(f"## leakstop response plan ({'applied' if applied else 'dry run'})\n\n")
     if not entries:
         out.write("Nothing to respond to: no findings.\n")
         return
@@ -103,9 +229,54 @@ def write_markdown(entries: list[PlanEntry], out: TextIO) -> None:
         where = code(f"{finding.location.path}:{finding.location.line}")
         out.write(
             f"| `{cell(finding.rule_id)}` | {where} | {code(finding.redacted)} "
-            f"| {cell(entry.effect)} | needs confirmation |\n"
+            f"| {cell(entry.effect)} | {cell(_status(entry))} |\n"
         )
-    out.write(
-        "\nNo credential is touched in a dry run. Only findings confirmed live by their "
-        "issuer will be rotated automatically.\n"
-    )
+    if results:
+        out.write("\n| Managed secret | Outcome | Versions |\n|---|---|---|\n")
+        for result in results:
+            versions = f"{result.old_version} → {result.new_version}" if result.new_version else ""
+            out.write(f"| {code(result.secret)} | {cell(result.outcome.value)} | {versions} |\n")
+    if not applied:
+        out.write(
+            "\nNo credential is touched in a dry run. Only findings confirmed as a managed "
+            "secret's current value are rotated, with --apply.\n"
+        )
+
+
+def _write_json(
+    entries: Sequence[PlanEntry],
+    results: Sequence[RotationResult],
+    applied: bool,
+    out: TextIO,
+) -> None:
+    document = {
+        "applied": applied,
+        "plan": [
+            {
+                "fingerprint": e.finding.fingerprint,
+                "rule_id": e.finding.rule_id,
+                "path": e.finding.location.path,
+                "line": e.finding.location.line,
+                "redacted": e.finding.redacted,
+                "confirmed": e.confirmed,
+                "managed_secret": e.managed,
+                "action": e.action if e.confirmed or e.action else "none",
+                "provider": e.provider,
+                "effect": e.effect,
+            }
+            for e in entries
+        ],
+        "results": [
+            {
+                "secret": r.secret,
+                "outcome": r.outcome.value,
+                "old_version": r.old_version,
+                "new_version": r.new_version,
+                "revoke_after": r.revoke_after.isoformat() if r.revoke_after else None,
+                "error": r.error,
+                "steps": [s.value for s in r.steps],
+            }
+            for r in results
+        ],
+    }
+    out.write(sanitize_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")

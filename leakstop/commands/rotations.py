@@ -77,23 +77,24 @@ def _run(items: list[DueItem], config: Config, now: datetime, fmt: str) -> Outco
     from leakstop.audit.query import Query, select
     from leakstop.audit.record import Action
     from leakstop.audit.setup import audit_folder, open_log
-    from leakstop.home import home
-    from leakstop.rotator.runs import Done, run_due
-    from leakstop.store import LocalStore
-    from leakstop.store.masterkey import master_key
+    from leakstop.rotator.providers.registry import Providers
+    from leakstop.rotator.runs import Done, revoke_after_grace, run_due
 
+    folder = audit_folder(config.audit)
     recent = Query(
         since=now - timedelta(days=92),
         actions=frozenset({Action.ROTATION_SCHEDULED, Action.EXPIRATION_WARNING}),
     )
-    recorded = list(select(audit_folder(config.audit), recent))
+    recorded = list(select(folder, recent))
+    rotations = Query(actions=frozenset({Action.ROTATION_COMPLETED, Action.REVOKED}))
     audit_log = open_log(config.audit)
     try:
-
-        def open_store(org: str) -> LocalStore:
-            return LocalStore.open(home(), org, master_key(org), audit_log, from_environment(org))
-
-        outcomes = run_due(items, config, open_store, audit_log, from_environment(), now, recorded)
+        context = from_environment()
+        providers = Providers(config, audit_log, context)
+        outcomes = run_due(items, providers, audit_log, context, now, recorded)
+        outcomes += revoke_after_grace(
+            config.secrets, select(folder, rotations), providers, audit_log, context, now
+        )
     finally:
         audit_log.close()
     rows = [

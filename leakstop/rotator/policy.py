@@ -8,9 +8,10 @@ marked as needing confirmation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from leakstop.config.secrets import ManagedSecret
 from leakstop.finding import Finding
 from leakstop.rules.model import Rule
 
@@ -30,16 +31,38 @@ class PlanEntry:
     #: What would happen, in words.
     effect: str
     confirmed: bool = False
+    #: The managed secret this finding is a leak of (confirmed: its current value).
+    managed: str | None = None
 
 
-def plan(findings: Sequence[Finding], rules: Sequence[Rule]) -> list[PlanEntry]:
+def plan(
+    findings: Sequence[Finding],
+    rules: Sequence[Rule],
+    confirmed: Mapping[str, ManagedSecret] | None = None,
+) -> list[PlanEntry]:
+    """One entry per distinct secret (and one per managed secret, however many findings leak
+    it). A finding confirmed as a managed secret is planned for rotation; others get what
+    their rule's `respond:` names, marked as needing confirmation, or nothing."""
     by_id = {rule.id: rule for rule in rules}
+    confirmed = confirmed or {}
     entries = []
     seen: set[str] = set()
     for finding in findings:
-        if finding.fingerprint in seen:
+        managed = confirmed.get(finding.fingerprint)
+        key = f"managed:{managed.org}/{managed.name}" if managed else finding.fingerprint
+        if key in seen:
             continue  # one secret, one response, however many places it appears
-        seen.add(finding.fingerprint)
+        seen.add(key)
+        if managed is not None:
+            how = f"issuer {managed.issuer.provider}" if managed.issuer else "a new value"
+            effect = (
+                f"rotate managed secret {managed.name} in {managed.store.provider} ({how}), "
+                "then revoke the leaked value"
+            )
+            entries.append(
+                PlanEntry(finding, managed.store.provider, "rotate", effect, True, managed.name)
+            )
+            continue
         rule = by_id.get(finding.rule_id)
         respond = rule.respond if rule else None
         if respond is not None:

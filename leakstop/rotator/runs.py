@@ -1,11 +1,10 @@
 """`leakstop rotations run`: act on what `schedule.due` found, once, as a cron job would.
 
-* Due now and `auto_rotate: true`, kept in the local store with no issuer: a new value from
-  the secret's handler, written as a new current version with check-and-set on the version
-  read first (a concurrent writer makes the rotation fail, never overwrite); recorded as
-  `rotation_started` then `rotation_completed` (or `rotation_failed`).
-* Due now otherwise (`auto_rotate` off, or a store or issuer that the rotation machine
-  handles): a `rotation_scheduled` record, once per due date, for a person or the machine.
+* Due now and `auto_rotate: true`: rotated by the rotation machine (create, set, apply, test,
+  finish; see machine.py), recorded step by step.
+* Due now and `auto_rotate` off: a `rotation_scheduled` record, once per due date, for a
+  person to approve (`leakstop rotate NAME --apply`).
+* A rotation finished with a grace period that is now over: the old value is revoked.
 * Expired or expiring: an `expiration_warning` record, once per day.
 
 Nothing here holds a value longer than the write that stores it, and no record carries one.
@@ -15,22 +14,19 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Action, Record
-from leakstop.config import Config
-from leakstop.config.providers import LOCAL
+from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import LeakstopError
-from leakstop.rotator.handlers import handler_for
+from leakstop.rotator.machine import Machine
+from leakstop.rotator.machine import Outcome as Rotated
+from leakstop.rotator.providers.registry import Providers
 from leakstop.rotator.schedule import DueItem, Status, is_due_now
-from leakstop.store import LocalStore
-
-#: Opens the local store of one org (the CLI supplies the master key and the audit log).
-StoreOpener = Callable[[str], LocalStore]
 
 
 class Done(str, enum.Enum):
@@ -38,6 +34,7 @@ class Done(str, enum.Enum):
     FAILED = "failed"
     SCHEDULED = "scheduled"
     WARNED = "warned"
+    REVOKED = "revoked"
     ALREADY_RECORDED = "already recorded"
 
 
@@ -47,13 +44,12 @@ class RunOutcome:
     done: Done
     detail: str = ""
     #: The new current version, for a rotation.
-    version: int | None = None
+    version: str | None = None
 
 
 def run_due(
     items: Iterable[DueItem],
-    config: Config,
-    open_store: StoreOpener,
+    providers: Providers,
     audit_log: AuditLog,
     context: Context,
     now: datetime,
@@ -62,7 +58,6 @@ def run_due(
     """Act on each item; `recorded` are the log's recent `rotation_scheduled` and
     `expiration_warning` records, so a repeated run does not repeat them."""
     seen = {_mark(r.action, r.secret, r.details.get("due")) for r in recorded}
-    stores: dict[str, LocalStore] = {}
     outcomes = []
     for item in items:
         secret = item.secret
@@ -82,17 +77,9 @@ def run_due(
             continue
         if not is_due_now(item, now):
             continue
-        local = config.provider(secret.store.provider).type == LOCAL and secret.issuer is None
-        if secret.policy.auto_rotate and local:
-            if secret.org not in stores:
-                stores[secret.org] = open_store(secret.org)
-            outcomes.append(_rotate(stores[secret.org], audit_log, context, item))
+        if secret.policy.auto_rotate:
+            outcomes.append(_rotate(providers, audit_log, context, item))
             continue
-        why = (
-            "auto_rotate is off: rotate it with `leakstop rotate`"
-            if not secret.policy.auto_rotate
-            else "its store or issuer is rotated by the rotation machine"
-        )
         due_key = item.due_at.isoformat() if item.due_at else now.date().isoformat()
         outcomes.append(
             _once(
@@ -102,41 +89,29 @@ def run_due(
                 item,
                 Action.ROTATION_SCHEDULED,
                 due_key,
-                {"why": why},
+                {"why": "auto_rotate is off: rotate it with `leakstop rotate NAME --apply`"},
                 Done.SCHEDULED,
             )
         )
     return outcomes
 
 
-def _rotate(store: LocalStore, audit_log: AuditLog, context: Context, item: DueItem) -> RunOutcome:
+def _rotate(
+    providers: Providers, audit_log: AuditLog, context: Context, item: DueItem
+) -> RunOutcome:
     secret = item.secret
-    details = {"reason": item.reason, "store": "local", "schedule": True}
-    audit_log.append(
-        Action.ROTATION_STARTED, secret.name, _in_org(context, secret.org), details=details
-    )
     try:
-        expected = store.latest_version(secret.name)
-        current = store.read(secret.name) if expected is not None else None
-        value = handler_for(secret)(secret, current)
-        written = store.write(secret.name, value, expected_version=expected)
+        store = providers.store(secret.store.provider, secret.org)
+        issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
+        result = Machine(store, issuer, audit_log, context).rotate(secret, reason=item.reason)
     except LeakstopError as exc:
-        audit_log.append(
-            Action.ROTATION_FAILED,
-            secret.name,
-            _in_org(context, secret.org),
-            details=details,
-            success=False,
-            error=str(exc),
-        )
         return RunOutcome(item, Done.FAILED, str(exc))
-    audit_log.append(
-        Action.ROTATION_COMPLETED,
-        secret.name,
-        _in_org(context, secret.org),
-        details={**details, "version": written.number},
-    )
-    return RunOutcome(item, Done.ROTATED, f"version {written.number}", written.number)
+    if result.outcome in (Rotated.FAILED, Rotated.ROLLED_BACK):
+        return RunOutcome(item, Done.FAILED, f"{result.outcome.value}: {result.error}")
+    detail = f"version {result.old_version} → {result.new_version}"
+    if result.revoke_after is not None:
+        detail += f"; the old value is revoked after {result.revoke_after:%Y-%m-%d %H:%M} UTC"
+    return RunOutcome(item, Done.ROTATED, detail, result.new_version)
 
 
 def _once(
@@ -168,3 +143,43 @@ def _mark(action: Action, secret: str, due: object) -> tuple[str, str, object]:
 
 def _in_org(context: Context, org: str) -> Context:
     return dataclasses.replace(context, org=org)
+
+
+def revoke_after_grace(
+    secrets: Iterable[ManagedSecret],
+    records: Iterable[Record],
+    providers: Providers,
+    audit_log: AuditLog,
+    context: Context,
+    now: datetime,
+) -> list[RunOutcome]:
+    """Revoke the old values whose grace period is over: a `rotation_completed` record with a
+    `revoke_after` in the past and no later `revoked` record for its old version.
+    `records` are the log's rotation_completed and revoked records, oldest first."""
+    by_name = {(s.org, s.name): s for s in secrets if s.issuer is not None}
+    waiting: dict[tuple[str, str, str], datetime] = {}
+    for record in records:
+        version = record.details.get("from_version") or record.details.get("version")
+        key = (record.org, record.secret, str(version))
+        if record.action is Action.ROTATION_COMPLETED and record.details.get("revoke_after"):
+            waiting[key] = datetime.fromisoformat(str(record.details["revoke_after"]))
+        elif record.action is Action.REVOKED and record.success:
+            waiting.pop(key, None)
+    outcomes = []
+    for (org, name, version), after in sorted(waiting.items(), key=lambda kv: kv[1]):
+        secret = by_name.get((org, name))
+        if secret is None or after > now or secret.issuer is None:
+            continue
+        item = DueItem(
+            secret, Status.DUE, f"grace period over at {after:%Y-%m-%d %H:%M}", after, None
+        )
+        try:
+            store = providers.store(secret.store.provider, org)
+            issuer = providers.issuer(secret.issuer.provider)
+            value = store.read(name, secret.store.options, version)
+            Machine(store, issuer, audit_log, context).revoke(secret, version, value)
+        except LeakstopError as exc:
+            outcomes.append(RunOutcome(item, Done.FAILED, f"revoking version {version}: {exc}"))
+            continue
+        outcomes.append(RunOutcome(item, Done.REVOKED, f"version {version}", version))
+    return outcomes

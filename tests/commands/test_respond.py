@@ -24,10 +24,10 @@ def test_dry_run_plans_one_response_per_secret(
 ) -> None:
     assert main(["respond", "--dry-run", "-j", "1"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Response plan (dry run): 2 distinct secrets\n")
+    assert out.startswith("Response plan (dry run): 2 distinct secrets, 0 confirmed\n")
     assert "revoke through GitHub's credential revocation API" in out
     assert "create a new IAM access key" in out
-    assert "(needs confirmation: not verified live)" in out
+    assert "(not confirmed: reported only)" in out
     assert GITHUB_TOKEN not in out
     assert AWS_KEY_ID not in out
 
@@ -37,7 +37,7 @@ def test_markdown_plan(leaks: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("## leakstop response plan (dry run)\n")
     assert "| `github-pat` | `a.env:1` |" in out
-    assert out.count("| needs confirmation |") == 2
+    assert out.count("| not confirmed: reported only |") == 2
     assert GITHUB_TOKEN not in out
 
 
@@ -50,10 +50,75 @@ def test_nothing_to_respond_to(
     assert capsys.readouterr().out == "Nothing to respond to: no findings.\n"
 
 
-def test_without_dry_run_it_says_rotation_is_not_here_yet(
+def test_a_plan_is_the_default_and_apply_with_dry_run_is_refused(
     leaks: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["respond"]) == 2
-    err = capsys.readouterr().err
-    assert "rotation is not available yet" in err
-    assert len(err.strip().splitlines()) == 1
+    assert main(["respond", "-j", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Response plan (dry run): 2 distinct secrets, 0 confirmed\n")
+    assert "(not confirmed: reported only)" in out
+    assert main(["respond", "--apply", "--dry-run"]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+MASTER = "master key of the respond tests"
+
+
+def test_a_leaked_managed_secret_is_confirmed_then_rotated_with_apply(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from leakstop.audit.context import Context
+    from leakstop.audit.log import AuditLog
+    from leakstop.audit.record import Source
+    from leakstop.store import LocalStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    audit_log = AuditLog.open(private_home / "audit", None)
+    store = LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("t", Source.API),
+        iterations=1000,
+    )
+    leaked = b"acme_Zq8Xv3Lm9Tr2Kw7pNb4sHd6fQw2Er5Ty"
+    store.write("billing/api-key", leaked, expected_version=None)
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\nsecrets:\n  - name: billing/api-key\n    store: {provider: local}\n"
+        "    generate: {length: 32, prefix: acme_}\n"
+    )
+    (tmp_path / "app.env").write_text(f"ACME_API_KEY={leaked.decode()}\nTOKEN={GITHUB_TOKEN}\n")
+
+    assert main(["respond", "-j", "1", "-f", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    confirmed = [e for e in plan["plan"] if e["confirmed"]]
+    assert [(e["managed_secret"], e["action"]) for e in confirmed] == [
+        ("billing/api-key", "rotate")
+    ]
+    assert store.read("billing/api-key") == leaked  # a dry run changes nothing
+
+    assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 0
+    outcome = json.loads(capsys.readouterr().out)
+    assert [(r["secret"], r["outcome"]) for r in outcome["results"]] == [
+        ("billing/api-key", "rotated")
+    ]
+    new = store.read("billing/api-key")
+    assert isinstance(new, bytes)
+    assert new != leaked
+    assert new.startswith(b"acme_")
+    assert main(["audit", "query", "--secret", "billing/api-key", "-f", "json"]) == 0
+    actions = [r["action"] for r in json.loads(capsys.readouterr().out)]
+    assert "rotation_completed" in actions
+    assert main(["audit", "query", "--action", "finding_confirmed", "-f", "json"]) == 0
+    (record,) = json.loads(capsys.readouterr().out)
+    assert record["details"]["managed_secret"] == "billing/api-key"
+    written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
+    assert leaked not in written
+    assert new not in written

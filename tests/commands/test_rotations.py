@@ -112,8 +112,18 @@ def test_due_then_run_then_nothing_left(
     capsys.readouterr()
     assert main(["audit", "query", "--secret", "billing/api-key", "-f", "json"]) == 0
     actions = [r["action"] for r in json.loads(capsys.readouterr().out)]
-    # The first rotation of a secret the store did not hold yet creates it; the test read it.
-    assert actions == ["rotation_started", "secret_created", "rotation_completed", "secret_read"]
+    # The first rotation of a secret the store did not hold yet: written pending (created),
+    # promoted, then read by the test.
+    assert actions == [
+        "rotation_started",
+        "rotation_step",  # create
+        "secret_created",
+        "rotation_step",  # set
+        "secret_updated",  # pending -> current
+        "rotation_step",  # finish
+        "rotation_completed",
+        "secret_read",
+    ]
 
 
 def test_a_failing_handler_is_recorded_and_fails_the_run(

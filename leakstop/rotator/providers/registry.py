@@ -1,0 +1,116 @@
+"""Provider `type:` → the module that builds it. Adding a system: its module, one line here, a
+test file. Modules are imported when a provider of their type is used: hvac and psycopg are
+extras, and their imports cost start-up time no scan should pay."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from leakstop.audit.context import Context
+from leakstop.audit.log import AuditLog
+from leakstop.config import Config
+from leakstop.config.providers import LOCAL
+from leakstop.errors import ProviderError
+from leakstop.rotator.providers.base import Issuer, ProviderContext, Store
+
+
+def _vault(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.vault import VaultProvider  # type: ignore[import-not-found]
+
+    return VaultProvider.from_settings(context)
+
+
+def _postgres(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.postgres import PostgresIssuer  # type: ignore[import-not-found]
+
+    return PostgresIssuer.from_settings(context)
+
+
+#: Remote systems by type: each builds an object that is a Store, an Issuer, or both.
+BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
+    "vault": _vault,
+    "postgres": _postgres,
+}
+#: Which part each type can play (checked when a secret names a provider).
+STORES = frozenset({LOCAL, "vault"})
+ISSUERS = frozenset({"vault", "postgres"})
+
+
+class Providers:
+    """The configured providers of one run, each built once, on first use."""
+
+    def __init__(
+        self,
+        config: Config,
+        audit_log: AuditLog,
+        context: Context,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
+        self.config = config
+        self.audit_log = audit_log
+        self.context = context
+        self.environ = environ
+        self._built: dict[str, Any] = {}
+
+    def store(self, name: str, org: str) -> Store:
+        settings = self.config.provider(name)
+        if settings.type == LOCAL:
+            return self._local(name, org)
+        if settings.type not in STORES:
+            raise ProviderError(f"provider {name} ({settings.type}) cannot store secrets")
+        built: Store = self._build(name)
+        return built
+
+    def issuer(self, name: str) -> Issuer:
+        settings = self.config.provider(name)
+        if settings.type not in ISSUERS:
+            raise ProviderError(
+                f"provider {name} ({settings.type}) cannot issue credentials in this release"
+            )
+        built: Issuer = self._build(name)
+        return built
+
+    def built(self) -> Mapping[str, Any]:
+        return dict(self._built)
+
+    def build(self, name: str) -> Any:
+        """The provider `name` itself (for `providers check`)."""
+        settings = self.config.provider(name)
+        if settings.type == LOCAL:
+            return None
+        return self._build(name)
+
+    def _build(self, name: str) -> Any:
+        if name not in self._built:
+            settings = self.config.provider(name)
+            builder = BUILDERS.get(settings.type)
+            if builder is None:
+                raise ProviderError(
+                    f"provider {name}: type {settings.type} is not available in this release"
+                )
+            self._built[name] = builder(ProviderContext(name, settings.options, self.environ))
+        return self._built[name]
+
+    def _local(self, name: str, org: str) -> Store:
+        from leakstop.home import home
+        from leakstop.rotator.providers.local import LocalStoreProvider
+        from leakstop.store import LocalStore
+        from leakstop.store.masterkey import master_key
+
+        key = f"{name}@{org}"
+        if key not in self._built:
+            context = self.context if self.context.org == org else _org(self.context, org)
+            store = LocalStore.open(
+                home(self.environ), org, master_key(org, self.environ), self.audit_log, context
+            )
+            self._built[key] = LocalStoreProvider(store, name)
+        built: Store = self._built[key]
+        return built
+
+
+def _org(context: Context, org: str) -> Context:
+    import dataclasses
+
+    return dataclasses.replace(context, org=org)
