@@ -13,7 +13,17 @@ import traceback
 from collections.abc import Mapping, Sequence
 
 from leakstop import __version__
-from leakstop.commands import action, audit, baseline, respond, rotations, rules, scan, store
+from leakstop.commands import (
+    action,
+    audit,
+    baseline,
+    respond,
+    rotate,
+    rotations,
+    rules,
+    scan,
+    store,
+)
 from leakstop.commands.base import Command, Outcome, Parser
 from leakstop.errors import LeakstopError
 from leakstop.textsafe import SanitizingFormatter, sanitize, sanitize_lines
@@ -34,6 +44,7 @@ COMMANDS: Mapping[str, Command] = {
     "rules": rules,
     "audit": audit,
     "store": store,
+    "rotate": rotate,
     "rotations": rotations,
 }
 _EXIT_CODES = {Outcome.CLEAN: EXIT_CLEAN, Outcome.FAILED: EXIT_FINDINGS}

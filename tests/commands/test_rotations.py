@@ -153,3 +153,28 @@ def test_without_managed_secrets_it_says_what_to_add(
     monkeypatch.chdir(tmp_path)
     assert main(["rotations", "due"]) == 2
     assert "add a `secrets:` section" in capsys.readouterr().err
+
+
+def test_rotate_plans_then_applies(
+    setup: tuple[LocalStore, AuditLog], capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, _log = setup
+    assert main(["rotate", "partner/token"]) == 0
+    plan = capsys.readouterr().out
+    assert "Plan (nothing changed; --apply to rotate): partner/token in local" in plan
+    assert store.read("partner/token") == b"first"
+    assert main(["rotate", "partner/token", "--apply", "--reason", "quarterly"]) == 0
+    assert "Rotated partner/token: version 1 → 2" in capsys.readouterr().out
+    assert store.read("partner/token") == b"FIRST-NEXT"
+    assert main(["audit", "query", "--action", "rotation_started", "-f", "json"]) == 0
+    (started,) = json.loads(capsys.readouterr().out)
+    assert started["details"]["reason"] == "quarterly"
+
+
+def test_rotate_an_unknown_secret_is_one_line(
+    setup: tuple[LocalStore, AuditLog], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rotate", "nope/x", "--apply"]) == 2
+    err = capsys.readouterr().err
+    assert "nope/x is not a managed secret" in err
+    assert "billing/api-key" in err

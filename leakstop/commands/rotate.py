@@ -1,0 +1,140 @@
+"""`leakstop rotate NAME`: rotate one managed secret now (a plan by default, `--apply` to do it),
+through the same machine `respond --apply` and `rotations run` use."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from leakstop import gitcli
+from leakstop.commands.base import Outcome, Parser, say, verbosity
+from leakstop.config import find_config, load_config
+from leakstop.config.secrets import ManagedSecret
+from leakstop.errors import ProviderError, UsageError
+from leakstop.textsafe import sanitize, sanitize_json
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    parser = commands.add_parser(
+        "rotate",
+        parents=[verbosity()],
+        help="rotate one managed secret now",
+        description="Rotate a managed secret from `secrets:` in the config: a new value is "
+        "made (or minted by its issuer), stored as pending, applied and tested, then made "
+        "current; the old value is revoked after the policy's grace period. Without --apply "
+        "only the plan is printed.",
+    )
+    parser.add_argument("name", metavar="NAME", help="the managed secret, e.g. billing/api-key")
+    parser.add_argument("--org", help="its org, when two orgs have a secret of that name")
+    parser.add_argument("--reason", default="", metavar="TEXT", help="recorded in the audit log")
+    parser.add_argument("--apply", action="store_true", help="rotate it (default: plan only)")
+    parser.add_argument("-c", "--config", type=Path, metavar="FILE", help="config file")
+    parser.add_argument("-f", "--format", choices=["text", "json"], default="text")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Outcome:
+    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
+    config = load_config(find_config(args.config, root), with_rules=False)
+    secret = _find(config.secrets, args.name, args.org)
+    from leakstop.audit.context import from_environment
+    from leakstop.audit.setup import open_log
+    from leakstop.rotator.machine import Machine
+    from leakstop.rotator.machine import Outcome as Rotated
+    from leakstop.rotator.providers.registry import Providers
+
+    audit_log = open_log(config.audit)
+    try:
+        context = from_environment(secret.org)
+        providers = Providers(config, audit_log, context)
+        store = providers.store(secret.store.provider, secret.org)
+        issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
+        if not args.apply:
+            current = store.current(secret.name, secret.store.options)
+            pending = store.pending(secret.name, secret.store.options)
+            _plan(
+                secret,
+                current.version if current else None,
+                pending.version if pending else None,
+                args.format,
+            )
+            return Outcome.CLEAN
+        result = Machine(store, issuer, audit_log, context).rotate(secret, reason=args.reason)
+    finally:
+        audit_log.close()
+    if args.format == "json":
+        sys.stdout.write(
+            sanitize_json(
+                json.dumps(
+                    {
+                        "secret": result.secret,
+                        "outcome": result.outcome.value,
+                        "old_version": result.old_version,
+                        "new_version": result.new_version,
+                        "revoke_after": result.revoke_after.isoformat()
+                        if result.revoke_after
+                        else None,
+                        "steps": [s.value for s in result.steps],
+                        "error": result.error,
+                    },
+                    indent=2,
+                )
+            )
+            + "\n"
+        )
+    if result.outcome in (Rotated.FAILED, Rotated.ROLLED_BACK):
+        raise ProviderError(f"rotation of {secret.name} {result.outcome.value}: {result.error}")
+    if args.format == "text":
+        line = f"Rotated {secret.name}: version {result.old_version} → {result.new_version}"
+        if result.outcome is Rotated.RESUMED:
+            line = f"Finished a rotation of {secret.name} that a run left halfway: " + line
+        if result.revoke_after is not None:
+            line += f"; the old value is revoked after {result.revoke_after:%Y-%m-%d %H:%M} UTC"
+        elif secret.issuer is not None:
+            line += "; the old value is revoked"
+        say(sanitize(line))
+    return Outcome.CLEAN
+
+
+def _find(secrets: tuple[ManagedSecret, ...], name: str, org: str | None) -> ManagedSecret:
+    matches = [s for s in secrets if s.name == name and (org is None or s.org == org)]
+    if not matches:
+        known = ", ".join(sorted({s.name for s in secrets})) or "none (add `secrets:` to it)"
+        raise UsageError(f"{name} is not a managed secret in the config (managed: {known})")
+    if len(matches) > 1:
+        raise UsageError(f"{name} is managed in several orgs: choose one with --org")
+    return matches[0]
+
+
+def _plan(secret: ManagedSecret, current: str | None, pending: str | None, fmt: str) -> None:
+    steps = ["create", "set", "finish"]
+    if secret.issuer is not None:
+        steps = ["create", "set", "apply (unless the issuer mints)", "test", "finish", "revoke"]
+    plan = {
+        "secret": secret.name,
+        "org": secret.org,
+        "store": secret.store.provider,
+        "issuer": secret.issuer.provider if secret.issuer else None,
+        "current_version": current,
+        "pending_version": pending,
+        "steps": steps,
+        "grace": str(secret.policy.grace),
+    }
+    if fmt == "json":
+        sys.stdout.write(sanitize_json(json.dumps(plan, indent=2)) + "\n")
+        return
+    lines = [
+        f"Plan (nothing changed; --apply to rotate): {secret.name} in {secret.store.provider}",
+        f"  current version: {current or 'none yet'}"
+        + (
+            f"; pending version {pending}: a rotation left halfway is resumed or rolled back"
+            if pending
+            else ""
+        ),
+        f"  issuer: {secret.issuer.provider if secret.issuer else 'none (a new value is stored)'}",
+        f"  steps: {' → '.join(steps)}",
+    ]
+    for line in lines:
+        say(sanitize(line))
