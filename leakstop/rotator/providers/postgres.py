@@ -55,7 +55,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from leakstop.config.options import FrozenMap, Options
+from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ConfigError, ProviderError
+from leakstop.rotator.handlers import Handler
 from leakstop.rotator.providers.base import ProviderContext, Value
 from leakstop.rotator.providers.postgres_options import (
     NOLOGIN,
@@ -125,6 +127,13 @@ class PostgresIssuer:
             f"postgres issuer {self.name}: does not mint; leakstop generates the password and "
             "apply sets it"
         )
+
+    def value_maker(self, secret: ManagedSecret) -> Handler | None:
+        """The handler a two-role secret's values come from (`{username, password}`, the
+        username naming the role not in use) when it names none itself."""
+        if secret.issuer is None or secret.handler is not None:
+            return None
+        return two_role_value if "roles" in secret.issuer.options else None
 
     def apply(self, name: str, how: Options, value: Value, previous: Value | None) -> None:
         """Set the role's password to the one in `value`. `previous` is the value in use when

@@ -23,7 +23,7 @@ def _vault(context: ProviderContext) -> Any:
 
 
 def _postgres(context: ProviderContext) -> Any:
-    from leakstop.rotator.providers.postgres import PostgresIssuer  # type: ignore[import-not-found]
+    from leakstop.rotator.providers.postgres import PostgresIssuer
 
     return PostgresIssuer.from_settings(context)
 
