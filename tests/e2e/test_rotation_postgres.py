@@ -1,0 +1,84 @@
+"""From a password committed to a file to a replaced credential, against a real PostgreSQL:
+`respond` plans, `respond --apply` rotates through the machine (create, set, apply, test,
+finish, revoke), the old password is refused and the new one logs in, and the audit log tells
+the whole story without a value in it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leakstop.audit.context import Context
+from leakstop.audit.log import AuditLog
+from leakstop.audit.record import Source
+from leakstop.cli import main
+from leakstop.store import LocalStore
+from tests.conftest import GitRepo
+from tests.pg_server import Postgres
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+LEAKED = "Xq7vLp2ZrT9wQm4kBy3N"
+MASTER = "master key of the rotation e2e test"
+
+
+def test_a_committed_password_is_confirmed_rotated_and_revoked(
+    pg: Postgres,
+    git_repo: GitRepo,
+    private_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    role = pg.role("billing_app", password=LEAKED)
+    monkeypatch.chdir(git_repo.path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    monkeypatch.setenv("LEAKSTOP_AUDIT_KEY", "audit key of the rotation e2e test")
+    monkeypatch.setenv("BILLING_DB_ADMIN_DSN", pg.dsn())
+    audit_log = AuditLog.open(private_home / "audit", b"audit key of the rotation e2e test")
+    store = LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("ops", Source.CLI),
+        iterations=1000,
+    )
+    store.write("billing/db-password", LEAKED.encode(), expected_version=None)
+    git_repo.write(
+        ".leakstop.yaml",
+        "version: 1\nproviders:\n  billing-db: {type: postgres, dsn_env: BILLING_DB_ADMIN_DSN}\n"
+        "secrets:\n  - name: billing/db-password\n    store: {provider: local}\n"
+        f"    issuer: {{provider: billing-db, role: {role}, database: app}}\n"
+        "    policy: {interval: 30d, grace: 0s}\n",
+    )
+    git_repo.write("deploy/app.env", f'DB_USER=billing_app\nDB_PASSWORD="{LEAKED}"\n')
+    git_repo.commit("deploy config")
+
+    assert main(["respond", "--git", "-j", "1", "-f", "json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    (entry,) = [e for e in plan["plan"] if e["confirmed"]]
+    assert (entry["managed_secret"], entry["action"], entry["path"]) == (
+        "billing/db-password",
+        "rotate",
+        "deploy/app.env",
+    )
+    assert pg.logs_in(role, LEAKED)  # the plan touched nothing
+
+    assert main(["respond", "--git", "--apply", "-j", "1", "-f", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["outcome"] == "rotated"
+    assert result["steps"] == ["create", "set", "apply", "test", "finish", "revoke"]
+    new = store.read("billing/db-password")
+    assert isinstance(new, bytes)
+    assert not pg.logs_in(role, LEAKED)
+    assert pg.logs_in(role, new.decode())
+
+    assert main(["audit", "query", "--secret", "billing/db-password", "-f", "json"]) == 0
+    actions = [r["action"] for r in json.loads(capsys.readouterr().out)]
+    assert {"rotation_started", "rotation_step", "rotation_completed", "revoked"} <= set(actions)
+    assert main(["audit", "verify"]) == 0
+    written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
+    assert LEAKED.encode() not in written
+    assert new not in written
