@@ -17,6 +17,7 @@ from leakstop.commands import (
     action,
     audit,
     baseline,
+    providers,
     respond,
     rotate,
     rotations,
@@ -46,6 +47,7 @@ COMMANDS: Mapping[str, Command] = {
     "store": store,
     "rotate": rotate,
     "rotations": rotations,
+    "providers": providers,
 }
 _EXIT_CODES = {Outcome.CLEAN: EXIT_CLEAN, Outcome.FAILED: EXIT_FINDINGS}
 

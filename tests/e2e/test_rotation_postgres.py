@@ -82,3 +82,42 @@ def test_a_committed_password_is_confirmed_rotated_and_revoked(
     written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
     assert LEAKED.encode() not in written
     assert new not in written
+
+
+def test_providers_check_says_what_is_wrong_one_line_each(
+    pg: Postgres,
+    tmp_path: Path,
+    private_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    role = pg.role("checked_app", password=LEAKED)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    audit_log = AuditLog.open(private_home / "audit", None)
+    LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("ops", Source.CLI),
+        iterations=1000,
+    )
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\nproviders:\n  billing-db: {type: postgres, dsn_env: BILLING_DB_ADMIN_DSN}\n"
+        "secrets:\n  - name: billing/db-password\n    store: {provider: local}\n"
+        f"    issuer: {{provider: billing-db, role: {role}, database: app}}\n"
+        "  - name: other/db-password\n    store: {provider: local}\n"
+        "    issuer: {provider: billing-db, role: nobody_has_this_role, database: app}\n"
+    )
+    monkeypatch.setenv("BILLING_DB_ADMIN_DSN", pg.dsn())
+    assert main(["providers", "check"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "✓ local (org default): ok"
+    assert out[1].startswith("✗ billing-db (postgres): ")
+    assert "nobody_has_this_role" in out[1]
+    monkeypatch.setenv("BILLING_DB_ADMIN_DSN", pg.dsn(password="wrong password"))
+    assert main(["providers", "check"]) == 1
+    text = capsys.readouterr().out
+    assert "✗ billing-db (postgres)" in text
+    assert "wrong password" not in text
