@@ -39,6 +39,7 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
     for server in running_bao(tmp_path_factory.mktemp("bao")):
         server.admin.sys.enable_auth_method("approle")
         server.admin.auth.approle.create_or_update_approle("deployer", token_policies=["default"])
+        server.admin.auth.token.create_or_update_role("ci", orphan=True)
         yield server
 
 
@@ -129,3 +130,23 @@ def test_bad_options_unreachable_and_refused_are_lines(bao: BaoServer) -> None:
     assert bao.provider(environ={}).check([]) == [
         "vault 'vault': the environment variable VAULT_TOKEN is not set (auth.method: token)"
     ]
+
+
+def test_a_token_issuer_with_least_privilege(bao: BaoServer) -> None:
+    ci_token = secret("ci/token", {"path": "ci/token", "key": "token"}, {"token_role": "ci"})
+    assert ci_token.issuer is not None
+    how = ci_token.issuer.options
+    token = bao.token_with_policy(
+        "leakstop-ci-token",
+        'path "auth/token/create/ci" { capabilities = ["update"] }\n'
+        'path "auth/token/revoke" { capabilities = ["update"] }\n'
+        'path "secret/+/ci/token*" { capabilities = ["read", "create", "update", "delete"] }\n',
+    )
+    vault = bao.provider(environ={"VAULT_TOKEN": token})
+
+    assert vault.check([ci_token]) == []
+    old, new = vault.mint(ci_token.name, how), vault.mint(ci_token.name, how)
+    vault.test(ci_token.name, how, new)
+    vault.revoke(ci_token.name, how, old)
+    with pytest.raises(ProviderError, match="permission denied"):
+        vault.test(ci_token.name, how, old)
