@@ -24,11 +24,11 @@ an audit record. Providers raise ProviderError (leakstop.errors) with one-line m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from leakstop.config.options import Options
+from leakstop.config.options import Options, Origin
 
 Value = bytes | dict[str, Any]
 
@@ -119,3 +119,6 @@ class ProviderContext:
     name: str
     options: Options
     environ: Mapping[str, str]
+    #: Where the provider was configured (`ProviderSettings.origin`), so a module rejecting
+    #: its options names the file and line.
+    origin: Origin = field(default_factory=Origin, compare=False)
