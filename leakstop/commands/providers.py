@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from leakstop import gitcli
 from leakstop.commands.base import Outcome, Parser, say, verbosity
 from leakstop.config import Config, find_config, load_config
-from leakstop.config.options import Options
 from leakstop.config.providers import LOCAL
 from leakstop.errors import LeakstopError
 from leakstop.textsafe import sanitize
@@ -71,16 +70,10 @@ def _checks(config: Config, providers: Providers) -> list[tuple[str, list[str]]]
     for settings in config.providers:
         if settings.type == LOCAL:
             continue
-        uses: dict[str, Options] = {}
-        for secret in config.secrets:
-            if secret.store.provider == settings.name:
-                uses[secret.name] = secret.store.options
-            if secret.issuer is not None and secret.issuer.provider == settings.name:
-                uses[secret.name] = secret.issuer.options
         try:
             built = providers.build(settings.name)
             checker = getattr(built, "check", None)
-            problems = list(checker(uses)) if checker is not None else []
+            problems = list(checker(config.secrets)) if checker is not None else []
         except LeakstopError as exc:
             problems = [str(exc)]
         results.append((f"{settings.name} ({settings.type})", problems))

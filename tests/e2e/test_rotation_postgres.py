@@ -121,3 +121,60 @@ def test_providers_check_says_what_is_wrong_one_line_each(
     text = capsys.readouterr().out
     assert "✗ billing-db (postgres)" in text
     assert "wrong password" not in text
+
+
+def test_vault_store_and_postgres_issuer_end_to_end(
+    pg: Postgres,
+    git_repo: GitRepo,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The issue's scenario: the password lives in OpenBao (KV v2) and in PostgreSQL; a copy
+    committed to a file is confirmed, rotated in both, and the old one stops working."""
+    from tests.rotator.providers.bao import BaoServer
+
+    role = pg.role("vault_app", password=LEAKED)
+    bao_server = BaoServer(tmp_path_factory.mktemp("bao"))
+    try:
+        bao_server.admin.secrets.kv.v2.create_or_update_secret(
+            path="billing/db", secret={"password": LEAKED, "user": role}, mount_point="secret"
+        )
+        monkeypatch.chdir(git_repo.path)
+        monkeypatch.setenv("VAULT_TOKEN", bao_server.root_token)
+        monkeypatch.setenv("BILLING_DB_ADMIN_DSN", pg.dsn())
+        git_repo.write(
+            ".leakstop.yaml",
+            "version: 1\nproviders:\n"
+            f"  vault: {{type: vault, url: '{bao_server.url}', auth: {{method: token}}}}\n"
+            "  billing-db: {type: postgres, dsn_env: BILLING_DB_ADMIN_DSN}\n"
+            "secrets:\n  - name: billing/db-password\n"
+            "    store: {provider: vault, mount: secret, path: billing/db, key: password}\n"
+            f"    issuer: {{provider: billing-db, role: {role}, database: app}}\n"
+            "    policy: {interval: 30d}\n",
+        )
+        git_repo.write("config/database.yml", f"production:\n  password: {LEAKED}\n")
+        git_repo.commit("database config")
+
+        assert main(["providers", "check"]) == 0
+        capsys.readouterr()
+        assert main(["respond", "-j", "1"]) == 0
+        plan = capsys.readouterr().out
+        assert "confirmed: the current value of billing/db-password" in plan
+        assert main(["respond", "--apply", "-j", "1"]) == 0
+        out = capsys.readouterr().out
+        assert "billing/db-password: rotated (version 1 → 2)" in out
+        stored = bao_server.admin.secrets.kv.v2.read_secret_version(
+            path="billing/db", mount_point="secret", raise_on_deleted_version=True
+        )["data"]["data"]
+        assert stored["user"] == role  # other fields kept
+        assert stored["password"] != LEAKED
+        assert not pg.logs_in(role, LEAKED)
+        assert pg.logs_in(role, stored["password"])
+        assert main(["audit", "query", "--secret", "billing/db-password"]) == 0
+        table = capsys.readouterr().out
+        assert "rotation_completed" in table
+        assert "revoked" in table
+        assert bao_server.root_token not in table
+    finally:
+        bao_server.stop()

@@ -213,7 +213,17 @@ class PostgresIssuer:
                 "in with the old password after being disabled"
             )
 
-    def check(self, uses: Mapping[str, Options]) -> list[str]:
+    def check(self, secrets: Iterable[ManagedSecret]) -> list[str]:
+        """`check_uses` for the `secrets` this provider issues (`leakstop providers check`)."""
+        return self.check_uses(
+            {
+                s.name: s.issuer.options
+                for s in secrets
+                if s.issuer is not None and s.issuer.provider == self.name
+            }
+        )
+
+    def check_uses(self, uses: Mapping[str, Options]) -> list[str]:
         """What would stop a rotation, one line each ([] when nothing): the admin DSN must
         connect, the login DSN (if any) parse, and for each secret in `uses` (name → its
         `issuer:` options) the roles must exist, be no superusers unless allowed, and be
@@ -390,7 +400,7 @@ def check(context: ProviderContext, uses: Mapping[str, Options] = FrozenMap()) -
         issuer = PostgresIssuer.from_settings(context)
     except (ConfigError, ProviderError) as exc:
         return [str(exc)]
-    return issuer.check(uses)
+    return issuer.check_uses(uses)
 
 
 def _require_psycopg(provider: str) -> None:

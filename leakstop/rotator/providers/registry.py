@@ -17,7 +17,7 @@ from leakstop.rotator.providers.base import Issuer, ProviderContext, Store
 
 
 def _vault(context: ProviderContext) -> Any:
-    from leakstop.rotator.providers.vault import VaultProvider  # type: ignore[import-not-found]
+    from leakstop.rotator.providers.vault import VaultProvider
 
     return VaultProvider.from_settings(context)
 
@@ -90,7 +90,9 @@ class Providers:
                 raise ProviderError(
                     f"provider {name}: type {settings.type} is not available in this release"
                 )
-            self._built[name] = builder(ProviderContext(name, settings.options, self.environ))
+            self._built[name] = builder(
+                ProviderContext(name, settings.options, self.environ, settings.origin)
+            )
         return self._built[name]
 
     def _local(self, name: str, org: str) -> Store:
