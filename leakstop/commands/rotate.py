@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from leakstop import gitcli
@@ -30,6 +31,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     parser.add_argument("--org", help="its org, when two orgs have a secret of that name")
     parser.add_argument("--reason", default="", metavar="TEXT", help="recorded in the audit log")
     parser.add_argument("--apply", action="store_true", help="rotate it (default: plan only)")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="take over a rotation left halfway now, without waiting for its 10-minute lease "
+        "(when you know the run that started it died)",
+    )
     parser.add_argument("-c", "--config", type=Path, metavar="FILE", help="config file")
     parser.add_argument("-f", "--format", choices=["text", "json"], default="text")
     parser.set_defaults(run=run)
@@ -61,7 +68,10 @@ def run(args: argparse.Namespace) -> Outcome:
                 args.format,
             )
             return Outcome.CLEAN
-        result = Machine(store, issuer, audit_log, context).rotate(secret, reason=args.reason)
+        machine = Machine(store, issuer, audit_log, context)
+        if args.resume:
+            machine.lease = timedelta(0)
+        result = machine.rotate(secret, reason=args.reason)
     finally:
         audit_log.close()
     if args.format == "json":

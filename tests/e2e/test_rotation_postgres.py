@@ -178,3 +178,110 @@ def test_vault_store_and_postgres_issuer_end_to_end(
         assert bao_server.root_token not in table
     finally:
         bao_server.stop()
+
+
+def _killed_rotation(home: str, dsn: str, role: str, step: str) -> None:
+    """A `leakstop rotate --apply` whose process is SIGKILLed right after `step`."""
+    import os
+    import signal
+
+    from leakstop.config.options import FrozenMap
+    from leakstop.config.rotation import RotationPolicy
+    from leakstop.config.secrets import IssuerRef, ManagedSecret, StoreRef
+    from leakstop.rotator.machine import Machine, Step
+    from leakstop.rotator.providers.base import ProviderContext
+    from leakstop.rotator.providers.local import LocalStoreProvider
+    from leakstop.rotator.providers.postgres import PostgresIssuer
+
+    audit_log = AuditLog.open(Path(home) / "audit", None)
+    store = LocalStore.open(
+        Path(home), "default", MASTER.encode(), audit_log, Context("k", Source.CLI)
+    )
+    issuer = PostgresIssuer.from_settings(
+        ProviderContext("billing-db", FrozenMap({"dsn_env": "DSN"}), {"DSN": dsn})
+    )
+    secret = ManagedSecret(
+        name="billing/db-password",
+        store=StoreRef("local"),
+        issuer=IssuerRef("billing-db", FrozenMap({"role": role, "database": "app"})),
+        policy=RotationPolicy(),
+    )
+
+    def die(done: Step) -> None:
+        if done.value == step:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    Machine(
+        LocalStoreProvider(store), issuer, audit_log, Context("k", Source.CLI), after_step=die
+    ).rotate(secret)
+
+
+@pytest.mark.parametrize(
+    ("step", "next_run"),
+    [
+        ("create", "Rotated"),
+        ("set", "Finished a rotation"),
+        ("apply", "Finished a rotation"),
+        ("test", "Finished a rotation"),
+        ("finish", "Rotated"),
+        ("revoke", "Rotated"),
+    ],
+)
+def test_killed_at_every_step_against_postgres_the_next_command_recovers(
+    pg: Postgres,
+    tmp_path: Path,
+    private_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    step: str,
+    next_run: str,
+) -> None:
+    """After a kill at any step there is one password that logs in, and the next
+    `leakstop rotate --apply --resume` leaves the store's current value as that password."""
+    import multiprocessing
+    import signal
+
+    role = pg.role(f"killed_{step}", password=LEAKED)
+    audit_log = AuditLog.open(private_home / "audit", None)
+    store = LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("ops", Source.CLI),
+        iterations=1000,
+    )
+    store.write("billing/db-password", LEAKED.encode(), expected_version=None)
+    child = multiprocessing.get_context("fork").Process(
+        target=_killed_rotation, args=(str(private_home), pg.dsn(), role, step)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    # Right after the kill, one credential works.
+    candidates = {LEAKED} | {
+        v.decode()
+        for v in (
+            store.read("billing/db-password", version=n.number)
+            for n in store.versions("billing/db-password")
+            if n.state == "active"
+        )
+        if isinstance(v, bytes)
+    }
+    assert sum(pg.logs_in(role, c) for c in candidates) == 1
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    monkeypatch.setenv("BILLING_DB_ADMIN_DSN", pg.dsn())
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\nproviders:\n  billing-db: {type: postgres, dsn_env: BILLING_DB_ADMIN_DSN}\n"
+        "secrets:\n  - name: billing/db-password\n    store: {provider: local}\n"
+        f"    issuer: {{provider: billing-db, role: {role}, database: app}}\n"
+    )
+    assert main(["rotate", "billing/db-password", "--apply", "--resume"]) == 0
+    assert next_run in capsys.readouterr().out
+    current = store.read("billing/db-password")
+    assert isinstance(current, bytes)
+    assert pg.logs_in(role, current.decode())
+    assert not pg.logs_in(role, LEAKED)
+    assert main(["audit", "verify"]) == 0
