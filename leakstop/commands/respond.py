@@ -24,7 +24,8 @@ from leakstop.textsafe import sanitize, sanitize_json
 if TYPE_CHECKING:  # imported for real only when there is something to rotate
     from leakstop.audit.context import Context
     from leakstop.audit.log import AuditLog
-    from leakstop.rotator.machine import RotationResult
+    from leakstop.rotator.machine import Machine, RotationResult
+    from leakstop.rotator.providers.base import Store
     from leakstop.rotator.providers.registry import Providers
 
 
@@ -82,7 +83,7 @@ def respond(request: ScanRequest, apply: bool, fmt: str, out: TextIO) -> Respons
             confirmer = Confirmer()
             confirmer.load(config.secrets, providers)
             confirmed = confirmer.confirmed(result.findings)
-        entries = plan(result.findings, config.rules, confirmed)
+        entries = plan(result.findings, config.rules, confirmed, config.respond)
         _record_detections(entries, audit_log, context)
         results = []
         if apply and providers is not None:
@@ -127,14 +128,41 @@ def _apply(
             store = providers.store(secret.store.provider, secret.org)
             issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
             machine = Machine(store, issuer, audit_log, context)
-            results.append(machine.rotate(secret, reason=f"leak confirmed: {finding.fingerprint}"))
+            if entry.action == "rotate":
+                reason = f"leak confirmed: {finding.fingerprint}"
+                results.append(machine.rotate(secret, reason=reason))
+            elif entry.action == "revoke":
+                results.append(_revoke(machine, store, secret))
+            elif entry.action == "notify":
+                results.append(
+                    RotationResult(
+                        secret.name,
+                        Rotated.SKIPPED,
+                        error="notifiers (Slack, Teams, webhook) are not in this release",
+                    )
+                )
         except LeakstopError as exc:
             results.append(RotationResult(secret.name, Rotated.FAILED, error=str(exc)))
     return results
 
 
+def _revoke(machine: Machine, store: Store, secret: ManagedSecret) -> RotationResult:
+    """Emergency revocation: the current (leaked) value stops working, with no replacement."""
+    from leakstop.rotator.machine import Outcome as Rotated
+    from leakstop.rotator.machine import RotationResult
+
+    if machine.issuer is None:
+        return RotationResult(
+            secret.name, Rotated.FAILED, error="no issuer is configured to revoke it at"
+        )
+    current = store.current(secret.name, secret.store.options)
+    value = store.read(secret.name, secret.store.options)
+    machine.revoke(secret, current.version if current else None, value)
+    return RotationResult(secret.name, Rotated.REVOKED, current.version if current else None)
+
+
 def _managed(config: Config, entry: PlanEntry) -> ManagedSecret | None:
-    if not entry.confirmed or entry.managed is None:
+    if not entry.confirmed or entry.managed is None or entry.action in (None, "none"):
         return None
     return next((s for s in config.secrets if s.name == entry.managed), None)
 

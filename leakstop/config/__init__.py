@@ -23,6 +23,7 @@ from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
 
 if TYPE_CHECKING:
     from leakstop.config.providers import ProviderSettings
+    from leakstop.config.respond import RespondPolicy
     from leakstop.config.secrets import ManagedSecret
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ CONFIG_KEYS = (
     "audit",
     "providers",
     "secrets",
+    "respond",
 )
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -63,6 +65,8 @@ class Config:
     providers: tuple[ProviderSettings, ...] = ()
     #: The inventory of managed secrets, in file order; names are unique.
     secrets: tuple[ManagedSecret, ...] = ()
+    #: What `respond` does with confirmed leaks; None: rotate them, report the rest.
+    respond: RespondPolicy | None = None
 
     def provider(self, name: str) -> ProviderSettings:
         """The provider called `name`, or the embedded store for `local` even when it is not
@@ -170,6 +174,12 @@ def parse_config(
             providers = parse_providers(provider_fields)
         secrets = parse_secrets(fields, providers)
 
+    respond = None
+    if (respond_fields := fields.sub("respond", "'respond'")) is not None:
+        from leakstop.config.respond import parse_respond
+
+        respond = parse_respond(respond_fields)
+
     return Config(
         rules=enabled,
         allowlists=tuple(allowlists),
@@ -179,6 +189,7 @@ def parse_config(
         audit=audit,
         providers=providers,
         secrets=secrets,
+        respond=respond,
     )
 
 

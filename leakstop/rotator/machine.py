@@ -58,6 +58,9 @@ class Outcome(str, enum.Enum):
     RESUMED = "resumed"
     ROLLED_BACK = "rolled back"
     FAILED = "failed"
+    #: `respond` outcomes besides rotation: an emergency revocation, a response not taken.
+    REVOKED = "revoked"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from leakstop.config.respond import RespondPolicy, Response
 from leakstop.config.secrets import ManagedSecret
 from leakstop.finding import Finding
 from leakstop.rules.model import Rule
@@ -39,6 +40,7 @@ def plan(
     findings: Sequence[Finding],
     rules: Sequence[Rule],
     confirmed: Mapping[str, ManagedSecret] | None = None,
+    policy: RespondPolicy | None = None,
 ) -> list[PlanEntry]:
     """One entry per distinct secret (and one per managed secret, however many findings leak
     it). A finding confirmed as a managed secret is planned for rotation; others get what
@@ -54,13 +56,12 @@ def plan(
             continue  # one secret, one response, however many places it appears
         seen.add(key)
         if managed is not None:
-            how = f"issuer {managed.issuer.provider}" if managed.issuer else "a new value"
-            effect = (
-                f"rotate managed secret {managed.name} in {managed.store.provider} ({how}), "
-                "then revoke the leaked value"
-            )
+            response = (policy or RespondPolicy()).for_rule(finding.rule_id)
+            effect = _confirmed_effect(managed, response)
             entries.append(
-                PlanEntry(finding, managed.store.provider, "rotate", effect, True, managed.name)
+                PlanEntry(
+                    finding, managed.store.provider, response.value, effect, True, managed.name
+                )
             )
             continue
         rule = by_id.get(finding.rule_id)
@@ -77,3 +78,18 @@ def plan(
             effect += f" ({rule.remediation.split('.')[0]})"
         entries.append(PlanEntry(finding, None, None, effect))
     return entries
+
+
+def _confirmed_effect(managed: ManagedSecret, response: Response) -> str:
+    if response is Response.ROTATE:
+        how = f"issuer {managed.issuer.provider}" if managed.issuer else "a new value"
+        return (
+            f"rotate managed secret {managed.name} in {managed.store.provider} ({how}), "
+            "then revoke the leaked value"
+        )
+    if response is Response.REVOKE:
+        where = managed.issuer.provider if managed.issuer else "its issuer (none configured)"
+        return f"revoke the leaked value of {managed.name} at {where}, with no replacement"
+    if response is Response.NOTIFY:
+        return f"notify the owners of {managed.name} ({', '.join(managed.owners) or 'none listed'})"
+    return f"report only (respond: says none for this rule); {managed.name} is left as it is"

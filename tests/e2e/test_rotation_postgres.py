@@ -285,3 +285,48 @@ def test_killed_at_every_step_against_postgres_the_next_command_recovers(
     assert pg.logs_in(role, current.decode())
     assert not pg.logs_in(role, LEAKED)
     assert main(["audit", "verify"]) == 0
+
+
+def test_respond_policy_revokes_without_replacement_or_only_notifies(
+    pg: Postgres,
+    tmp_path: Path,
+    private_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    role = pg.role("emergency_app", password=LEAKED)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    monkeypatch.setenv("BILLING_DB_ADMIN_DSN", pg.dsn())
+    audit_log = AuditLog.open(private_home / "audit", None)
+    store = LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("ops", Source.CLI),
+        iterations=1000,
+    )
+    store.write("billing/db-password", LEAKED.encode(), expected_version=None)
+    config = (
+        "version: 1\nproviders:\n  billing-db: {type: postgres, dsn_env: BILLING_DB_ADMIN_DSN}\n"
+        "secrets:\n  - name: billing/db-password\n    store: {provider: local}\n"
+        f"    issuer: {{provider: billing-db, role: {role}, database: app}}\n"
+        "respond:\n  confirmed: RESPONSE\n"
+    )
+    (tmp_path / "app.env").write_text(f'DB_PASSWORD="{LEAKED}"\n')
+
+    (tmp_path / ".leakstop.yaml").write_text(config.replace("RESPONSE", "notify"))
+    assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["outcome"] == "skipped"
+    assert pg.logs_in(role, LEAKED)  # nothing was done to it
+
+    (tmp_path / ".leakstop.yaml").write_text(config.replace("RESPONSE", "revoke"))
+    assert main(["respond", "-j", "1"]) == 0
+    assert "revoke the leaked value of billing/db-password at billing-db" in capsys.readouterr().out
+    assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["outcome"] == "revoked"
+    assert not pg.logs_in(role, LEAKED)  # revoked, with no replacement
+    assert store.read("billing/db-password") == LEAKED.encode()  # the store is untouched

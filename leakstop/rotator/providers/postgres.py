@@ -179,12 +179,14 @@ class PostgresIssuer:
             )
 
     def revoke(self, name: str, how: Options, value: Value) -> None:
-        """Make sure the old `value` no longer logs in.
+        """Make sure `value` no longer logs in.
 
-        One role: only checks (the new password replaced it) and raises if it still works.
-        Two roles: disables the old role if its old password still logs in, then checks; a
-        role already refused the old password (revoked before, or set again by a later
-        rotation) is left alone, so the credential in use is never touched.
+        A password already refused is left alone: after a rotation the new password replaced
+        it (one role), or a later rotation set the role again (two roles), so the credential
+        in use is never touched. A password that still logs in is disabled (PASSWORD NULL, or
+        NOLOGIN for `revoke: nologin`): the other role after a two-role rotation's grace
+        period, or, with one role, an emergency revocation with no replacement (after a
+        rotation it cannot still log in: the machine's test proved the new password first).
         """
         from psycopg import sql
 
@@ -194,11 +196,6 @@ class PostgresIssuer:
         role, password = self._login(name, target, value, plain_role=target.roles[0])
         if not self._logs_in(name, role, password, target):
             return
-        if not target.is_alternating:
-            raise ProviderError(
-                f"postgres issuer {self.name}: secret {name}: the old password of role "
-                f"{sanitize(role)!r} still logs in (was the new one applied?)"
-            )
         with self._admin(name) as admin:
             self._require_role(admin, name, role, target)
             # PASSWORD NULL rather than a random one: password logins fail and no verifier
