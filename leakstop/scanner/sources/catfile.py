@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, Protocol, TypeVar
 
 from leakstop.errors import SourceError
 from leakstop.finding import Commit
@@ -157,3 +157,58 @@ def blob_chunk(
     if sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
         return Chunk(path, commit=commit, skipped=SkipReason.BINARY, size=blob.size)
     return Chunk(path, blob.data, commit=commit, size=blob.size, added_lines=added_lines)
+
+
+class BlobRequest(Protocol):
+    """An item that names the blob it is read from."""
+
+    @property
+    def blob_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=BlobRequest)
+
+
+class CatFileChunkReader(Generic[R]):
+    """A source's reader over one `git cat-file --batch`, started when entered (picklable
+    before, so each worker process starts its own). Finished chunks among the items pass
+    through; each request's blob becomes a chunk through `chunk`."""
+
+    def __init__(self, repo: Path, max_size: int | None) -> None:
+        self.repo = repo
+        self.max_size = max_size
+        self._blobs: BlobReader | None = None
+
+    def __enter__(self) -> CatFileChunkReader[R]:
+        self._blobs = BlobReader(self.repo, self.max_size)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._blobs is not None:
+            self._blobs.close()
+            self._blobs = None
+
+    def __getstate__(self) -> tuple[Path, int | None]:
+        return self.repo, self.max_size
+
+    def __setstate__(self, state: tuple[Path, int | None]) -> None:
+        self.repo, self.max_size = state
+        self._blobs = None
+
+    def read(self, items: Iterable[R | Chunk]) -> Iterator[Chunk]:
+        """Chunks in item order."""
+        assert self._blobs is not None, "enter the reader first"
+        for blob in self._blobs.read(items, _blob_to_read):
+            request = blob.request
+            if isinstance(request, Chunk):
+                yield request
+            elif (chunk := self.chunk(request, blob)) is not None:
+                yield chunk
+
+    def chunk(self, request: R, blob: Blob[Any]) -> Chunk | None:
+        """What `request`'s blob yields; None to leave it out."""
+        raise NotImplementedError
+
+
+def _blob_to_read(item: BlobRequest | Chunk) -> str | None:
+    return None if isinstance(item, Chunk) else item.blob_id

@@ -10,14 +10,15 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from leakstop import gitcli
 from leakstop.errors import SourceError
 from leakstop.scanner.sources import Chunk, SkipReason
-from leakstop.scanner.sources.catfile import BlobReader, blob_chunk
+from leakstop.scanner.sources.catfile import Blob, CatFileChunkReader, blob_chunk
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 _BINARY = re.compile(rb"^Binary files .* differ$", re.MULTILINE)
@@ -82,44 +83,17 @@ class DiffSource:
         return parse_diff(output)
 
 
-class DiffChunkReader:
+class DiffChunkReader(CatFileChunkReader[Change]):
     """Reads changed files' new blobs through one `git cat-file --batch`."""
 
-    def __init__(self, repo: Path, max_size: int | None) -> None:
-        self.repo = repo
-        self.max_size = max_size
-        self._blobs: BlobReader | None = None
-
-    def __enter__(self) -> DiffChunkReader:
-        self._blobs = BlobReader(self.repo, self.max_size)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._blobs is not None:
-            self._blobs.close()
-            self._blobs = None
-
-    def __getstate__(self) -> tuple[Path, int | None]:
-        return self.repo, self.max_size
-
-    def __setstate__(self, state: tuple[Path, int | None]) -> None:
-        self.repo, self.max_size = state
-        self._blobs = None
-
-    def read(self, items: Iterable[Change | Chunk]) -> Iterator[Chunk]:
-        assert self._blobs is not None, "enter the reader first"
-        for blob in self._blobs.read(items, _blob_to_read):
-            change = blob.request
-            if isinstance(change, Chunk):
-                yield change
-                continue
-            if blob.missing:
-                raise SourceError(f"git object {change.blob_id} ({change.path}) is missing")
-            chunk = blob_chunk(change.path, blob, added_lines=change.added)
-            if change.binary and chunk.skipped is None:
-                # Text to us, binary to git: its hunks come from a text diff of the blobs.
-                chunk = dataclasses.replace(chunk, added_lines=self._added_lines(change))
-            yield chunk
+    def chunk(self, change: Change, blob: Blob[Any]) -> Chunk:
+        if blob.missing:
+            raise SourceError(f"git object {change.blob_id} ({change.path}) is missing")
+        chunk = blob_chunk(change.path, blob, added_lines=change.added)
+        if change.binary and chunk.skipped is None:
+            # Text to us, binary to git: its hunks come from a text diff of the blobs.
+            chunk = dataclasses.replace(chunk, added_lines=self._added_lines(change))
+        return chunk
 
     def _added_lines(self, change: Change) -> frozenset[int] | None:
         if change.old_blob_id is None:
@@ -130,10 +104,6 @@ class DiffChunkReader:
             revisions=[change.old_blob_id, change.blob_id],
         )
         return hunk_lines(output)
-
-
-def _blob_to_read(item: Change | Chunk) -> str | None:
-    return None if isinstance(item, Chunk) else item.blob_id
 
 
 def hunk_lines(patch: bytes) -> frozenset[int]:

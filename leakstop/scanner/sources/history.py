@@ -13,17 +13,17 @@ import logging
 import os
 import shlex
 import subprocess
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from io import BufferedReader
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from leakstop import gitcli
 from leakstop.errors import SourceError
 from leakstop.finding import Commit
 from leakstop.scanner.sources import Chunk, SkipReason
-from leakstop.scanner.sources.catfile import BlobReader, blob_chunk
+from leakstop.scanner.sources.catfile import Blob, CatFileChunkReader, blob_chunk
 
 log = logging.getLogger(__name__)
 
@@ -43,46 +43,16 @@ class Introduction:
     commit: Commit
 
 
-class BlobChunkReader:
-    """Reads introduced blobs through one `git cat-file --batch` (started when entered)."""
+class BlobChunkReader(CatFileChunkReader[Introduction]):
+    """Reads introduced blobs through one `git cat-file --batch`."""
 
-    def __init__(self, repo: Path, max_size: int | None) -> None:
-        self.repo = repo
-        self.max_size = max_size
-        self._blobs: BlobReader | None = None
-
-    def __enter__(self) -> BlobChunkReader:
-        self._blobs = BlobReader(self.repo, self.max_size)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._blobs is not None:
-            self._blobs.close()
-            self._blobs = None
-
-    def __getstate__(self) -> tuple[Path, int | None]:
-        return self.repo, self.max_size
-
-    def __setstate__(self, state: tuple[Path, int | None]) -> None:
-        self.repo, self.max_size = state
-        self._blobs = None
-
-    def read(self, items: Iterable[Introduction | Chunk]) -> Iterator[Chunk]:
-        """Chunks in item order; a blob missing from the repository is logged and left out."""
-        assert self._blobs is not None, "enter the reader first"
-        for blob in self._blobs.read(items, _blob_to_read):
-            entry = blob.request
-            if isinstance(entry, Chunk):
-                yield entry
-            elif blob.missing:
-                log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
-            else:
-                chunk = blob_chunk(entry.path, blob, commit=entry.commit)
-                yield dataclasses.replace(chunk, blob_id=entry.blob_id)
-
-
-def _blob_to_read(item: Introduction | Chunk) -> str | None:
-    return None if isinstance(item, Chunk) else item.blob_id
+    def chunk(self, entry: Introduction, blob: Blob[Any]) -> Chunk | None:
+        """The blob as a chunk; one missing from the repository is logged and left out."""
+        if blob.missing:
+            log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
+            return None
+        chunk = blob_chunk(entry.path, blob, commit=entry.commit)
+        return dataclasses.replace(chunk, blob_id=entry.blob_id)
 
 
 @dataclass
