@@ -6,6 +6,7 @@ scheduled workflow), and every record's details carry the run's URL.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 from collections.abc import Mapping
@@ -23,6 +24,10 @@ class Context:
     actor_ip: str | None = None
     #: Added to every record's details (the Actions run URL).
     details: Mapping[str, Any] = field(default_factory=dict)
+
+    def in_org(self, org: str) -> Context:
+        """The same actor and run, acting on another organisation's secrets."""
+        return self if org == self.org else dataclasses.replace(self, org=org)
 
 
 def from_environment(org: str = "default", environ: Mapping[str, str] = os.environ) -> Context:

@@ -10,10 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from leakstop import gitcli
 from leakstop.audit.record import Action
-from leakstop.commands.base import Outcome, Parser, verbosity
-from leakstop.config import find_config, load_config
+from leakstop.commands.base import Outcome, Parser, response_config, verbosity
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +92,6 @@ def run(args: argparse.Namespace) -> Outcome:
     from leakstop.audit.setup import audit_folder
     from leakstop.commands.audit_actions import HANDLERS
 
-    config = load_config(find_config(args.config, _config_root()), with_rules=False)
+    config = response_config(args.config)
     folder = args.dir or audit_folder(config.audit)
     return HANDLERS[args.audit_command](args, config, folder)
-
-
-def _config_root() -> Path:
-    return gitcli.toplevel(Path.cwd()) or Path.cwd()

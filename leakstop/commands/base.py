@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import NoReturn, Protocol
 
-from leakstop import progress
-from leakstop.config import parse_size
+from leakstop import gitcli, progress
+from leakstop.config import Config, find_config, load_config, parse_size
 from leakstop.errors import UsageError
 from leakstop.scanner.session import Mode, ScanRequest
 
@@ -196,3 +196,10 @@ def scan_request(args: argparse.Namespace, *, baseline: Path | None = None) -> S
 def say(message: str) -> None:
     """A command's one-line outcome (not a report) on stdout."""
     sys.stdout.write(message + "\n")
+
+
+def response_config(config_path: Path | None) -> Config:
+    """The config of the commands that manage secrets rather than scan: found from the
+    repository around the working directory (or the directory itself), without rules."""
+    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
+    return load_config(find_config(config_path, root), with_rules=False)

@@ -7,9 +7,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leakstop import gitcli
-from leakstop.commands.base import Outcome, Parser, say, verbosity
-from leakstop.config import Config, find_config, load_config
+from leakstop.commands.base import Outcome, Parser, response_config, say, verbosity
+from leakstop.config import Config
 from leakstop.config.providers import LOCAL
 from leakstop.errors import LeakstopError
 from leakstop.textsafe import sanitize
@@ -38,8 +37,7 @@ def run(args: argparse.Namespace) -> Outcome:
     from leakstop.audit.setup import open_log
     from leakstop.rotator.providers.registry import Providers
 
-    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
-    config = load_config(find_config(args.config, root), with_rules=False)
+    config = response_config(args.config)
     if not config.providers and not config.secrets:
         say("No providers configured (add `providers:` and `secrets:` to the config).")
         return Outcome.CLEAN

@@ -4,7 +4,6 @@ response, and with `--apply` carry it out through the rotation machine."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -116,7 +115,7 @@ def _apply(
         audit_log.append(
             Action.FINDING_CONFIRMED,
             finding.fingerprint,
-            dataclasses.replace(context, org=secret.org),
+            context.in_org(secret.org),
             details={
                 "managed_secret": secret.name,
                 "rule_id": finding.rule_id,

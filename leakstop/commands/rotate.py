@@ -9,9 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from leakstop import gitcli
-from leakstop.commands.base import Outcome, Parser, say, verbosity
-from leakstop.config import find_config, load_config
+from leakstop.commands.base import Outcome, Parser, response_config, say, verbosity
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ProviderError, UsageError
 from leakstop.textsafe import sanitize, sanitize_json
@@ -43,8 +41,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> Outcome:
-    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
-    config = load_config(find_config(args.config, root), with_rules=False)
+    config = response_config(args.config)
     secret = _find(config.secrets, args.name, args.org)
     from leakstop.audit.context import from_environment
     from leakstop.audit.setup import open_log

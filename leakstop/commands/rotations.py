@@ -11,9 +11,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from leakstop import gitcli
-from leakstop.commands.base import Outcome, Parser, verbosity
-from leakstop.config import Config, find_config, load_config
+from leakstop.commands.base import Outcome, Parser, response_config, verbosity
+from leakstop.config import Config
 from leakstop.durations import parse_duration
 from leakstop.errors import UsageError
 
@@ -57,8 +56,7 @@ def run(args: argparse.Namespace) -> Outcome:
         within = parse_duration(args.within)
     except ValueError as exc:
         raise UsageError(f"--within: {exc}") from None
-    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
-    config = load_config(find_config(args.config, root), with_rules=False)
+    config = response_config(args.config)
     if not config.secrets:
         raise UsageError("no managed secrets: add a `secrets:` section to the config")
     now = datetime.now(timezone.utc)

@@ -14,15 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from leakstop import gitcli
 from leakstop.audit.context import from_environment
 from leakstop.audit.log import AuditLog
 from leakstop.audit.setup import open_log
-from leakstop.commands.base import Outcome, say
-from leakstop.config import find_config, load_config
+from leakstop.commands.base import Outcome, response_config, say
 from leakstop.config.secrets import rotation_intervals
 from leakstop.durations import parse_duration
 from leakstop.errors import StoreError, UsageError
@@ -37,8 +34,7 @@ Handler = Callable[[argparse.Namespace], Outcome]
 @contextmanager
 def _audit(args: argparse.Namespace) -> Iterator[AuditLog]:
     """The configured audit log (config `audit.dir` and sinks), closed at the end."""
-    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
-    config = load_config(find_config(args.config, root), with_rules=False)
+    config = response_config(args.config)
     audit_log = open_log(config.audit)
     try:
         yield audit_log
@@ -208,8 +204,7 @@ def _prune(args: argparse.Namespace) -> Outcome:
 
 
 def _check(args: argparse.Namespace) -> Outcome:
-    root = gitcli.toplevel(Path.cwd()) or Path.cwd()
-    secrets = load_config(find_config(args.config, root), with_rules=False).secrets
+    secrets = response_config(args.config).secrets
     policies = rotation_intervals([s for s in secrets if s.org == args.org])
     with _audit(args) as audit_log:
         try:

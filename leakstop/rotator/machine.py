@@ -24,7 +24,6 @@ not, and the current one does).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -315,7 +314,7 @@ class Machine:
         self.audit_log.append(
             action,
             secret.name,
-            _in_org(self.context, secret.org),
+            self.context.in_org(secret.org),
             details={**provider, **details},
             success=success,
             error=error,
@@ -325,7 +324,3 @@ class Machine:
 def _how(secret: ManagedSecret) -> Options:
     assert secret.issuer is not None
     return secret.issuer.options
-
-
-def _in_org(context: Context, org: str) -> Context:
-    return dataclasses.replace(context, org=org)

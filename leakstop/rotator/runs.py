@@ -12,7 +12,6 @@ Nothing here holds a value longer than the write that stores it, and no record c
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -131,7 +130,7 @@ def _once(
     audit_log.append(
         action,
         item.secret.name,
-        _in_org(context, item.secret.org),
+        context.in_org(item.secret.org),
         details={"due": due, "status": item.status.value, "reason": item.reason, **extra},
     )
     return RunOutcome(item, done, item.reason)
@@ -139,10 +138,6 @@ def _once(
 
 def _mark(action: Action, secret: str, due: object) -> tuple[str, str, object]:
     return (action.value, secret, due)
-
-
-def _in_org(context: Context, org: str) -> Context:
-    return dataclasses.replace(context, org=org)
 
 
 def revoke_after_grace(

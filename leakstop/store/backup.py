@@ -22,10 +22,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from leakstop.audit.record import Action
+from leakstop.audit.record import Action, canonical, parse_timestamp, utc_timestamp
 from leakstop.errors import StoreDamagedError, StoreError
 from leakstop.store import secretfile
-from leakstop.store.document import canonical, now_text, parse_time
 from leakstop.store.files import (
     TEMP_PREFIX,
     fsync_folder,
@@ -103,7 +102,7 @@ def write_backup(store: LocalStore, session: Session, name: str | None) -> Backu
             "format": FORMAT,
             "name": name,
             "org": store.org,
-            "created": now_text(now),
+            "created": utc_timestamp(now),
             "actor": store.context.actor,
             "generation": key.generation,
             "files": files,
@@ -138,7 +137,7 @@ def list_backups(store: LocalStore) -> list[BackupInfo]:
                 BackupInfo(
                     folder.name,
                     folder,
-                    parse_time(manifest["created"]),
+                    parse_timestamp(manifest["created"]),
                     len(manifest["secrets"]),
                     int(manifest["generation"]),
                 )
@@ -166,7 +165,7 @@ def prune(store: LocalStore, older_than: timedelta, now: datetime | None = None)
             store.record(
                 Action.BACKUP_DELETED,
                 "",
-                {"backup": backup.name, "created": now_text(backup.created)},
+                {"backup": backup.name, "created": utc_timestamp(backup.created)},
             )
             deleted.append(backup.name)
     return deleted

@@ -22,9 +22,9 @@ import enum
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any
 
+from leakstop.audit.record import canonical, parse_timestamp
 from leakstop.errors import StoreDamagedError
 
 FORMAT = 1
@@ -152,22 +152,6 @@ def parse(raw: bytes, where: str) -> tuple[SecretDocument, str]:
         ) from None
 
 
-def canonical(document: Mapping[str, Any]) -> bytes:
-    """Sorted keys, no spaces, UTF-8: the same bytes for the same document everywhere."""
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
-
-
-def now_text(moment: datetime | None = None) -> str:
-    moment = (moment or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
 def _version(item: Any) -> Version:
     token = item["token"]
     if token is not None and not isinstance(token, str):
@@ -190,7 +174,7 @@ def _text(value: Any) -> str:
 
 def _time(value: Any) -> str:
     text = _text(value)
-    parse_time(text)  # ValueError when it is not a timestamp
+    parse_timestamp(text)  # ValueError when it is not a timestamp
     return text
 
 

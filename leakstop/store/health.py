@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from leakstop.audit.record import parse_timestamp
 from leakstop.errors import StoreError
 from leakstop.store import secretfile
-from leakstop.store.document import State, parse_time
+from leakstop.store.document import State
 from leakstop.store.keys import DEFAULT_ITERATIONS
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def check(
             if current is None:
                 problems.append(f"{name} has no current version")
                 continue
-            made = parse_time(current.created)
+            made = parse_timestamp(current.created)
             if oldest is None or made < oldest[1]:
                 oldest = (name, made)
             limit = policies.get(name)

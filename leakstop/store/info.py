@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from leakstop.store.document import SecretDocument, parse_time
+from leakstop.audit.record import parse_timestamp
+from leakstop.store.document import SecretDocument
 
 
 @dataclass(frozen=True)
@@ -46,14 +47,14 @@ def describe_document(document: SecretDocument) -> SecretInfo:
     return SecretInfo(
         name=document.name,
         revision=document.revision,
-        created=parse_time(document.created),
-        updated=parse_time(document.updated),
-        deleted=parse_time(document.deleted) if document.deleted else None,
+        created=parse_timestamp(document.created),
+        updated=parse_timestamp(document.updated),
+        deleted=parse_timestamp(document.deleted) if document.deleted else None,
         labels=dict(document.labels),
         versions=tuple(
             VersionInfo(
                 number=v.number,
-                created=parse_time(v.created),
+                created=parse_timestamp(v.created),
                 created_by=v.created_by,
                 kind=v.kind.value,
                 state=v.state.value,

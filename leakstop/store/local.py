@@ -14,7 +14,6 @@ a message, a log line, a repr or an audit record: records carry names, versions 
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
-from leakstop.audit.record import Action
+from leakstop.audit.record import Action, utc_timestamp
 from leakstop.errors import StoreAccessError, StoreError
 from leakstop.store import changes, secretfile
 from leakstop.store.access import KeyCache, Keys
-from leakstop.store.document import LABELS, SecretDocument, now_text
+from leakstop.store.document import LABELS, SecretDocument
 from leakstop.store.files import make_folder
 from leakstop.store.info import SecretInfo, VersionInfo, describe_document
 from leakstop.store.keys import KdfParams, derive
@@ -74,7 +73,7 @@ class LocalStore:
         self.paths = paths
         self.org = org
         self.audit_log = audit_log
-        self.context = dataclasses.replace(context, org=org)
+        self.context = context.in_org(org)
         self.key_cache = keys
 
     def __repr__(self) -> str:
@@ -105,7 +104,8 @@ class LocalStore:
                 for folder in (paths.secrets, paths.locks, paths.backups):
                     make_folder(folder)
                 write_org(
-                    paths.org_file, OrgState(org, now_text(), KeyRecord(params, key.check_token()))
+                    paths.org_file,
+                    OrgState(org, utc_timestamp(), KeyRecord(params, key.check_token())),
                 )
         except OSError as exc:
             raise StoreError(f"cannot create the store in {paths.root}: {exc.strerror}") from None
@@ -349,7 +349,7 @@ class LocalStore:
                     document = secretfile.move_to(
                         document, session.keys, session.keys.write, str(path)
                     )
-                new, taken, details = change(document, now_text(), session.keys)
+                new, taken, details = change(document, utc_timestamp(), session.keys)
                 secretfile.save(path, new, session.keys.write)
                 self.record(taken, name, {"revision": new.revision, **details})
         return new

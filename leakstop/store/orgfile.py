@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leakstop.audit.record import canonical
 from leakstop.errors import StoreDamagedError
-from leakstop.store.document import canonical
 from leakstop.store.files import write_atomic
 from leakstop.store.keys import KdfParams
 

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import InvalidToken
 
-from leakstop.audit.record import Action
+from leakstop.audit.record import Action, canonical, parse_timestamp, utc_timestamp
 from leakstop.errors import StoreDamagedError, StoreError
 from leakstop.store import secretfile
 from leakstop.store.access import Keys
 from leakstop.store.backup import MANIFEST, read_manifest, write_backup
 from leakstop.store.changes import purged
-from leakstop.store.document import SecretDocument, State, canonical, now_text, parse_time
+from leakstop.store.document import SecretDocument, State
 from leakstop.store.files import fsync_folder
 from leakstop.store.keys import Key
 from leakstop.store.names import SUFFIX, check_backup_name, name_of
@@ -131,7 +131,7 @@ def restore(store: LocalStore, name: str) -> RestorePlan:
             "",
             {"backup": pre.name, "secrets": pre.secrets, "generation": pre.generation},
         )
-        now = now_text()
+        now = utc_timestamp()
         for diff in result.diffs:
             _apply(store, session, verified, current.get(diff.name), diff, now)
         fsync_folder(store.paths.secrets)
@@ -235,7 +235,7 @@ def _verify(store: LocalStore, session: Session, name: str) -> _Verified:
             )
         if set(documents) != set(manifest["secrets"]):
             raise StoreDamagedError(refused + "its manifest and its files disagree")
-        return _Verified(name, parse_time(manifest["created"]), key, documents)
+        return _Verified(name, parse_timestamp(manifest["created"]), key, documents)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise StoreDamagedError(refused + f"its manifest is malformed ({exc!r})") from None
     except OSError as exc:

@@ -23,10 +23,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from leakstop.audit.record import Action
+from leakstop.audit.record import Action, utc_timestamp
 from leakstop.errors import StoreDamagedError, StoreError
 from leakstop.store import secretfile
-from leakstop.store.document import now_text, parse
+from leakstop.store.document import parse
 from leakstop.store.files import fsync_folder
 from leakstop.store.keys import DEFAULT_ITERATIONS, KdfParams, derive
 from leakstop.store.lock import locked
@@ -104,7 +104,7 @@ def _start(
             KeyRecord(params, new.check_token()),
             wrapped_new=old.wrap(new),
             wrapped_old=new.wrap(old),
-            started=now_text(),
+            started=utc_timestamp(),
             actor=store.context.actor,
         )
         write_org(store.paths.org_file, dataclasses.replace(state, rotation=rotation))
@@ -172,7 +172,7 @@ def _move(store: LocalStore, session: Session, name: str, *, sync: bool) -> int:
     if document is None or document.generation == session.keys.write.generation:
         return 0
     moved = secretfile.move_to(document, session.keys, session.keys.write, str(path))
-    secretfile.save(path, moved.changed(now_text()), session.keys.write, sync_folder=sync)
+    secretfile.save(path, moved.changed(utc_timestamp()), session.keys.write, sync_folder=sync)
     return 1
 
 

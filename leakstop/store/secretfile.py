@@ -16,9 +16,10 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken, MultiFernet
 
+from leakstop.audit.record import canonical
 from leakstop.errors import StoreDamagedError, StoreError
 from leakstop.store.access import Keys
-from leakstop.store.document import Kind, SecretDocument, Version, canonical, parse, to_bytes
+from leakstop.store.document import Kind, SecretDocument, Version, parse, to_bytes
 from leakstop.store.files import write_atomic
 from leakstop.store.keys import Key
 

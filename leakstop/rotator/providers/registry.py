@@ -103,16 +103,10 @@ class Providers:
 
         key = f"{name}@{org}"
         if key not in self._built:
-            context = self.context if self.context.org == org else _org(self.context, org)
+            context = self.context.in_org(org)
             store = LocalStore.open(
                 home(self.environ), org, master_key(org, self.environ), self.audit_log, context
             )
             self._built[key] = LocalStoreProvider(store, name)
         built: Store = self._built[key]
         return built
-
-
-def _org(context: Context, org: str) -> Context:
-    import dataclasses
-
-    return dataclasses.replace(context, org=org)
