@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -50,6 +51,11 @@ class AuditLog:
     #: Where record timestamps come from (tests set days); must return an aware datetime.
     clock: Callable[[], datetime] = _utc_now
     _warned: bool = field(default=False, init=False, repr=False)
+    # The folder lock orders processes; this orders threads of one process (parallel
+    # rotations), so sinks, which need not be thread-safe, see one record at a time.
+    _serial: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def open(
@@ -88,7 +94,7 @@ class AuditLog:
         AuditStorageError when the folder cannot be written, TypeError for details that are
         not JSON."""
         json_details({**context.details, **(details or {})})  # before anything is written
-        with self.exclusive(context) as writer:
+        with self._serial, self.exclusive(context) as writer:
             record = writer.append(
                 action, secret, context, details=details, success=success, error=error
             )

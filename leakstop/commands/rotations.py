@@ -45,6 +45,14 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         help="rotate what is due and allowed to rotate itself; record the rest",
     )
     run_parser.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    run_parser.add_argument(
+        "--max-concurrent",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="rotate up to N secrets at once (default 4; one secret is never rotated twice at "
+        "once: its store holds the lock)",
+    )
 
 
 def run(args: argparse.Namespace) -> Outcome:
@@ -67,10 +75,12 @@ def run(args: argparse.Namespace) -> Outcome:
     if args.rotations_command == "due":
         _write_due(items, args.format, sys.stdout)
         return Outcome.CLEAN
-    return _run(items, config, now, args.format)
+    return _run(items, config, now, args.format, args.max_concurrent)
 
 
-def _run(items: list[DueItem], config: Config, now: datetime, fmt: str) -> Outcome:
+def _run(
+    items: list[DueItem], config: Config, now: datetime, fmt: str, max_concurrent: int
+) -> Outcome:
     from leakstop.audit.context import from_environment
     from leakstop.audit.query import Query, select
     from leakstop.audit.record import Action
@@ -89,7 +99,7 @@ def _run(items: list[DueItem], config: Config, now: datetime, fmt: str) -> Outco
     try:
         context = from_environment()
         providers = Providers(config, audit_log, context)
-        outcomes = run_due(items, providers, audit_log, context, now, recorded)
+        outcomes = run_due(items, providers, audit_log, context, now, recorded, max_concurrent)
         outcomes += revoke_after_grace(
             config.secrets, select(folder, rotations), providers, audit_log, context, now
         )
@@ -140,3 +150,13 @@ def _write_rows(
     for row in rows:
         cells = [sanitize(str(row[c] or "–")).ljust(widths[c]) for c in columns]
         out.write("  ".join(cells).rstrip() + "\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of 1 or more: {text!r}")
+    return number

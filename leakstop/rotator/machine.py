@@ -37,7 +37,7 @@ from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import LeakstopError, ProviderConflictError
 from leakstop.rotator.handlers import Handler, handler_for
-from leakstop.rotator.providers.base import Issuer, Store, StoredVersion, Value
+from leakstop.rotator.providers.base import Issuer, ShapesValues, Store, StoredVersion, Value
 
 #: How long a pending version belongs to the run that wrote it; after that it is a dead run's.
 LEASE = timedelta(minutes=10)
@@ -140,8 +140,7 @@ class Machine:
     def _value_maker(self, secret: ManagedSecret) -> Handler:
         """The secret's handler; else the issuer's own way of shaping a value (PostgreSQL's
         two-role scheme stores `{username, password}`); else `generate`."""
-        shaped = getattr(self.issuer, "value_maker", None)
-        made = shaped(secret) if shaped is not None else None
+        made = self.issuer.value_maker(secret) if isinstance(self.issuer, ShapesValues) else None
         return made if made is not None else handler_for(secret)
 
     # A rotation a dead run left behind

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -53,11 +54,14 @@ def run_due(
     context: Context,
     now: datetime,
     recorded: Iterable[Record] = (),
+    max_concurrent: int = 1,
 ) -> list[RunOutcome]:
     """Act on each item; `recorded` are the log's recent `rotation_scheduled` and
-    `expiration_warning` records, so a repeated run does not repeat them."""
+    `expiration_warning` records, so a repeated run does not repeat them. Up to
+    `max_concurrent` rotations run at once (each secret's own lock is in its store); the
+    outcomes keep the items' order."""
     seen = {_mark(r.action, r.secret, r.details.get("due")) for r in recorded}
-    outcomes = []
+    outcomes: list[RunOutcome | DueItem] = []
     for item in items:
         secret = item.secret
         if item.status in (Status.EXPIRED, Status.EXPIRING):
@@ -77,7 +81,7 @@ def run_due(
         if not is_due_now(item, now):
             continue
         if secret.policy.auto_rotate:
-            outcomes.append(_rotate(providers, audit_log, context, item))
+            outcomes.append(item)  # rotated below, maybe in parallel
             continue
         due_key = item.due_at.isoformat() if item.due_at else now.date().isoformat()
         outcomes.append(
@@ -92,7 +96,28 @@ def run_due(
                 Done.SCHEDULED,
             )
         )
-    return outcomes
+    return _rotate_all(outcomes, providers, audit_log, context, max_concurrent)
+
+
+def _rotate_all(
+    slots: list[RunOutcome | DueItem],
+    providers: Providers,
+    audit_log: AuditLog,
+    context: Context,
+    max_concurrent: int,
+) -> list[RunOutcome]:
+    """Each DueItem in `slots` replaced by the outcome of its rotation."""
+    due = [slot for slot in slots if isinstance(slot, DueItem)]
+
+    def rotate(item: DueItem) -> RunOutcome:
+        return _rotate(providers, audit_log, context, item)
+
+    if max_concurrent > 1 and len(due) > 1:
+        with ThreadPoolExecutor(min(max_concurrent, len(due))) as pool:
+            rotated = iter(list(pool.map(rotate, due)))
+    else:
+        rotated = iter([rotate(item) for item in due])
+    return [next(rotated) if isinstance(slot, DueItem) else slot for slot in slots]
 
 
 def _rotate(

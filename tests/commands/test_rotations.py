@@ -178,3 +178,74 @@ def test_rotate_an_unknown_secret_is_one_line(
     err = capsys.readouterr().err
     assert "nope/x is not a managed secret" in err
     assert "billing/api-key" in err
+
+
+PARALLEL_CONFIG = "version: 1\nsecrets:\n" + "".join(
+    f"  - name: team/key-{n}\n    store: {{provider: local}}\n"
+    "    handler: slow_handlers:slow\n    policy: {interval: 30d, auto_rotate: true}\n"
+    for n in range(6)
+)
+
+SLOW_HANDLER = """
+import threading, time
+lock = threading.Lock()
+active = 0
+most = 0
+
+def slow(secret, current):
+    global active, most
+    with lock:
+        active += 1
+        most = max(most, active)
+    time.sleep(0.3)
+    with lock:
+        active -= 1
+    return ("new-value-for-" + secret.name).encode()
+"""
+
+
+@pytest.mark.parametrize("cap", [1, 3])
+def test_max_concurrent_caps_parallel_rotations_and_the_log_stays_one_chain(
+    cap: int,
+    private_home: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    monkeypatch.setenv("LEAKSTOP_AUDIT_KEY", AUDIT_KEY)
+    (tmp_path / ".leakstop.yaml").write_text(PARALLEL_CONFIG)
+    (tmp_path / "slow_handlers.py").write_text(SLOW_HANDLER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_handlers", raising=False)
+    audit_log = AuditLog.open(private_home / "audit", AUDIT_KEY.encode())
+    store = LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("setup", Source.API),
+        iterations=1000,
+    )
+    code, done = _json(capsys, "run", "--max-concurrent", str(cap))
+    assert code == 0
+    assert [(d["secret"], d["done"]) for d in done] == [  # type: ignore[union-attr,index]
+        (f"team/key-{n}", "rotated") for n in range(6)
+    ]
+    import slow_handlers  # type: ignore[import-not-found]
+
+    assert slow_handlers.most == cap
+    for n in range(6):
+        assert store.read(f"team/key-{n}") == f"new-value-for-team/key-{n}".encode()
+    assert main(["audit", "verify"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "query", "--action", "rotation_completed", "-f", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 6
+
+
+def test_max_concurrent_must_be_a_positive_number(
+    setup: tuple[LocalStore, AuditLog], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rotations", "run", "--max-concurrent", "0"]) == 2
+    assert "--max-concurrent: not a whole number of 1 or more: '0'" in capsys.readouterr().err

@@ -26,9 +26,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from leakstop.config.options import Options, Origin
+
+if TYPE_CHECKING:
+    from leakstop.config.secrets import ManagedSecret
+    from leakstop.rotator.handlers import Handler
 
 Value = bytes | dict[str, Any]
 
@@ -108,6 +112,17 @@ class Issuer(Protocol):
 
     def revoke(self, name: str, how: Options, value: Value) -> None:
         """Make `value` stop working (after the grace period). Safe to repeat."""
+        ...
+
+
+@runtime_checkable
+class ShapesValues(Protocol):
+    """An applying issuer whose values have a shape of its own (PostgreSQL's two-role scheme
+    stores `{username, password}`, the username naming the role not in use). Optional: the
+    machine asks for it with isinstance and otherwise uses the secret's handler."""
+
+    def value_maker(self, secret: ManagedSecret) -> Handler | None:
+        """The handler new values come from when the secret names none; None: the default."""
         ...
 
 

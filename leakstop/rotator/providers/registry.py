@@ -5,6 +5,7 @@ extras, and their imports cost start-up time no scan should pay."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -53,6 +54,8 @@ class Providers:
         self.context = context
         self.environ = environ
         self._built: dict[str, Any] = {}
+        # Parallel rotations share one Providers: each provider is still built once.
+        self._building = threading.RLock()
 
     def store(self, name: str, org: str) -> Store:
         settings = self.config.provider(name)
@@ -83,6 +86,10 @@ class Providers:
         return self._build(name)
 
     def _build(self, name: str) -> Any:
+        with self._building:
+            return self._build_once(name)
+
+    def _build_once(self, name: str) -> Any:
         if name not in self._built:
             settings = self.config.provider(name)
             builder = BUILDERS.get(settings.type)
@@ -96,12 +103,16 @@ class Providers:
         return self._built[name]
 
     def _local(self, name: str, org: str) -> Store:
+        key = f"{name}@{org}"
+        with self._building:
+            return self._local_once(name, org, key)
+
+    def _local_once(self, name: str, org: str, key: str) -> Store:
         from leakstop.home import home
         from leakstop.rotator.providers.local import LocalStoreProvider
         from leakstop.store import LocalStore
         from leakstop.store.masterkey import master_key
 
-        key = f"{name}@{org}"
         if key not in self._built:
             context = self.context.in_org(org)
             store = LocalStore.open(
