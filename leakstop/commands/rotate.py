@@ -8,11 +8,17 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from leakstop.commands.base import Outcome, Parser, response_config, say, verbosity
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ProviderError, UsageError
 from leakstop.textsafe import sanitize, sanitize_json
+
+if TYPE_CHECKING:
+    from leakstop.audit.context import Context
+    from leakstop.audit.log import AuditLog
+    from leakstop.rotator.providers.registry import Providers
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -65,6 +71,8 @@ def run(args: argparse.Namespace) -> Outcome:
                 args.format,
             )
             return Outcome.CLEAN
+        for overdue in _overdue_revocations(secret, providers, audit_log, context):
+            say(sanitize(f"{secret.name}: {overdue}"))
         machine = Machine(store, issuer, audit_log, context)
         if args.resume:
             machine.lease = timedelta(0)
@@ -103,6 +111,33 @@ def run(args: argparse.Namespace) -> Outcome:
             line += "; the old value is revoked"
         say(sanitize(line))
     return Outcome.CLEAN
+
+
+def _overdue_revocations(
+    secret: ManagedSecret, providers: Providers, audit_log: AuditLog, context: Context
+) -> list[str]:
+    """Revoke this secret's old values whose grace period is over (a run that finished a
+    rotation may have died before revoking), before rotating again; what was done."""
+    from datetime import datetime, timezone
+
+    from leakstop.audit.query import Query, select
+    from leakstop.rotator.runs import REVOCATION_RECORDS, Done, revoke_after_grace
+
+    if secret.issuer is None:
+        return []
+    query = Query(actions=REVOCATION_RECORDS, secrets=frozenset({secret.name}))
+    outcomes = revoke_after_grace(
+        [secret],
+        select(audit_log.folder, query),
+        providers,
+        audit_log,
+        context,
+        datetime.now(timezone.utc),
+    )
+    failed = [o.detail for o in outcomes if o.done is Done.FAILED]
+    if failed:
+        raise ProviderError(f"cannot revoke an old value of {secret.name}: {failed[0]}")
+    return [f"revoked an old value whose grace period was over ({o.detail})" for o in outcomes]
 
 
 def _find(secrets: tuple[ManagedSecret, ...], name: str, org: str | None) -> ManagedSecret:

@@ -86,7 +86,7 @@ def _run(
     from leakstop.audit.record import Action
     from leakstop.audit.setup import audit_folder, open_log
     from leakstop.rotator.providers.registry import Providers
-    from leakstop.rotator.runs import Done, revoke_after_grace, run_due
+    from leakstop.rotator.runs import REVOCATION_RECORDS, Done, revoke_after_grace, run_due
 
     folder = audit_folder(config.audit)
     recent = Query(
@@ -94,7 +94,7 @@ def _run(
         actions=frozenset({Action.ROTATION_SCHEDULED, Action.EXPIRATION_WARNING}),
     )
     recorded = list(select(folder, recent))
-    rotations = Query(actions=frozenset({Action.ROTATION_COMPLETED, Action.REVOKED}))
+    rotations = Query(actions=REVOCATION_RECORDS)
     audit_log = open_log(config.audit)
     try:
         context = from_environment()

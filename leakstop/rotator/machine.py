@@ -37,7 +37,14 @@ from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import LeakstopError, ProviderConflictError
 from leakstop.rotator.handlers import Handler, handler_for
-from leakstop.rotator.providers.base import Issuer, ShapesValues, Store, StoredVersion, Value
+from leakstop.rotator.providers.base import (
+    Issuer,
+    ShapesValues,
+    Store,
+    StoredVersion,
+    SweepsOrphans,
+    Value,
+)
 
 #: How long a pending version belongs to the run that wrote it; after that it is a dead run's.
 LEASE = timedelta(minutes=10)
@@ -112,6 +119,7 @@ class Machine:
         old = current.version if current else None
         self._record(Action.ROTATION_STARTED, secret, {"reason": reason, "from_version": old})
         old_value = self.store.read(name, where) if current else None
+        self._sweep(secret, old_value)
         done: list[Step] = []
         minted: Value | None = None
         try:
@@ -142,6 +150,25 @@ class Machine:
         two-role scheme stores `{username, password}`); else `generate`."""
         made = self.issuer.value_maker(secret) if isinstance(self.issuer, ShapesValues) else None
         return made if made is not None else handler_for(secret)
+
+    def _sweep(self, secret: ManagedSecret, current: Value | None) -> None:
+        """Destroy what a dead run minted but never stored (best effort: a failure here is
+        recorded and the rotation goes on)."""
+        if self.issuer is None or not self.issuer.mints:
+            return
+        if not isinstance(self.issuer, SweepsOrphans):
+            return
+        try:
+            swept = self.issuer.sweep(secret.name, _how(secret), current, self.lease)
+        except LeakstopError as exc:
+            self._record(Action.REVOKED, secret, {"orphans": True}, success=False, error=str(exc))
+            return
+        if swept:
+            self._record(
+                Action.REVOKED,
+                secret,
+                {"orphans": swept, "why": "minted by a run that died before storing it"},
+            )
 
     # A rotation a dead run left behind
 
@@ -193,10 +220,22 @@ class Machine:
         except LeakstopError as exc:
             # The new credential works and is in the store as pending: the next run finishes.
             return self._failed(secret, exc, old, version, done)
-        self._step(secret, Step.FINISH, done, version=version)
         grace = secret.policy.grace
         revoke_after = None
-        if self.issuer is not None and old_value is not None:
+        revoking = self.issuer is not None and old_value is not None
+        # The finish record already says when the old value is due for revocation: a run
+        # killed before it revokes (or before rotation_completed) leaves that on record, and
+        # the next `rotate` or `rotations run` revokes it.
+        due = self.clock() + max(grace, timedelta(0)) if revoking else None
+        self._step(
+            secret,
+            Step.FINISH,
+            done,
+            version=version,
+            details={"from_version": old, "revoke_after": due.isoformat()} if due else None,
+        )
+        if revoking:
+            assert old_value is not None
             if grace <= timedelta(0):
                 self.revoke(secret, old, old_value)
                 done.append(Step.REVOKE)
@@ -293,10 +332,19 @@ class Machine:
     # Records
 
     def _step(
-        self, secret: ManagedSecret, step: Step, done: list[Step], version: str | None = None
+        self,
+        secret: ManagedSecret,
+        step: Step,
+        done: list[Step],
+        version: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         done.append(step)
-        self._record(Action.ROTATION_STEP, secret, {"step": step.value, "version": version})
+        self._record(
+            Action.ROTATION_STEP,
+            secret,
+            {"step": step.value, "version": version, **(details or {})},
+        )
         if self.after_step is not None:
             self.after_step(step)
 

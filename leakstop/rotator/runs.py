@@ -28,6 +28,9 @@ from leakstop.rotator.machine import Outcome as Rotated
 from leakstop.rotator.providers.registry import Providers
 from leakstop.rotator.schedule import DueItem, Status, is_due_now
 
+#: The records `revoke_after_grace` reads.
+REVOCATION_RECORDS = frozenset({Action.ROTATION_COMPLETED, Action.ROTATION_STEP, Action.REVOKED})
+
 
 class Done(str, enum.Enum):
     ROTATED = "rotated"
@@ -173,15 +176,19 @@ def revoke_after_grace(
     context: Context,
     now: datetime,
 ) -> list[RunOutcome]:
-    """Revoke the old values whose grace period is over: a `rotation_completed` record with a
-    `revoke_after` in the past and no later `revoked` record for its old version.
-    `records` are the log's rotation_completed and revoked records, oldest first."""
+    """Revoke the old values whose grace period is over: a `rotation_completed` record, or
+    the `finish` step of a run that died before completing, with a `revoke_after` in the past
+    and no later `revoked` record for its old version. `records` are the log's
+    REVOCATION_RECORDS, oldest first."""
     by_name = {(s.org, s.name): s for s in secrets if s.issuer is not None}
     waiting: dict[tuple[str, str, str], datetime] = {}
     for record in records:
         version = record.details.get("from_version") or record.details.get("version")
         key = (record.org, record.secret, str(version))
-        if record.action is Action.ROTATION_COMPLETED and record.details.get("revoke_after"):
+        schedules = record.action is Action.ROTATION_COMPLETED or (
+            record.action is Action.ROTATION_STEP and record.details.get("step") == "finish"
+        )
+        if schedules and record.details.get("revoke_after"):
             waiting[key] = datetime.fromisoformat(str(record.details["revoke_after"]))
         elif record.action is Action.REVOKED and record.success:
             waiting.pop(key, None)

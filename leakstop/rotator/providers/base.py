@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from leakstop.config.options import Options, Origin
@@ -123,6 +123,18 @@ class ShapesValues(Protocol):
 
     def value_maker(self, secret: ManagedSecret) -> Handler | None:
         """The handler new values come from when the secret names none; None: the default."""
+        ...
+
+
+@runtime_checkable
+class SweepsOrphans(Protocol):
+    """A minting issuer that can find what it minted for a secret. A run killed between
+    minting and writing the journal leaves a working credential that no one holds; the next
+    rotation destroys it. Optional, asked for with isinstance."""
+
+    def sweep(self, name: str, how: Options, current: Value | None, older_than: timedelta) -> int:
+        """Revoke credentials minted for `name`, made after `current` and longer than
+        `older_than` ago, other than `current`; how many."""
         ...
 
 

@@ -47,6 +47,7 @@ The pieces, one job each:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from leakstop.config.options import Options
@@ -161,6 +162,14 @@ class VaultProvider:
             self._approle.revoke(name, spec, value)
         else:
             self._token.revoke(name, spec, value)
+
+    def sweep(self, name: str, how: Options, current: Value | None, older_than: timedelta) -> int:
+        """Destroy credentials minted for `name` by runs that died before storing them
+        (AppRole secret-ids; minted tokens expire with their ttl instead)."""
+        spec = parse_issuer(name, how)
+        if isinstance(spec, AppRoleSpec):
+            return self._approle.sweep(name, spec, current, older_than)
+        return 0
 
     def renew(self, name: str, how: Options, value: Value) -> None:
         """Extend a minted token's lease (token issuers only: a secret-id is not renewed)."""

@@ -19,6 +19,8 @@ token); they reach Vault only in request bodies, never a URL, a log or a message
 from __future__ import annotations
 
 import logging
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from leakstop.errors import ProviderError
@@ -110,6 +112,65 @@ class AppRoleIssuer:
             spec.role,
         )
 
+    def sweep(
+        self, name: str, spec: AppRoleSpec, current: Value | None, older_than: timedelta
+    ) -> int:
+        """Destroy the secret-ids leakstop minted for `name` that no one holds: newer than the
+        current one (so not a previous value still in its grace period), older than
+        `older_than` (so not a live run's), and not the current one. A run killed between
+        minting and writing the journal leaves such a secret-id; the number destroyed."""
+        approle = self._session.client().auth.approle
+        hvac = import_hvac()
+        doing = self._session.doing(f"look for orphaned secret-ids of AppRole {spec.role!r}")
+        floor = None
+        keep = None
+        with vault_errors(doing):
+            if current is not None:
+                found = approle.read_secret_id(
+                    role_name=spec.role, secret_id=_text(current, doing), mount_point=spec.mount
+                )
+                if isinstance(found, dict) and found.get("data"):
+                    keep = _data(found, doing).get("secret_id_accessor")
+                    floor = _when(_data(found, doing).get("creation_time"))
+            try:
+                listed = approle.list_secret_id_accessors(
+                    role_name=spec.role, mount_point=spec.mount
+                )
+            except hvac.exceptions.InvalidPath:
+                return 0  # no secret-ids at all
+        cutoff = datetime.now(timezone.utc) - older_than
+        swept = 0
+        for accessor in _data(listed, doing).get("keys") or []:
+            if accessor == keep:
+                continue
+            with vault_errors(doing):
+                info = _data(
+                    approle.read_secret_id_accessor(
+                        role_name=spec.role, secret_id_accessor=accessor, mount_point=spec.mount
+                    ),
+                    doing,
+                )
+            metadata = info.get("metadata") or {}
+            made = _when(info.get("creation_time"))
+            if metadata.get("created_by") != CREATED_BY or metadata.get("leakstop_secret") != name:
+                continue
+            if made is None or made > cutoff or (floor is not None and made <= floor):
+                continue
+            with vault_errors(
+                self._session.doing(f"destroy an orphaned secret-id of {spec.role!r}")
+            ):
+                approle.destroy_secret_id_accessor(
+                    role_name=spec.role, secret_id_accessor=accessor, mount_point=spec.mount
+                )
+            log.info(
+                "vault %r: destroyed orphaned secret-id (accessor %s) of AppRole %r",
+                self._session.provider,
+                accessor,
+                spec.role,
+            )
+            swept += 1
+        return swept
+
     def role_id(self, spec: AppRoleSpec) -> str:
         """The role's role-id (not a secret on its own, but never logged either)."""
         doing = self._session.doing(f"read the role-id of AppRole {spec.role!r}")
@@ -194,3 +255,14 @@ def _data(response: Any, doing: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ProviderError(f"{doing}: unexpected answer from Vault")
     return data
+
+
+def _when(text: Any) -> datetime | None:
+    """A Vault timestamp (RFC 3339 with nanoseconds) as a UTC datetime."""
+    if not isinstance(text, str) or not text:
+        return None
+    trimmed = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
+    try:
+        return datetime.fromisoformat(trimmed).astimezone(timezone.utc)
+    except ValueError:
+        return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import hvac
@@ -86,6 +87,29 @@ def test_an_approle_rotation_as_the_machine_runs_it(
     assert "the old secret-id is already gone" in caplog.text
     looked_up = bao.admin.auth.approle.read_secret_id("deployer", new.decode())["data"]
     assert looked_up["metadata"] == {"created_by": "leakstop", "leakstop_secret": SECRET}
+
+
+def test_sweep_destroys_only_what_a_dead_run_minted_and_never_stored(
+    bao: BaoServer, vault: VaultProvider
+) -> None:
+    """Orphans: minted by leakstop for this secret after the current one. The previous
+    value (older than current, in its grace period), another secret's and a person's
+    secret-ids are kept; so is one minted within `older_than` (a live run's)."""
+    name = "ci/sweep-target"
+    previous = vault.mint(name, APPROLE)
+    current = vault.mint(name, APPROLE)
+    orphan = vault.mint(name, APPROLE)
+    other_secret = vault.mint("ci/someone-else", APPROLE)
+    by_hand = bao.admin.auth.approle.generate_secret_id("deployer")["data"]["secret_id"]
+
+    assert vault.sweep(name, APPROLE, current, timedelta(hours=1)) == 0  # too young
+    assert logs_in(bao, orphan)
+    assert vault.sweep(name, APPROLE, current, timedelta(0)) == 1
+    assert not logs_in(bao, orphan)
+    for kept in (previous, current, other_secret, by_hand.encode()):
+        assert isinstance(kept, bytes)
+        assert logs_in(bao, kept)
+    assert vault.sweep(name, APPROLE, current, timedelta(0)) == 0  # nothing left to do
 
 
 def test_a_refused_secret_id_is_not_shown(vault: VaultProvider) -> None:
