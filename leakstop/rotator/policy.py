@@ -8,6 +8,7 @@ marked as needing confirmation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -75,7 +76,7 @@ def plan(
             continue
         effect = "no provider can act on this credential: rotate it by hand"
         if rule is not None:
-            effect += f" ({rule.remediation.split('.')[0]})"
+            effect += f" ({_first_sentence(rule.remediation)})"
         entries.append(PlanEntry(finding, None, None, effect))
     return entries
 
@@ -93,3 +94,8 @@ def _confirmed_effect(managed: ManagedSecret, response: Response) -> str:
     if response is Response.NOTIFY:
         return f"notify the owners of {managed.name} ({', '.join(managed.owners) or 'none listed'})"
     return f"report only (respond: says none for this rule); {managed.name} is left as it is"
+
+
+def _first_sentence(text: str) -> str:
+    """Up to the first full stop that ends a sentence (not the one in `ALTER ROLE ...`)."""
+    return re.split(r"(?<!\.)\.(?:\s|$)", " ".join(text.split()), maxsplit=1)[0]

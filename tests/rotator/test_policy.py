@@ -41,3 +41,13 @@ def test_a_finding_whose_rule_is_unknown_needs_a_person() -> None:
     (entry,) = plan([_finding("gone-rule", "f9")], [])
     assert entry.provider is None
     assert entry.effect == "no provider can act on this credential: rotate it by hand"
+
+
+def test_a_manual_step_quotes_the_remediation_up_to_its_first_sentence(
+    all_rules: list[Rule],
+) -> None:
+    (entry,) = plan([_finding("postgres-uri-password", "f4")], all_rules)
+    # The remediation reads "(ALTER ROLE ... PASSWORD)": its dots do not end the sentence.
+    assert "(ALTER ROLE ... PASSWORD)" in entry.effect
+    assert entry.effect.endswith(")")
+    assert entry.effect.count("(") == entry.effect.count(")")
