@@ -108,6 +108,7 @@ def _notifier(fields: Fields) -> NotifierSettings:
     if fields.has("url"):
         fields.fail("url would put the webhook URL (a credential) in the file: use url_env")
     url_env = _env_name(fields, "url_env", required=True)
+    assert url_env is not None  # required: a missing one has raised
     signing_key_env = _env_name(fields, "signing_key_env")
     if signing_key_env is not None and kind != "webhook":
         fields.fail(
