@@ -77,6 +77,8 @@ def _run(items: list[DueItem], config: Config, now: datetime, fmt: str) -> Outco
     from leakstop.audit.query import Query, select
     from leakstop.audit.record import Action
     from leakstop.audit.setup import audit_folder, open_log
+    from leakstop.notify.events import run_outcome_event
+    from leakstop.notify.setup import open_notifications
     from leakstop.rotator.providers.registry import Providers
     from leakstop.rotator.runs import Done, revoke_after_grace, run_due
 
@@ -95,6 +97,8 @@ def _run(items: list[DueItem], config: Config, now: datetime, fmt: str) -> Outco
         outcomes += revoke_after_grace(
             config.secrets, select(folder, rotations), providers, audit_log, context, now
         )
+        notifications = open_notifications(config.notifications, audit_log, context)
+        notifications.publish_all(run_outcome_event(o) for o in outcomes)
     finally:
         audit_log.close()
     rows = [

@@ -56,6 +56,10 @@ class Notifications:
                 sent += self.publish(event)
         return sent
 
+    def send_to(self, notifier: Notifier, event: Event) -> Sent:
+        """Send `event` to `notifier` whatever its filters say (`notify test`)."""
+        return self._send(notifier, event)
+
     def _send(self, notifier: Notifier, event: Event) -> Sent:
         settings = notifier.settings
         details = {

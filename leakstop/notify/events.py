@@ -17,9 +17,11 @@ if TYPE_CHECKING:
     from leakstop.rotator.runs import RunOutcome
 
 
-def rotation_event(result: RotationResult, secret: ManagedSecret, reason: str = "") -> Event | None:
-    """A finished, failed, rolled-back rotation, or an emergency revocation (`respond`);
-    None for a response not taken."""
+def rotation_event(
+    result: RotationResult, secret: ManagedSecret, reason: str = "", action: str = "rotate"
+) -> Event | None:
+    """A finished, failed, rolled-back rotation, or an emergency revocation (`respond`,
+    `action` revoke) done or failed; None for a response not taken."""
     from leakstop.rotator.machine import Outcome
 
     facts = [*_secret_facts(secret)]
@@ -52,6 +54,17 @@ def rotation_event(result: RotationResult, secret: ManagedSecret, reason: str = 
     if result.outcome in (Outcome.FAILED, Outcome.ROLLED_BACK):
         facts.append(Fact("error", "Error", result.error or "unknown"))
         rolled = result.outcome is Outcome.ROLLED_BACK
+        if action == "revoke":
+            return Event(
+                EventKind.ROTATION_FAILED,
+                Severity.CRITICAL,
+                f"Revocation of {secret.name} failed",
+                f"The leaked value of {secret.name} could not be revoked and may still work: "
+                "revoke it by hand at its issuer.",
+                secret.name,
+                secret.org,
+                tuple(facts),
+            )
         return Event(
             EventKind.ROTATION_FAILED,
             Severity.HIGH,
