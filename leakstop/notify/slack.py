@@ -68,7 +68,8 @@ def payload(event: Event) -> dict[str, Any]:
             ],
         }
     )
-    return {"text": sanitize(f"{event.title}: {event.summary}"), "blocks": blocks}
+    # The fallback is mrkdwn too: unescaped, a path could still ping a channel from it.
+    return {"text": escape(f"{event.title}: {event.summary}"), "blocks": blocks}
 
 
 def escape(text: str) -> str:
