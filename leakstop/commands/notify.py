@@ -34,7 +34,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 def run(args: argparse.Namespace) -> Outcome:
     from leakstop.audit.context import from_environment
     from leakstop.audit.setup import open_log
-    from leakstop.notify.events import test_event
+    from leakstop.notify.events import probe_event
     from leakstop.notify.setup import open_notifications
 
     root = gitcli.toplevel(Path.cwd()) or Path.cwd()
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> Outcome:
         notifications = open_notifications(chosen, audit_log, from_environment())
         for notifier in notifications.notifiers:
             name = notifier.settings.name
-            sent = notifications.send_to(notifier, test_event(name))
+            sent = notifications.send_to(notifier, probe_event(name))
             if sent.is_delivered:
                 say(sanitize(f"✓ {name} ({notifier.settings.type}): delivered"))
             else:

@@ -193,7 +193,7 @@ def anomaly_event(anomaly: Anomaly) -> Event:
     )
 
 
-def test_event(notifier: str) -> Event:
+def probe_event(notifier: str) -> Event:
     return Event(
         None,
         Severity.INFO,
