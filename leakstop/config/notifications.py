@@ -92,6 +92,12 @@ def parse_notifications(fields: Fields) -> tuple[NotifierSettings, ...]:
 
 
 def _notifier(fields: Fields) -> NotifierSettings:
+    if fields.has("url"):
+        fields.fail(
+            "'url' would put the webhook URL (a credential) in the file, and in git: set an "
+            "environment variable and name it with url_env",
+            fields.line_of("url"),
+        )
     fields.check_keys(NOTIFIER_KEYS)
     name = fields.string("name", required=True)
     if not _NAME.match(name):
@@ -105,8 +111,6 @@ def _notifier(fields: Fields) -> NotifierSettings:
             f"unknown notifier type {kind!r} (choose from {', '.join(NOTIFIER_TYPES)})",
             fields.line_of("type"),
         )
-    if fields.has("url"):
-        fields.fail("url would put the webhook URL (a credential) in the file: use url_env")
     url_env = _env_name(fields, "url_env", required=True)
     assert url_env is not None  # required: a missing one has raised
     signing_key_env = _env_name(fields, "signing_key_env")
