@@ -31,7 +31,7 @@ from leakstop.rules.validators import VALIDATORS
 README = Path(__file__).parents[2] / "README.md"
 #: The README sections whose YAML blocks are `.leakstop.yaml` content (the others show
 #: workflows and pre-commit files).
-CONFIG_SECTIONS = ("Configuration", "Audit trail")
+CONFIG_SECTIONS = ("Configuration", "Audit trail", "Notifications")
 
 
 def _schema() -> dict[str, Any]:
