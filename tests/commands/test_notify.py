@@ -224,3 +224,59 @@ def test_a_notifier_that_is_down_does_not_fail_the_rotation(
     assert store.read("billing/api-key") != BILLING
     (failed,) = _audit(capsys, "--action", "notification_failed")
     assert failed["details"]["event"] == "rotation_finished"
+
+
+def test_rotations_run_warns_of_an_expired_secret_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_home: Path,
+    hook: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _managed(tmp_path, private_home, monkeypatch)
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\nsecrets:\n  - name: billing/api-key\n    store: {provider: local}\n"
+        "    policy: {interval: never, expires: '2024-01-31'}\n"
+        "notifications:\n  - {name: security-slack, type: slack, url_env: SECURITY_SLACK,"
+        " events: [expiring]}\n"
+    )
+    assert main(["rotations", "run"]) == 0
+    assert main(["rotations", "run"]) == 0  # the day's warning is not sent again
+    (payload,) = _payloads(hook)
+    assert payload["blocks"][0]["text"]["text"] == "billing/api-key has expired"
+    assert "expired 2024-01-31" in payload["blocks"][1]["text"]["text"]
+
+
+def test_audit_anomalies_record_sends_each_new_anomaly_once(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_home: Path,
+    hook: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from leakstop.audit.context import Context
+    from leakstop.audit.log import AuditLog
+    from leakstop.audit.record import Action, Source
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\naudit: {anomalies: {failed_attempts: {count: 3}}}\n"
+        "notifications:\n  - {name: security-slack, type: slack, url_env: SECURITY_SLACK}\n"
+    )
+    audit_log = AuditLog.open(private_home / "audit", None)
+    mallory = Context("mallory", Source.CLI)
+    for _ in range(3):
+        audit_log.append(Action.ACCESS_DENIED, "billing/api-key", mallory, success=False)
+    audit_log.close()
+
+    assert main(["audit", "anomalies", "--record"]) == 0
+    assert main(["audit", "anomalies", "--record"]) == 0
+    (payload,) = _payloads(hook)
+    assert payload["blocks"][0]["text"]["text"] == "Audit anomaly: failed attempts"
+    facts = [f["text"] for f in payload["blocks"][2]["fields"]]
+    assert "*Records*\n3" in facts
+    assert "*Actors*\nmallory" in facts
+    # Recording the anomaly and its notification raised no anomaly of their own.
+    capsys.readouterr()
+    assert main(["audit", "anomalies", "-f", "json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
