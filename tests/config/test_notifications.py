@@ -53,7 +53,10 @@ ITEM = "notifications:\n  - {name: a, type: slack, url_env: HOOK"
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (ITEM + ", url: 'https://hooks.slack.com/services/T/B/x'}\n", "'url' would put the webhook URL"),
+        (
+            ITEM + ", url: 'https://hooks.slack.com/services/T/B/x'}\n",
+            "'url' would put the webhook URL",
+        ),
         (ITEM + "}\n  - {name: a, type: teams, url_env: OTHER}\n", "two notifiers are called 'a'"),
         (ITEM.replace("slack", "email") + "}\n", "unknown notifier type 'email'"),
         (ITEM.replace("HOOK", "'https://hooks.slack.com/x'") + "}\n", "url_env must name"),
