@@ -4,9 +4,13 @@ other 4xx or redirects, bounded attempts, and a webhook URL that never shows in 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import trustme
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -119,3 +123,39 @@ def test_an_unset_or_plain_http_url_fails_each_send_without_a_request() -> None:
     with pytest.raises(NotifyError, match="must use https://") as caught:
         remote.send(probe_event("b"))
     assert SLACK_PATH not in str(caught.value)
+
+
+@pytest.fixture
+def https_server() -> Iterator[tuple[HTTPServer, trustme.CA]]:
+    ca = trustme.CA()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    yield server, ca
+    server.clear()
+    server.stop()
+
+
+def test_https_with_a_private_ca_from_ssl_cert_file(
+    https_server: tuple[HTTPServer, trustme.CA],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, ca = https_server
+    server.expect_request(SLACK_PATH, method="POST").respond_with_data("ok")
+    url = server.url_for(SLACK_PATH)
+    assert url.startswith("https://127.0.0.1:")
+
+    (untrusting,) = build_notifiers([settings()], {"HOOK_URL": url}, FAST)
+    with pytest.raises(NotifyError, match="TLS certificate not trusted") as caught:
+        untrusting.send(probe_event("chat"))
+    assert caught.value.attempts == 1  # retrying will not make a certificate valid
+    assert server.log == []
+
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    (trusting,) = build_notifiers([settings()], {"HOOK_URL": url}, FAST)
+    assert trusting.send(probe_event("chat")).status == 200
+    assert len(server.log) == 1
