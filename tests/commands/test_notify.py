@@ -280,3 +280,25 @@ def test_audit_anomalies_record_sends_each_new_anomaly_once(
     capsys.readouterr()
     assert main(["audit", "anomalies", "-f", "json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_rotate_apply_sends_rotation_finished(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_home: Path,
+    hook: HTTPServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store = _managed(tmp_path, private_home, monkeypatch)
+    (tmp_path / ".leakstop.yaml").write_text(CONFIG)
+
+    assert main(["rotate", "search/api-key", "--apply", "--reason", "quarterly"]) == 0
+    (payload,) = _payloads(hook)
+    assert payload["text"].startswith("Rotated search/api-key: ")
+    facts = [f["text"] for f in payload["blocks"][2]["fields"]]
+    assert "*Reason*\nquarterly" in facts
+    new = store.read("search/api-key")
+    assert isinstance(new, bytes)
+    captured = b"".join(request.get_data() for request, _ in hook.log)
+    assert new not in captured
+    assert SEARCH not in captured
