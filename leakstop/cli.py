@@ -17,6 +17,7 @@ from leakstop.commands import (
     action,
     audit,
     baseline,
+    notify,
     providers,
     respond,
     rotate,
@@ -48,6 +49,7 @@ COMMANDS: Mapping[str, Command] = {
     "rotate": rotate,
     "rotations": rotations,
     "providers": providers,
+    "notify": notify,
 }
 _EXIT_CODES = {Outcome.CLEAN: EXIT_CLEAN, Outcome.FAILED: EXIT_FINDINGS}
 

@@ -29,8 +29,10 @@ in every further record at which it still holds, and ends at the key's first rec
 it no longer does (that record is not part of it), or when the records end. Anomalies come
 out as their bursts end; sort by `first` for a timeline.
 
-`anomaly` records and the log's own upkeep (`log_repaired`, `log_archived`, `log_pruned`,
-`sink_failed`) are never looked at, so recording an anomaly cannot raise another.
+`anomaly` records, the log's own upkeep (`log_repaired`, `log_archived`, `log_pruned`,
+`sink_failed`) and notifications (`notification_sent`, `notification_failed`) are never looked
+at, so recording an anomaly, or telling someone about it, cannot raise another; and a chat
+webhook that is down is not a failed attempt at a secret.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ IGNORED = frozenset(
         Action.LOG_ARCHIVED,
         Action.LOG_PRUNED,
         Action.SINK_FAILED,
+        Action.NOTIFICATION_SENT,
+        Action.NOTIFICATION_FAILED,
     }
 )
 

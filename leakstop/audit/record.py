@@ -53,6 +53,10 @@ class Action(str, enum.Enum):
     LOG_ARCHIVED = "log_archived"
     LOG_PRUNED = "log_pruned"
     SINK_FAILED = "sink_failed"
+    #: A notifier (Slack, Teams, webhook) took a message, or did not after its retries. The
+    #: record names the notifier and the event, never the message or the webhook URL.
+    NOTIFICATION_SENT = "notification_sent"
+    NOTIFICATION_FAILED = "notification_failed"
 
 
 class Source(str, enum.Enum):

@@ -100,14 +100,21 @@ def _anomalies(args: argparse.Namespace, config: Config, folder: Path) -> Outcom
         recorded = {r.details.get("anomaly_id") for r in select(folder, _anomaly_records())}
         context = from_environment()
         with _log(config, folder) as audit_log:
-            for anomaly in found:
-                if anomaly.id not in recorded:
-                    audit_log.append(
-                        Action.ANOMALY,
-                        anomaly.secret or "",
-                        context,
-                        details={"anomaly_id": anomaly.id, **anomaly.to_details()},
-                    )
+            new = [anomaly for anomaly in found if anomaly.id not in recorded]
+            for anomaly in new:
+                audit_log.append(
+                    Action.ANOMALY,
+                    anomaly.secret or "",
+                    context,
+                    details={"anomaly_id": anomaly.id, **anomaly.to_details()},
+                )
+            if new and config.notifications:
+                # Only anomalies recorded now: a rerun does not send the same one again.
+                from leakstop.notify.events import anomaly_event
+                from leakstop.notify.setup import open_notifications
+
+                notifications = open_notifications(config.notifications, audit_log, context)
+                notifications.publish_all(anomaly_event(anomaly) for anomaly in new)
     return Outcome.CLEAN
 
 

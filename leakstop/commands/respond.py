@@ -23,6 +23,8 @@ from leakstop.textsafe import sanitize, sanitize_json
 if TYPE_CHECKING:  # imported for real only when there is something to rotate
     from leakstop.audit.context import Context
     from leakstop.audit.log import AuditLog
+    from leakstop.notify.dispatch import Notifications
+    from leakstop.notify.event import Event
     from leakstop.rotator.machine import Machine, RotationResult
     from leakstop.rotator.providers.base import Store
     from leakstop.rotator.providers.registry import Providers
@@ -86,7 +88,10 @@ def respond(request: ScanRequest, apply: bool, fmt: str, out: TextIO) -> Respons
         _record_detections(entries, audit_log, context)
         results = []
         if apply and providers is not None:
-            results = _apply(entries, config, providers, audit_log, context)
+            from leakstop.notify.setup import open_notifications
+
+            notifications = open_notifications(config.notifications, audit_log, context)
+            results = _apply(entries, config, providers, notifications, audit_log, context)
     finally:
         audit_log.close()
     write_plan(entries, results, fmt, apply, out)
@@ -97,12 +102,15 @@ def _apply(
     entries: Sequence[PlanEntry],
     config: Config,
     providers: Providers,
+    notifications: Notifications,
     audit_log: AuditLog,
     context: Context,
 ) -> list[RotationResult]:
     """Rotate each confirmed managed secret once; a secret that cannot be rotated (another
-    run at it, a provider down) is a failed result, and the others still go."""
+    run at it, a provider down) is a failed result, and the others still go. Each outcome is
+    sent to the notifiers that want it; `notify` leaks are only sent."""
     from leakstop.audit.record import Action
+    from leakstop.notify.events import leak_confirmed_event, rotation_event
     from leakstop.rotator.machine import Machine, RotationResult
     from leakstop.rotator.machine import Outcome as Rotated
 
@@ -123,26 +131,43 @@ def _apply(
                 "line": finding.location.line,
             },
         )
+        if entry.action == "notify":
+            results.append(_notify(notifications, leak_confirmed_event(finding, secret)))
+            continue
+        reason = f"leak confirmed: {finding.fingerprint}"
         try:
             store = providers.store(secret.store.provider, secret.org)
             issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
             machine = Machine(store, issuer, audit_log, context)
             if entry.action == "rotate":
-                reason = f"leak confirmed: {finding.fingerprint}"
-                results.append(machine.rotate(secret, reason=reason))
-            elif entry.action == "revoke":
-                results.append(_revoke(machine, store, secret))
-            elif entry.action == "notify":
-                results.append(
-                    RotationResult(
-                        secret.name,
-                        Rotated.SKIPPED,
-                        error="notifiers (Slack, Teams, webhook) are not in this release",
-                    )
-                )
+                result = machine.rotate(secret, reason=reason)
+            else:
+                result = _revoke(machine, store, secret)
         except LeakstopError as exc:
-            results.append(RotationResult(secret.name, Rotated.FAILED, error=str(exc)))
+            result = RotationResult(secret.name, Rotated.FAILED, error=str(exc))
+        results.append(result)
+        notifications.publish_all([rotation_event(result, secret, reason, entry.action or "")])
     return results
+
+
+def _notify(notifications: Notifications, event: Event) -> RotationResult:
+    """Policy `notify`: the response is the message; it failed unless some notifier took it."""
+    from leakstop.rotator.machine import Outcome as Rotated
+    from leakstop.rotator.machine import RotationResult
+
+    sent = notifications.publish(event)
+    if not sent:
+        return RotationResult(
+            event.subject,
+            Rotated.FAILED,
+            error="no notifier takes leak_confirmed events at this severity: add one to "
+            "`notifications:` in the config",
+        )
+    if any(s.is_delivered for s in sent):
+        return RotationResult(event.subject, Rotated.NOTIFIED)
+    return RotationResult(
+        event.subject, Rotated.FAILED, error="; ".join(s.error or "" for s in sent)
+    )
 
 
 def _revoke(machine: Machine, store: Store, secret: ManagedSecret) -> RotationResult:

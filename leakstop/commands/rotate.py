@@ -51,6 +51,8 @@ def run(args: argparse.Namespace) -> Outcome:
     secret = _find(config.secrets, args.name, args.org)
     from leakstop.audit.context import from_environment
     from leakstop.audit.setup import open_log
+    from leakstop.notify.events import rotation_event
+    from leakstop.notify.setup import open_notifications
     from leakstop.rotator.machine import Machine
     from leakstop.rotator.machine import Outcome as Rotated
     from leakstop.rotator.providers.registry import Providers
@@ -77,6 +79,8 @@ def run(args: argparse.Namespace) -> Outcome:
         if args.resume:
             machine.lease = timedelta(0)
         result = machine.rotate(secret, reason=args.reason)
+        notifications = open_notifications(config.notifications, audit_log, context)
+        notifications.publish_all([rotation_event(result, secret, args.reason)])
     finally:
         audit_log.close()
     if args.format == "json":

@@ -85,6 +85,8 @@ def _run(
     from leakstop.audit.query import Query, select
     from leakstop.audit.record import Action
     from leakstop.audit.setup import audit_folder, open_log
+    from leakstop.notify.events import run_outcome_event
+    from leakstop.notify.setup import open_notifications
     from leakstop.rotator.providers.registry import Providers
     from leakstop.rotator.runs import REVOCATION_RECORDS, Done, revoke_after_grace, run_due
 
@@ -103,6 +105,8 @@ def _run(
         outcomes += revoke_after_grace(
             config.secrets, select(folder, rotations), providers, audit_log, context, now
         )
+        notifications = open_notifications(config.notifications, audit_log, context)
+        notifications.publish_all(run_outcome_event(o) for o in outcomes)
     finally:
         audit_log.close()
     rows = [

@@ -22,6 +22,7 @@ from leakstop.rules.model import Rule
 from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
 
 if TYPE_CHECKING:
+    from leakstop.config.notifications import NotifierSettings
     from leakstop.config.providers import ProviderSettings
     from leakstop.config.respond import RespondPolicy
     from leakstop.config.secrets import ManagedSecret
@@ -46,6 +47,7 @@ CONFIG_KEYS = (
     "providers",
     "secrets",
     "respond",
+    "notifications",
 )
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -67,6 +69,8 @@ class Config:
     secrets: tuple[ManagedSecret, ...] = ()
     #: What `respond` does with confirmed leaks; None: rotate them, report the rest.
     respond: RespondPolicy | None = None
+    #: Where to tell people what happened (`notifications:`), in file order.
+    notifications: tuple[NotifierSettings, ...] = ()
 
     def provider(self, name: str) -> ProviderSettings:
         """The provider called `name`, or the embedded store for `local` even when it is not
@@ -180,6 +184,12 @@ def parse_config(
 
         respond = parse_respond(respond_fields)
 
+    notifications: tuple[NotifierSettings, ...] = ()
+    if fields.has("notifications"):
+        from leakstop.config.notifications import parse_notifications
+
+        notifications = parse_notifications(fields)
+
     return Config(
         rules=enabled,
         allowlists=tuple(allowlists),
@@ -190,6 +200,7 @@ def parse_config(
         providers=providers,
         secrets=secrets,
         respond=respond,
+        notifications=notifications,
     )
 
 

@@ -67,6 +67,8 @@ class Outcome(str, enum.Enum):
     #: `respond` outcomes besides rotation: an emergency revocation, a response not taken.
     REVOKED = "revoked"
     SKIPPED = "skipped"
+    #: `respond` told the owners through the configured notifiers (policy `notify`).
+    NOTIFIED = "notified"
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,8 @@ def test_failed_attempts_count_denied_access_and_not_successes() -> None:
         Action.LOG_ARCHIVED,
         Action.LOG_PRUNED,
         Action.SINK_FAILED,
+        Action.NOTIFICATION_SENT,
+        Action.NOTIFICATION_FAILED,
     ],
 )
 def test_anomaly_and_upkeep_records_trigger_nothing(action: Action) -> None:

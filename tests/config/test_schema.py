@@ -18,6 +18,7 @@ import yaml
 from leakstop.allowlist import ALLOWLIST_KEYS
 from leakstop.config import CONFIG_KEYS, parse_config
 from leakstop.config.audit import AUDIT_KEYS, SINK_TYPES, AnomalySettings
+from leakstop.config.notifications import NOTIFIER_KEYS, NOTIFIER_TYPES, EventKind
 from leakstop.config.providers import PROVIDER_TYPES
 from leakstop.config.rotation import INTERVAL_KEYWORDS, POLICY_KEYS
 from leakstop.config.secrets import GENERATE_KEYS, SECRET_KEYS, Charset
@@ -30,7 +31,7 @@ from leakstop.rules.validators import VALIDATORS
 README = Path(__file__).parents[2] / "README.md"
 #: The README sections whose YAML blocks are `.leakstop.yaml` content (the others show
 #: workflows and pre-commit files).
-CONFIG_SECTIONS = ("Configuration", "Audit trail")
+CONFIG_SECTIONS = ("Configuration", "Audit trail", "Notifications")
 
 
 def _schema() -> dict[str, Any]:
@@ -125,6 +126,10 @@ GOOD = [
     "    generate: {length: 8, charset: digits, prefix: 'x-'}\n    owners: me\n",
     "secrets:\n  - name: a\n    store: {provider: local}\n    handler: pkg.mod:Class.method\n"
     "    org: acme_eu\n    tags: {env: prod}\n",
+    "notifications:\n  - {name: s, type: slack, url_env: S, events: [anomaly, expiring],\n"
+    "     min_severity: high, timeout: 2.5, retries: 0}\n"
+    "  - {name: t, type: teams, url_env: T, events: leak_confirmed}\n"
+    "  - {name: w, type: webhook, url_env: W, signing_key_env: K}\n",
 ]
 
 
@@ -191,6 +196,16 @@ BAD = [
     SECRET + "    tags: {tier: 1}\n",
     SECRET + "    org: Acme\n",
     "secrets:\n  - {name: a, store: {provider: local, token: abc}}\n",
+    "notifications: {s: {type: slack}}\n",
+    "notifications:\n  - {name: s, type: slack}\n",
+    "notifications:\n  - {name: s, type: email, url_env: S}\n",
+    "notifications:\n  - {name: s, type: slack, url: 'https://hooks.slack.com/x'}\n",
+    "notifications:\n  - {name: s, type: slack, url_env: 'https://hooks.slack.com/x'}\n",
+    "notifications:\n  - {name: S, type: slack, url_env: S}\n",
+    "notifications:\n  - {name: s, type: slack, url_env: S, events: [everything]}\n",
+    "notifications:\n  - {name: s, type: slack, url_env: S, events: []}\n",
+    "notifications:\n  - {name: s, type: slack, url_env: S, min_severity: urgent}\n",
+    "notifications:\n  - {name: s, type: webhook, url_env: S, retries: 11}\n",
 ]
 
 
@@ -234,6 +249,7 @@ def test_the_schema_names_every_key_the_code_reads() -> None:
     assert _properties(DEFS["secret"]) == set(SECRET_KEYS)
     assert _properties(DEFS["policy"]) == set(POLICY_KEYS)
     assert _properties(DEFS["generate"]) == set(GENERATE_KEYS)
+    assert _properties(DEFS["notifier"]) == set(NOTIFIER_KEYS)
 
 
 def test_the_schema_lists_every_choice_the_code_accepts() -> None:
@@ -245,6 +261,10 @@ def test_the_schema_lists_every_choice_the_code_accepts() -> None:
     assert DEFS["generate"]["properties"]["charset"]["enum"] == [c.value for c in Charset]
     interval = DEFS["policy"]["properties"]["interval"]["anyOf"][0]
     assert interval["enum"] == list(INTERVAL_KEYWORDS)
+    notifier = DEFS["notifier"]["properties"]
+    assert notifier["type"]["enum"] == list(NOTIFIER_TYPES)
+    assert notifier["events"]["anyOf"][0]["enum"] == [e.value for e in EventKind]
+    assert notifier["min_severity"]["enum"] == [s.value for s in Severity]
 
 
 def test_every_schema_object_is_closed_or_open_on_purpose() -> None:
