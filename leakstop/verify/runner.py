@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakstop.finding import Finding
+from leakstop.results import ScanResult
 from leakstop.rules.model import Rule
 from leakstop.verify.base import CheckContext, Unverifiable, Verifier
 from leakstop.verify.http import (
@@ -19,6 +20,7 @@ from leakstop.verify.http import (
     HostNotAllowedError,
     HttpSettings,
     TransportError,
+    load_endpoints,
 )
 from leakstop.verify.model import Status, Verification
 from leakstop.verify.pairing import Credential, pair
@@ -100,3 +102,19 @@ def _check(credential: Credential, options: VerifyOptions, nearby: NearbyText) -
         return Verification(Status.UNKNOWN, str(exc), name)
     log.debug("verify %s: %s (%s)", name, result.status.value, result.reason)
     return Verification(result.status, result.reason, name)
+
+
+def verify_result(result: ScanResult, root: Path, *, only_verified: bool = False) -> None:
+    """Verify a scan's findings in place (`scan --verify`); with `only_verified`, drop every
+    finding its issuer did not confirm. Test endpoints come from LEAKSTOP_VERIFY_ENDPOINTS."""
+    options = VerifyOptions(
+        verifier_names(result.rules), root=root, http=HttpSettings(endpoints=load_endpoints())
+    )
+    findings = verify_findings(result.findings, options)
+    if only_verified:
+        findings = [f for f in findings if is_verified(f)]
+    result.findings = findings
+
+
+def is_verified(finding: Finding) -> bool:
+    return finding.verification is not None and finding.verification.status is Status.VERIFIED
