@@ -40,10 +40,13 @@ def test_live_and_dead_tokens_and_findings_without_a_verifier(issuer: Issuer) ->
         [make_finding("github-pat", TOKEN), make_finding("github-pat", DEAD), other],
         issuer.options(GITHUB),
     )
-    assert live.verification is not None and live.verification.status is Status.VERIFIED
-    assert dead.verification is not None and dead.verification.status is Status.INVALID
+    assert live.verification is not None
+    assert live.verification.status is Status.VERIFIED
+    assert dead.verification is not None
+    assert dead.verification.status is Status.INVALID
     assert dead.verification.verifier == "github"
-    assert plain is other and plain.verification is None
+    assert plain is other
+    assert plain.verification is None
 
 
 def test_a_companion_gets_its_credentials_outcome(issuer: Issuer) -> None:
