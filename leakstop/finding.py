@@ -9,6 +9,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from leakstop.verify.model import Verification
+
 # Used when neither `fingerprint.salt` nor a repository root commit is available. It keeps
 # fingerprints from being a bare SHA-256 of the secret, which could be looked up in a table.
 DEFAULT_FINGERPRINT_KEY = b"leakstop/fingerprint/v1"
@@ -98,6 +100,8 @@ class Finding:
     #: (`legacy_fingerprint`), so old baselines and allowlists still match; None when it
     #: equals `fingerprint` (tokens).
     legacy_fingerprint: str | None = None
+    #: The live check's outcome (`scan --verify`); None when not checked or no verifier.
+    verification: Verification | None = None
 
     @property
     def redacted(self) -> str:

@@ -92,6 +92,18 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     output.add_argument(
         "--exit-zero", action="store_true", help="exit 0 even when secrets are found"
     )
+    live = parser.add_argument_group("live verification")
+    live.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask each credential's issuer whether it works (read-only requests to the "
+        "issuer's own hosts; off by default, nothing else contacts the network)",
+    )
+    live.add_argument(
+        "--only-verified",
+        action="store_true",
+        help="report only findings their issuer confirmed live (implies --verify)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -105,16 +117,34 @@ def run(args: argparse.Namespace) -> Outcome:
         category=args.sarif_category,
         hint=HINTS.get(request.mode, ""),
     )
-    result = scan(request, report_targets(args), options, sys.stdout)
+    live = LiveCheck(verify=args.verify or args.only_verified, only_verified=args.only_verified)
+    result = scan(request, report_targets(args), options, sys.stdout, live)
     return Outcome.FAILED if result.findings and not args.exit_zero else Outcome.CLEAN
 
 
+@dataclass(frozen=True)
+class LiveCheck:
+    """`--verify` / `--only-verified`."""
+
+    verify: bool = False
+    only_verified: bool = False
+
+
 def scan(
-    request: ScanRequest, targets: Sequence[ReportTarget], options: ReportOptions, stdout: TextIO
+    request: ScanRequest,
+    targets: Sequence[ReportTarget],
+    options: ReportOptions,
+    stdout: TextIO,
+    live: LiveCheck | None = None,
 ) -> ScanResult:
     """Run one scan and write every requested report. Raises LeakstopError on bad input."""
     check_reports(targets)
     prepared, result = execute(request)
+    if live is not None and live.verify:
+        # Imported here: without --verify, no verifier code loads and nothing goes online.
+        from leakstop.verify.runner import verify_result
+
+        verify_result(result, prepared.root, only_verified=live.only_verified)
     write_reports(result, targets, dataclasses.replace(options, root=prepared.root), stdout)
     return result
 

@@ -43,8 +43,9 @@ class GithubReporter:
     def write(self, result: ScanResult, out: TextIO) -> None:
         shown: dict[str, int] = {"error": 0, "warning": 0, "notice": 0}
         left_out = 0
-        for finding in sorted(result.findings, key=lambda f: f.severity.rank):
-            level = _LEVEL[finding.severity]
+        # Live credentials first: GitHub drops annotations past its per-level limit.
+        for finding in sorted(result.findings, key=lambda f: (not _is_live(f), f.severity.rank)):
+            level = "error" if _is_live(finding) else _LEVEL[finding.severity]
             if shown[level] >= MAX_PER_LEVEL:
                 left_out += 1
                 continue
@@ -55,6 +56,10 @@ class GithubReporter:
                 f"{left_out} more findings are not annotated (GitHub shows {MAX_PER_LEVEL} per "
                 "level and step); see the job summary and the SARIF report for all of them.\n"
             )
+
+
+def _is_live(finding: Finding) -> bool:
+    return finding.verification is not None and finding.verification.status.value == "verified"
 
 
 def annotation(finding: Finding, level: str) -> str:
@@ -78,4 +83,7 @@ def annotation(finding: Finding, level: str) -> str:
     message = f"{sanitize(finding.description)} ({sanitize(finding.redacted)})"
     if finding.commit is not None:
         message += f" in commit {sanitize(finding.commit.sha[:12])}"
+    if finding.verification is not None:
+        verification = finding.verification
+        message += f" [{verification.status.value}: {sanitize(verification.reason)}]"
     return f"::{level} {joined}::{escape_data(message)}"

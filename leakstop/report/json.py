@@ -70,6 +70,8 @@ class JsonReporter:
                 "date": commit.date,
                 "summary": commit.summary,
             }
+        if finding.verification is not None:
+            item["verification"] = finding.verification.as_dict()
         if self.options.show_secrets:
             item["secret"] = finding.secret
         return item

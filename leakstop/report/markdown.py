@@ -53,16 +53,17 @@ class MarkdownReporter:
             lines += [f"✅ **No secrets found.** {scanned}.", ""]
             return "\n".join(lines)
         files = len({f.location.path for f in findings})
+        live = any(f.verification is not None for f in findings)
         lines += [
             f"❌ **{len(findings)} secret{'s' if len(findings) != 1 else ''} found in {files} "
             f"file{'s' if files != 1 else ''}.** {scanned}.",
             "",
-            "| Severity | Rule | Location | Secret | Commit |",
-            "|---|---|---|---|---|",
+            "| Severity | Rule | Location | Secret | Commit |" + (" Live |" if live else ""),
+            "|---|---|---|---|---|" + ("---|" if live else ""),
         ]
         size = sum(len(line.encode()) + 1 for line in lines)
         for index, finding in enumerate(findings):
-            row = _row(finding)
+            row = _row(finding, live)
             if size + len(row.encode()) + 200 > MAX_BYTES:
                 lines += ["", f"… and {len(findings) - index} more (see the SARIF or JSON report)."]
                 break
@@ -78,11 +79,15 @@ class MarkdownReporter:
         return "\n".join(lines)
 
 
-def _row(finding: Finding) -> str:
+def _row(finding: Finding, live: bool = False) -> str:
     location = finding.location
     commit = cell(finding.commit.sha[:10]) if finding.commit else ""
     severity = f"{_SEVERITY_ICON[finding.severity.value]} {finding.severity.value}"
-    return (
+    row = (
         f"| {severity} | {code(finding.rule_id)} | {code(f'{location.path}:{location.line}')} | "
         f"{code(finding.redacted)} | {commit} |"
     )
+    if live:
+        verification = finding.verification
+        row += f" {cell(verification.status.value) if verification else ''} |"
+    return row

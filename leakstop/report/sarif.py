@@ -237,6 +237,16 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> Any:
 
     location = finding.location
     properties: dict[str, Any] = {"validated": finding.validated}
+    level = _LEVEL[finding.severity]
+    text = f"{finding.description}: {finding.redacted}"
+    if finding.verification is not None:
+        properties["verification"] = finding.verification.status.value
+        properties["verificationReason"] = sanitize(finding.verification.reason)
+        properties["verifier"] = finding.verification.verifier
+        text += f" ({finding.verification.status.value} live)"
+        # A credential its issuer accepts is an incident whatever the rule's severity.
+        if finding.verification.status.value == "verified":
+            level = "error"
     if finding.commit is not None:
         properties["commit"] = finding.commit.sha
         properties["author"] = finding.commit.author_name
@@ -244,8 +254,8 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> Any:
     return sarif.Result(
         rule_id=finding.rule_id,
         rule_index=rule_index,
-        level=_LEVEL[finding.severity],
-        message=sarif.Message(text=sanitize(f"{finding.description}: {finding.redacted}")),
+        level=level,
+        message=sarif.Message(text=sanitize(text)),
         locations=[
             sarif.Location(
                 physical_location=sarif.PhysicalLocation(

@@ -24,6 +24,10 @@ _SEVERITY_STYLE = {
 }
 
 
+#: A live credential is the worst news; a dead one the least.
+_VERIFICATION_STYLE = {"verified": "bold red", "invalid": "green", "unknown": "yellow"}
+
+
 class TextReporter:
     """Every string from the repository or a rule file is sanitized: it can neither move the
     terminal's cursor nor start a workflow command in an Actions log."""
@@ -57,6 +61,15 @@ class TextReporter:
                             style="dim",
                         )
                     )
+                if finding.verification is not None:
+                    console.print(
+                        Text(" " * (width + 4))
+                        + Text(
+                            f"{finding.verification.status.value}: "
+                            f"{sanitize(finding.verification.reason)}",
+                            style="dim",
+                        )
+                    )
                 if finding.context:
                     console.print(
                         Text(" " * (width + 4) + "│ " + sanitize(finding.context), style="dim")
@@ -80,6 +93,9 @@ class TextReporter:
         line.append(sanitize(finding.description))
         if finding.validated:
             line.append("  (well-formed)", style="green")
+        if finding.verification is not None:
+            status = finding.verification.status.value
+            line.append(f"  [{status}]", style=_VERIFICATION_STYLE[status])
         return line
 
     def _display_path(self, path: str) -> str:
