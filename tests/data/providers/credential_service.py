@@ -20,7 +20,10 @@ if "LEAKSTOP_VALUE_FD" in os.environ:
     with os.fdopen(int(os.environ["LEAKSTOP_VALUE_FD"]), "rb") as pipe:
         value = pipe.read().decode()
 
-working = set(json.load(open(state_file))) if os.path.exists(state_file) else set()
+working = set()
+if os.path.exists(state_file):
+    with open(state_file, encoding="utf-8") as state:
+        working = set(json.load(state))
 options = step["options"]
 key = b"leakstop command issuer"
 
@@ -45,4 +48,5 @@ elif step["step"] == "revoke":
     working = {v for v in working if fingerprint(v) != step["fingerprint"]}
 elif step["step"] == "rollback":
     working = {v for v in working if fingerprint(v) != step["abandoned_fingerprint"]}
-json.dump(sorted(working), open(state_file, "w"))
+with open(state_file, "w", encoding="utf-8") as state:
+    json.dump(sorted(working), state)
