@@ -124,7 +124,8 @@ GOOD = [
     "secrets:\n  - name: a\n    store: {provider: local}\n    policy: {interval: 1D12H}\n"
     "    generate: {length: 8, charset: digits, prefix: 'x-'}\n    owners: me\n",
     "secrets:\n  - name: a\n    store: {provider: local}\n    handler: pkg.mod:Class.method\n"
-    "    org: acme_eu\n    tags: {env: prod}\n",    "providers:\n  gh: {type: github, api_url: 'https://ghe.example.com/api/v3'}\n"
+    "    org: acme_eu\n    tags: {env: prod}\n",
+    "providers:\n  gh: {type: github, api_url: 'https://ghe.example.com/api/v3'}\n"
     "  hook: {type: webhook, url: 'https://h.example.com/x', hmac_key_env: HOOK_KEY}\n"
     "  tool: {type: command, command: [/usr/bin/rotate, --env, prod], timeout: 30s}\n"
     "secrets:\n  - name: ci/a\n    store: {provider: gh, repository: o/r, secret: DEPLOY_TOKEN}\n"
@@ -197,7 +198,8 @@ BAD = [
     SECRET + "    policy: {every: 90d}\n",
     SECRET + "    tags: {tier: 1}\n",
     SECRET + "    org: Acme\n",
-    "secrets:\n  - {name: a, store: {provider: local, token: abc}}\n",    "providers:\n  hook: {type: webhook, hmac_key: abc}\n",
+    "secrets:\n  - {name: a, store: {provider: local, token: abc}}\n",
+    "providers:\n  hook: {type: webhook, hmac_key: abc}\n",
     "providers:\n  gh: {type: github, token: ghp_x}\n",
     "secrets:\n  - {name: a, store: {provider: local, client_secret: abc}}\n",
 ]

@@ -113,8 +113,9 @@ class CommandIssuer:
         if self._applied.is_rollback(name, previous):
             self._run(StepKind.ROLLBACK, name, how, value, other=previous)
             return
-        self._run(StepKind.APPLY, name, how, value, other=previous, send_value=True)
+        # Remembered before it runs: an apply that fails is rolled back too.
         self._applied.remember(name, value)
+        self._run(StepKind.APPLY, name, how, value, other=previous, send_value=True)
 
     def test(self, name: str, how: Options, value: Value) -> None:
         self._run(StepKind.TEST, name, how, value, send_value=True)

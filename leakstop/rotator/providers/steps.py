@@ -24,7 +24,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from leakstop.config.options import FrozenMap, Options, OptionValue
@@ -65,7 +65,7 @@ def step_document(
     key: bytes,
     value: Value | None = None,
     other: Value | None = None,
-    clock: Any = time.time,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """The step as a JSON-ready dict, without any value: `value`'s and `other`'s (the
     previous value for apply, the abandoned one for rollback) fingerprints only."""

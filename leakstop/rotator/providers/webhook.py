@@ -125,8 +125,9 @@ class WebhookIssuer:
             # The machine puts the old value back: name it, never send it.
             self._post(StepKind.ROLLBACK, name, how, value, other=previous)
             return
-        self._post(StepKind.APPLY, name, how, value, other=previous, send_value=True)
+        # Remembered before it is sent: an apply that fails is rolled back too.
         applied.remember(name, value)
+        self._post(StepKind.APPLY, name, how, value, other=previous, send_value=True)
 
     def test(self, name: str, how: Options, value: Value) -> None:
         self._post(StepKind.TEST, name, how, value, send_value=True)

@@ -4,10 +4,12 @@ value never sent."""
 
 from __future__ import annotations
 
+import ssl
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 from pytest_httpserver import HTTPServer
 
 from leakstop.audit.context import Context
@@ -140,3 +142,48 @@ def test_bad_options_are_config_errors(options: dict[str, object], message: str)
     with pytest.raises(ConfigError, match=message) as raised:
         WebhookIssuer.from_settings(context)
     assert str(raised.value).startswith("x.yaml:3: provider 'hook'")
+
+
+def test_a_failed_apply_is_rolled_back_by_fingerprint_too(
+    receiver: Receiver, parts: tuple[LocalStore, AuditLog, Path]
+) -> None:
+    store, audit_log, _ = parts
+    receiver.fail["apply"] = 500
+    machine = Machine(
+        LocalStoreProvider(store), issuer(receiver.url), audit_log, Context("t", Source.CLI)
+    )
+    result = machine.rotate(SECRET)
+    assert result.outcome is Outcome.ROLLED_BACK
+    assert [s["step"] for s in receiver.steps] == ["apply", "rollback"]
+    assert not any(OLD in body for body in receiver.bodies)
+    assert store.read(SECRET.name) == OLD
+
+
+def test_the_value_goes_over_https_checked_against_the_ca(
+    tmp_path: Path, parts: tuple[LocalStore, AuditLog, Path]
+) -> None:
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(ca_file))
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    try:
+        receiver = Receiver(server, KEY.encode(), {OLD})
+        settings = WebhookSettings(receiver.url, "HOOK_KEY", timeout=5, ca_file=str(ca_file))
+        hook = WebhookIssuer("hook", settings, {"HOOK_KEY": KEY})
+        hook.test(SECRET.name, FrozenMap(), OLD)
+        assert receiver.url.startswith("https://")
+        assert receiver.steps[-1]["value"] == OLD.decode()
+        untrusted = WebhookIssuer(
+            "hook", WebhookSettings(receiver.url, "HOOK_KEY"), {"HOOK_KEY": KEY}
+        )
+        with pytest.raises(ProviderError, match=r"cannot reach https://127\.0\.0\.1") as raised:
+            untrusted.test(SECRET.name, FrozenMap(), b"never-sent-value")
+        assert "\n" not in str(raised.value)
+        assert not any(b"never-sent-value" in body for body in receiver.bodies)
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()
