@@ -161,6 +161,7 @@ def test_providers_check_reports_a_bad_token_and_a_missing_program(
         "version: 1\nproviders:\n"
         f"  github: {{type: github, api_url: '{github.url}'}}\n"
         f"  db-tool: {{type: command, command: ['{tmp_path}/no-such-tool']}}\n"
+        "  hook: {type: webhook, url: 'http://hooks.example.com/x', hmac_key_env: HOOK_KEY}\n"
         "secrets:\n  - name: ci/db-password\n"
         "    store: {provider: github, repository: acme/api, secret: DB_PASSWORD}\n"
         "    issuer: {provider: db-tool}\n"
@@ -169,4 +170,8 @@ def test_providers_check_reports_a_bad_token_and_a_missing_program(
     out = capsys.readouterr().out
     assert "✗ github (github): github 'github': GET /rate_limit failed with 401" in out
     assert f"✗ db-tool (command): '{tmp_path}/no-such-tool' is not an executable file" in out
+    assert (
+        "✗ hook (webhook): .leakstop.yaml:5: provider 'hook': 'url': "
+        "'http://hooks.example.com/x' would send credentials in clear text; use https://"
+    ) in out
     assert wrong not in out
