@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Source
 from leakstop.config.options import FrozenMap
+from leakstop.config.rotation import RotationPolicy
 from leakstop.config.secrets import IssuerRef, ManagedSecret, StoreRef
 from leakstop.errors import ConfigError, ProviderConflictError, ProviderError
+from leakstop.rotator.machine import Machine, Outcome
 from leakstop.rotator.providers.base import CURRENT, PENDING
 from leakstop.rotator.providers.github import GitHubProvider
 from leakstop.rotator.providers.github_options import GitHubSettings, parse_place
@@ -24,6 +27,7 @@ from leakstop.rotator.providers.github_revoke import RevocationStatus, revoke_to
 from leakstop.rotator.providers.github_store import GitHubSecretsStore
 from leakstop.rotator.providers.local import LocalStoreProvider
 from leakstop.store import LocalStore
+from tests.rotator.fake_issuer import FileIssuer
 from tests.rotator.providers.github_server import TOKEN, FakeGitHub
 
 REPO_BASE = "/repos/acme/api/actions/secrets"
@@ -268,3 +272,33 @@ def test_check_reports_a_bad_or_missing_token(github: FakeGitHub) -> None:
 def test_bad_places_are_config_errors(where: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_place("ci/x", FrozenMap(where))  # type: ignore[arg-type]
+
+
+def test_a_run_killed_between_github_and_the_journal_is_finished_by_the_next(
+    github: FakeGitHub, store: GitHubSecretsStore, tmp_path: Path
+) -> None:
+    managed = ManagedSecret(
+        name="ci/deploy",
+        store=StoreRef("github", WHERE),
+        issuer=IssuerRef("file"),
+        policy=RotationPolicy(interval=timedelta(days=30), grace=timedelta(0)),
+    )
+    issuer = FileIssuer(tmp_path / "working.json")
+    first = store.put_pending("ci/deploy", WHERE, b"old-working-value-01", None)
+    store.promote("ci/deploy", WHERE, first.version, None)
+    issuer.apply("ci/deploy", FrozenMap(), b"old-working-value-01", None)
+    # The dead run: new value pending, applied, tested, written to GitHub; then killed.
+    pending = store.put_pending("ci/deploy", WHERE, b"new-working-value-02", first.version)
+    issuer.apply("ci/deploy", FrozenMap(), b"new-working-value-02", b"old-working-value-01")
+    GitHubProvider(
+        "github", GitHubSettings(api_url=github.url), {"GITHUB_TOKEN": TOKEN}
+    )._secrets.write(parse_place("ci/deploy", WHERE), b"new-working-value-02")
+    audit_log = AuditLog.open(tmp_path / "audit2", b"audit key of the resume test")
+    machine = Machine(store, issuer, audit_log, Context("t", Source.CLI), lease=timedelta(0))
+    result = machine.rotate(managed)
+    assert result.outcome is Outcome.RESUMED, result.error
+    assert result.new_version == pending.version
+    assert store.current("ci/deploy", WHERE).version == pending.version  # type: ignore[union-attr]
+    assert store.pending("ci/deploy", WHERE) is None
+    assert github.value(REPO_BASE, "DEPLOY_TOKEN") == b"new-working-value-02"
+    assert issuer.working() == {"new-working-value-02"}
