@@ -24,6 +24,7 @@ from leakstop.rotator.providers.base import CURRENT, PENDING
 from leakstop.rotator.providers.github import GitHubProvider
 from leakstop.rotator.providers.github_options import GitHubSettings, parse_place
 from leakstop.rotator.providers.github_revoke import RevocationStatus, revoke_tokens
+from leakstop.rotator.providers.github_secrets import ActionsSecrets
 from leakstop.rotator.providers.github_store import GitHubSecretsStore
 from leakstop.rotator.providers.local import LocalStoreProvider
 from leakstop.store import LocalStore
@@ -290,9 +291,9 @@ def test_a_run_killed_between_github_and_the_journal_is_finished_by_the_next(
     # The dead run: new value pending, applied, tested, written to GitHub; then killed.
     pending = store.put_pending("ci/deploy", WHERE, b"new-working-value-02", first.version)
     issuer.apply("ci/deploy", FrozenMap(), b"new-working-value-02", b"old-working-value-01")
-    GitHubProvider(
-        "github", GitHubSettings(api_url=github.url), {"GITHUB_TOKEN": TOKEN}
-    )._secrets.write(parse_place("ci/deploy", WHERE), b"new-working-value-02")
+    ActionsSecrets(provider(github).api).write(
+        parse_place("ci/deploy", WHERE), b"new-working-value-02"
+    )
     audit_log = AuditLog.open(tmp_path / "audit2", b"audit key of the resume test")
     machine = Machine(store, issuer, audit_log, Context("t", Source.CLI), lease=timedelta(0))
     result = machine.rotate(managed)
