@@ -134,6 +134,8 @@ def test_a_leaked_personal_access_token_is_revoked_at_github(
     git_repo.write("scripts/release.sh", f"export GH_TOKEN={PAT}\n")
     git_repo.commit("release script")
 
+    assert main(["providers", "check"]) == 0
+    assert "✓ github (github): ok" in capsys.readouterr().out
     assert main(["respond", "--git", "--apply", "-j", "1", "-f", "json"]) == 0
     captured = capsys.readouterr()
     (result,) = json.loads(captured.out)["results"]

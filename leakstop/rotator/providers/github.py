@@ -85,18 +85,20 @@ class GitHubProvider:
         return Revoker(self.api).revoke(tokens)
 
     def check(self, secrets: Iterable[ManagedSecret]) -> list[str]:
-        """Problems, one line each: the token is missing or invalid, or a configured place's
-        public key cannot be read."""
-        if not self.api.has_token():
+        """Problems, one line each: GitHub cannot be reached, the token is invalid or missing
+        (not needed to revoke on github.com), or a configured place's public key cannot be
+        read."""
+        stored = [s for s in secrets if s.store.provider == self.name]
+        has_token = self.api.has_token()
+        if not has_token and (stored or self.settings.revoke_authenticated):
             return [f"${self.settings.token_env} is not set"]
-        problems = []
         try:
-            self.api.call("GET", "/rate_limit")
+            # Answered with or without a token; with one, only if it is valid.
+            self.api.call("GET", "/rate_limit", authenticated=has_token)
         except ProviderError as exc:
             return [str(exc)]
-        for secret in secrets:
-            if secret.store.provider != self.name:
-                continue
+        problems = []
+        for secret in stored:
             try:
                 place = parse_place(secret.name, secret.store.options, secret.origin)
                 self._secrets.public_key(place)

@@ -6,7 +6,7 @@ as GitHub documents them, on pytest-httpserver (127.0.0.1).
 * `PUT {base}/{name}` `{encrypted_value, key_id[, visibility]}` → 201 created / 204 updated;
   a stale `key_id` or a value that does not open is 422;
 * `GET {base}/{name}` → `{name, created_at, updated_at}` (never the value), 404 if absent;
-* `GET /rate_limit` → 200 with the valid token, 401 otherwise;
+* `GET /rate_limit` → 200 without a token or with the valid one, 401 with another;
 * `POST /credentials/revoke` `{credentials: [...]}` → 202; 422 for more than 1,000 or an empty
   list; 403 when authenticated (github.com); 429 with Retry-After past `revoke_limit` requests.
 
@@ -75,6 +75,8 @@ class FakeGitHub:
         if path == "/credentials/revoke" and request.method == "POST":
             return self._revoke(request)
         if path == "/rate_limit" and request.method == "GET":
+            if "Authorization" not in request.headers:
+                return _json(200, {"resources": {"core": {"limit": 60, "remaining": 59}}})
             if not self._authorised(request):
                 return _json(401, {"message": "Bad credentials"})
             return _json(200, {"resources": {"core": {"limit": 5000, "remaining": 4999}}})

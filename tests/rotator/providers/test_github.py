@@ -250,7 +250,13 @@ def test_check_reads_every_configured_public_key(github: FakeGitHub) -> None:
 
 def test_check_reports_a_bad_or_missing_token(github: FakeGitHub) -> None:
     assert "401" in provider(github, token=pat("Bad")).check([])[0]
-    assert provider(github, token=None).check([]) == ["$GITHUB_TOKEN is not set"]
+    stored = [_managed("ci/deploy", WHERE)]
+    assert provider(github, token=None).check(stored) == ["$GITHUB_TOKEN is not set"]
+    # Only revoking, on github.com: no token needed, GitHub reachable is enough.
+    assert provider(github, token=None).check([]) == []
+    assert provider(github, token=None, revoke_authenticated=True).check([]) == [
+        "$GITHUB_TOKEN is not set"
+    ]
 
 
 # Options
