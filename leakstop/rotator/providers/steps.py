@@ -18,6 +18,7 @@ its values can tell which one is meant and nobody else can guess a password from
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
@@ -113,8 +114,6 @@ def _plain(value: OptionValue) -> Any:
 
 def decode_value(value: Value) -> Mapping[str, Any]:
     """The value's JSON fields for a document: text when it is UTF-8, else base64."""
-    import base64
-
     if isinstance(value, dict):
         return {"value": value}
     try:

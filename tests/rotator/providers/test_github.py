@@ -22,6 +22,7 @@ from leakstop.errors import ConfigError, ProviderConflictError, ProviderError
 from leakstop.rotator.machine import Machine, Outcome
 from leakstop.rotator.providers.base import CURRENT, PENDING
 from leakstop.rotator.providers.github import GitHubProvider
+from leakstop.rotator.providers.github_api import GitHubApi
 from leakstop.rotator.providers.github_options import GitHubSettings, parse_place
 from leakstop.rotator.providers.github_revoke import RevocationStatus, revoke_tokens
 from leakstop.rotator.providers.github_secrets import ActionsSecrets
@@ -309,3 +310,17 @@ def test_a_run_killed_between_github_and_the_journal_is_finished_by_the_next(
     assert store.pending("ci/deploy", WHERE) is None
     assert github.value(REPO_BASE, "DEPLOY_TOKEN") == b"new-working-value-02"
     assert issuer.working() == {"new-working-value-02"}
+
+
+def test_a_primary_rate_limit_403_says_when_it_resets(httpserver_ipv4: HTTPServer) -> None:
+    httpserver_ipv4.expect_request("/credentials/revoke").respond_with_json(
+        {"message": "API rate limit exceeded"},
+        status=403,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1700000600"},
+    )
+    settings = GitHubSettings(api_url=httpserver_ipv4.url_for("").rstrip("/"))
+    api = GitHubApi("github", settings, {}, clock=lambda: 1700000000.0)
+    (result,) = revoke_tokens([pat("Reset")], api=api)
+    assert result.status is RevocationStatus.RATE_LIMITED
+    assert result.retry_after == 600.0
+    assert "again in 600s" in result.detail
