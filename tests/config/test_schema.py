@@ -130,6 +130,14 @@ GOOD = [
     "     min_severity: high, timeout: 2.5, retries: 0}\n"
     "  - {name: t, type: teams, url_env: T, events: leak_confirmed}\n"
     "  - {name: w, type: webhook, url_env: W, signing_key_env: K}\n",
+    "providers:\n  gh: {type: github, api_url: 'https://ghe.example.com/api/v3'}\n"
+    "  hook: {type: webhook, url: 'https://h.example.com/x', hmac_key_env: HOOK_KEY}\n"
+    "  tool: {type: command, command: [/usr/bin/rotate, --env, prod], timeout: 30s}\n"
+    "secrets:\n  - name: ci/a\n    store: {provider: gh, repository: o/r, secret: DEPLOY_TOKEN}\n"
+    "    issuer: {provider: hook, service: billing}\n"
+    "  - name: ci/b\n    store: {provider: gh, org: o, secret: NPM_TOKEN, visibility: private}\n"
+    "    issuer: {provider: tool}\n"
+    "  - name: ci/c\n    store: {provider: local}\n    issuer: {provider: gh}\n",
 ]
 
 
@@ -206,6 +214,9 @@ BAD = [
     "notifications:\n  - {name: s, type: slack, url_env: S, events: []}\n",
     "notifications:\n  - {name: s, type: slack, url_env: S, min_severity: urgent}\n",
     "notifications:\n  - {name: s, type: webhook, url_env: S, retries: 11}\n",
+    "providers:\n  hook: {type: webhook, hmac_key: abc}\n",
+    "providers:\n  gh: {type: github, token: ghp_x}\n",
+    "secrets:\n  - {name: a, store: {provider: local, client_secret: abc}}\n",
 ]
 
 

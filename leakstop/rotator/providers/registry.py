@@ -12,7 +12,7 @@ from typing import Any
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.config import Config
-from leakstop.config.providers import LOCAL
+from leakstop.config.providers import LOCAL, find_provider
 from leakstop.errors import ProviderError
 from leakstop.rotator.providers.base import Issuer, ProviderContext, Store
 
@@ -29,14 +29,37 @@ def _postgres(context: ProviderContext) -> Any:
     return PostgresIssuer.from_settings(context)
 
 
+def _github(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.github import GitHubProvider
+
+    return GitHubProvider.from_settings(context)
+
+
+def _webhook(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.webhook import WebhookIssuer
+
+    return WebhookIssuer.from_settings(context)
+
+
+def _command(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.command import CommandIssuer
+
+    return CommandIssuer.from_settings(context)
+
+
 #: Remote systems by type: each builds an object that is a Store, an Issuer, or both.
 BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "vault": _vault,
     "postgres": _postgres,
+    "github": _github,
+    "webhook": _webhook,
+    "command": _command,
 }
 #: Which part each type can play (checked when a secret names a provider).
-STORES = frozenset({LOCAL, "vault"})
-ISSUERS = frozenset({"vault", "postgres"})
+STORES = frozenset({LOCAL, "vault", "github"})
+ISSUERS = frozenset({"vault", "postgres", "github", "webhook", "command"})
+#: Stores that give values back, so they can journal one that cannot (github).
+_READABLE = frozenset({LOCAL, "vault"})
 
 
 class Providers:
@@ -63,8 +86,20 @@ class Providers:
             return self._local(name, org)
         if settings.type not in STORES:
             raise ProviderError(f"provider {name} ({settings.type}) cannot store secrets")
-        built: Store = self._build(name)
-        return built
+        built = self._build(name)
+        journal = getattr(built, "journal", None)
+        if isinstance(journal, str):
+            # A store GitHub-like systems cannot read back keeps its versions in a readable one.
+            kind = find_provider(self.config.providers, journal)
+            if journal == name or kind is None or kind.type not in _READABLE:
+                raise ProviderError(
+                    f"provider {name}: its journal {journal!r} must be a readable store "
+                    f"({', '.join(sorted(_READABLE))})"
+                )
+            journaled: Store = built.store_with(self.store(journal, org))
+            return journaled
+        store: Store = built
+        return store
 
     def issuer(self, name: str) -> Issuer:
         settings = self.config.provider(name)
