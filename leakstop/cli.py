@@ -15,10 +15,13 @@ from collections.abc import Mapping, Sequence
 from leakstop import __version__
 from leakstop.commands import (
     action,
+    approve,
     audit,
     baseline,
     providers,
     respond,
+    revocations,
+    revoke,
     rotate,
     rotations,
     rules,
@@ -47,6 +50,9 @@ COMMANDS: Mapping[str, Command] = {
     "store": store,
     "rotate": rotate,
     "rotations": rotations,
+    "revoke": revoke,
+    "approve": approve,
+    "revocations": revocations,
     "providers": providers,
 }
 _EXIT_CODES = {Outcome.CLEAN: EXIT_CLEAN, Outcome.FAILED: EXIT_FINDINGS}

@@ -24,6 +24,7 @@ from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
 if TYPE_CHECKING:
     from leakstop.config.providers import ProviderSettings
     from leakstop.config.respond import RespondPolicy
+    from leakstop.config.revocation import RevocationSettings
     from leakstop.config.secrets import ManagedSecret
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ CONFIG_KEYS = (
     "providers",
     "secrets",
     "respond",
+    "revocation",
 )
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -67,6 +69,8 @@ class Config:
     secrets: tuple[ManagedSecret, ...] = ()
     #: What `respond` does with confirmed leaks; None: rotate them, report the rest.
     respond: RespondPolicy | None = None
+    #: When an emergency revocation waits for approval; None: the defaults.
+    revocation: RevocationSettings | None = None
 
     def provider(self, name: str) -> ProviderSettings:
         """The provider called `name`, or the embedded store for `local` even when it is not
@@ -180,6 +184,12 @@ def parse_config(
 
         respond = parse_respond(respond_fields)
 
+    revocation = None
+    if (revocation_fields := fields.sub("revocation", "'revocation'")) is not None:
+        from leakstop.config.revocation import parse_revocation
+
+        revocation = parse_revocation(revocation_fields)
+
     return Config(
         rules=enabled,
         allowlists=tuple(allowlists),
@@ -190,6 +200,7 @@ def parse_config(
         providers=providers,
         secrets=secrets,
         respond=respond,
+        revocation=revocation,
     )
 
 

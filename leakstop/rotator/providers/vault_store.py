@@ -52,6 +52,8 @@ from leakstop.rotator.providers.vault_options import KvPlace, parse_place
 
 #: custom_metadata keys of the labels (values are KV version numbers as text).
 CURRENT_KEY, PREVIOUS_KEY, PENDING_KEY = "leakstop-current", "leakstop-previous", "leakstop-pending"
+#: The last version disabled because its credential was revoked (`leakstop revoke`).
+REVOKED_KEY = "leakstop-revoked"
 SECRET_KEY = "leakstop-secret"
 #: Marks the sibling's data as leakstop's journal record (and its layout's version).
 JOURNAL_MARK = "pending-v1"
@@ -218,6 +220,22 @@ class VaultKvStore:
             )
         self._delete_pending(place)
         self._label(place, name, {PENDING_KEY: None})
+
+    def disable(self, name: str, where: Options, version: str) -> None:
+        """Soft-delete KV `version` (its credential was revoked): readers of the path no longer
+        get it, and KV keeps the version's history (and its data, for `kv undelete`, which
+        would serve the revoked value again). Repeating it changes nothing."""
+        place = parse_place(name, where)
+        number = _number(version)
+        meta = self._metadata(place, place.path)
+        if meta is None or number not in meta.versions:
+            raise ProviderError(self._doing(f"disable {place}: there is no version {number}"))
+        if meta.versions[number].live:
+            self._kv.delete_versions(place.mount, place.path, [number])
+        labels: dict[str, int | None] = {REVOKED_KEY: number}
+        if meta.custom.get(PREVIOUS_KEY) == str(number):
+            labels[PREVIOUS_KEY] = None
+        self._label(place, name, labels)
 
     def rollback(
         self, name: str, where: Options, version: str, expected_current: str | None
