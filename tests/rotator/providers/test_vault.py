@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 
 from leakstop.errors import ProviderConflictError, ProviderError
-from leakstop.rotator.providers.base import CURRENT, PENDING, PREVIOUS
+from leakstop.rotator.providers.base import CURRENT, PENDING, PREVIOUS, disabler
 from leakstop.rotator.providers.vault import VaultProvider
-from leakstop.rotator.providers.base import disabler
 from leakstop.rotator.providers.vault_store import (
     CURRENT_KEY,
     PENDING_KEY,
