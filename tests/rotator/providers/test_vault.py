@@ -281,6 +281,16 @@ def test_disabling_a_revoked_version_hides_it_from_readers(
     assert "also-leaked" not in str(raised.value)
     assert vault.read("revoke/db", place, "1") == b"leaked"  # other versions are untouched
 
+    # Nothing is current now; the next rotation writes a new current version over it.
+    assert vault.current("revoke/db", place) is None
+    assert vault.put_pending("revoke/db", place, b"replacement", None).version == "3"
+    with pytest.raises(ProviderConflictError, match="changed by another writer"):
+        vault.promote("revoke/db", place, "3", "2")
+    vault.promote("revoke/db", place, "3", None)
+    assert consumer_reads(bao, "revoke/db") == (3, {"password": "replacement", "username": "app"})
+    labels = {v.version: v.labels for v in vault.versions("revoke/db", place)}
+    assert labels == {"1": (), "2": (), "3": (CURRENT,)}  # a revoked version is no previous
+
     vault.disable("revoke/db", place, "1")
     assert PREVIOUS_KEY not in custom_metadata(bao, "revoke/db")
     with pytest.raises(ProviderError, match="there is no version 9"):
