@@ -3,6 +3,7 @@ wrong; the schema agrees."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,15 @@ def test_the_schema_names_every_key_and_choice() -> None:
     assert set(schema) == set(REVOCATION_KEYS)
     assert schema["approval_from"]["enum"] == [s.value for s in SEVERITIES]
     assert schema["approval"]["enum"] == [m.value for m in ApprovalMode]
+
+
+def test_the_readme_examples_pass_the_schema_and_the_parser(tmp_path: Path) -> None:
+    from tests.config.test_schema import README
+
+    section = README.read_text("utf-8").split("## Emergency revocation\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    blocks = re.findall(r"^```yaml\n(revocation:.*?)^```", section, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 2
+    for block in blocks:
+        assert _schema_errors(block) == []
+        assert parse(block, tmp_path) is not None
