@@ -324,3 +324,39 @@ def _records(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict]:  # t
     loaded = json.loads(capsys.readouterr().out)
     assert isinstance(loaded, list)
     return loaded
+
+
+def test_no_value_reaches_any_output_or_the_audit_log(
+    store: LocalStore,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    private_home: Path,
+) -> None:
+    seen = []
+
+    def run(*argv: str) -> int:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        seen.append(captured.out + captured.err)
+        return code
+
+    for fmt in ("text", "json"):
+        run(
+            "revoke-all", "--type", "api-key", "--reason", "leaked", "--severity", "high", "-f", fmt
+        )
+    run("revoke-all", "--type", "api-key", "--reason", "leaked", "--severity", "high", "--apply")
+    run("revoke", "billing/webhook", "--reason", "policy", "--severity", "low", "--apply")
+    run("revocations", "-f", "json")
+    (pending,) = [r for r in json.loads(seen[-1]) if r["status"] == "pending"]
+    run("approve", pending["id"], "--by", "alice")  # refused: alice asked for it
+    as_person(monkeypatch, "bob")
+    run("approve", pending["id"], "--by", "bob")
+    for fmt in ("text", "json"):
+        run("revocations", "-f", fmt)
+    run("audit", "query", "-f", "json")
+
+    assert "Revocation rv-" in "".join(seen)
+    everything = "".join(seen) + audit_text(private_home)
+    for value in VALUES.values():
+        assert value.decode() not in everything
+        assert value.decode()[3:15] not in everything  # nor a piece of one
