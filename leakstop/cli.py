@@ -15,11 +15,14 @@ from collections.abc import Mapping, Sequence
 from leakstop import __version__
 from leakstop.commands import (
     action,
+    approve,
     audit,
     baseline,
     notify,
     providers,
     respond,
+    revocations,
+    revoke,
     rotate,
     rotations,
     rules,
@@ -48,6 +51,9 @@ COMMANDS: Mapping[str, Command] = {
     "store": store,
     "rotate": rotate,
     "rotations": rotations,
+    "revoke": revoke,
+    "approve": approve,
+    "revocations": revocations,
     "providers": providers,
     "notify": notify,
 }

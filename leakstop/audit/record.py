@@ -38,8 +38,16 @@ class Action(str, enum.Enum):
     MASTER_KEY_ROTATED = "master_key_rotated"
     EXPIRATION_WARNING = "expiration_warning"
     APPROVAL_REQUESTED = "approval_requested"
+    #: Reserved (nothing writes it); an emergency revocation's approval is approval_granted.
     APPROVED = "approved"
     REJECTED = "rejected"
+    #: A pending emergency revocation released by another person (or a protected GitHub
+    #: Environment): the revocation records follow.
+    APPROVAL_GRANTED = "approval_granted"
+    #: An emergency revocation that needs no approval: what, why and by whom, before it runs.
+    REVOCATION_REQUESTED = "revocation_requested"
+    #: A store version made unreadable because its credential was revoked.
+    VERSION_DISABLED = "version_disabled"
     BACKUP_CREATED = "backup_created"
     BACKUP_RESTORED = "backup_restored"
     #: A local store's backup pruned by age (`leakstop store prune-backups`).

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from leakstop.config.notifications import NotifierSettings
     from leakstop.config.providers import ProviderSettings
     from leakstop.config.respond import RespondPolicy
+    from leakstop.config.revocation import RevocationSettings
     from leakstop.config.secrets import ManagedSecret
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ CONFIG_KEYS = (
     "secrets",
     "respond",
     "notifications",
+    "revocation",
 )
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
 
@@ -71,6 +73,8 @@ class Config:
     respond: RespondPolicy | None = None
     #: Where to tell people what happened (`notifications:`), in file order.
     notifications: tuple[NotifierSettings, ...] = ()
+    #: When an emergency revocation waits for approval; None: the defaults.
+    revocation: RevocationSettings | None = None
 
     def provider(self, name: str) -> ProviderSettings:
         """The provider called `name`, or the embedded store for `local` even when it is not
@@ -190,6 +194,12 @@ def parse_config(
 
         notifications = parse_notifications(fields)
 
+    revocation = None
+    if (revocation_fields := fields.sub("revocation", "'revocation'")) is not None:
+        from leakstop.config.revocation import parse_revocation
+
+        revocation = parse_revocation(revocation_fields)
+
     return Config(
         rules=enabled,
         allowlists=tuple(allowlists),
@@ -201,6 +211,7 @@ def parse_config(
         secrets=secrets,
         respond=respond,
         notifications=notifications,
+        revocation=revocation,
     )
 
 

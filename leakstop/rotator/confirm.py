@@ -44,7 +44,7 @@ class Confirmer:
             except LeakstopError as exc:
                 self.unreadable[secret.name] = str(exc)
                 continue
-            for piece in _pieces(value):
+            for piece in value_pieces(value):
                 self._owners[self._digest(piece)] = secret
 
     def match(self, finding: Finding) -> ManagedSecret | None:
@@ -65,7 +65,7 @@ class Confirmer:
         return hmac.new(self._key, value, hashlib.sha256).digest()
 
 
-def _pieces(value: bytes | dict[str, Any]) -> list[bytes]:
+def value_pieces(value: bytes | dict[str, Any]) -> list[bytes]:
     """The value, or each string field of a structured value, long enough to match."""
     if isinstance(value, bytes):
         candidates = [value]

@@ -98,6 +98,25 @@ def discard(document: SecretDocument | None, name: str, now: str, version: int) 
     return new, Action.SECRET_UPDATED, {"discarded": version}
 
 
+def revoke(document: SecretDocument | None, name: str, now: str, version: int) -> Outcome:
+    """`version` out of service for good: its value erased, its labels dropped (a revoked
+    current version leaves the secret without a current one until the next write)."""
+    document = must_exist(document, name)
+    entry = document.version(version)
+    if entry is None:
+        raise StoreError(f"{name} has no version {version}")
+    if entry.state is State.REVOKED:
+        return document.changed(now), Action.SECRET_UPDATED, {"revoked": version, "already": True}
+    labels = {k: v for k, v in document.labels.items() if v != version}
+    versions = tuple(
+        dataclasses.replace(v, state=State.REVOKED, token=None) if v.number == version else v
+        for v in document.versions
+    )
+    dropped = document.labels_of(version)
+    new = document.changed(now, labels=labels, versions=versions)
+    return new, Action.SECRET_UPDATED, {"revoked": version, "labels_dropped": dropped}
+
+
 def delete(document: SecretDocument | None, name: str, now: str, purge: bool) -> Outcome:
     document = must_exist(document, name)
     new = document.changed(now, deleted=document.deleted or now)

@@ -38,6 +38,8 @@ class State(str, enum.Enum):
     DISCARDED = "discarded"
     #: Its value erased by `delete --purge`.
     PURGED = "purged"
+    #: Its credential was revoked at the issuer (`leakstop revoke`): its value is erased.
+    REVOKED = "revoked"
 
 
 class Kind(str, enum.Enum):

@@ -17,7 +17,7 @@ class VersionInfo:
     created_by: str
     #: `bytes` or `json`.
     kind: str
-    #: `active`, `discarded` or `purged`.
+    #: `active`, `discarded`, `purged` or `revoked`.
     state: str
     labels: tuple[str, ...]
 

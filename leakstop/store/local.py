@@ -251,6 +251,16 @@ class LocalStore:
             lambda document, now, _keys: changes.discard(document, name, now, version),
         )
 
+    def revoke_version(self, name: str, version: int) -> None:
+        """Take `version` out of service for good (its credential was revoked): its value is
+        erased and its labels dropped. Repeating it changes nothing."""
+        check_name(name)
+        self.modify(
+            name,
+            Action.SECRET_UPDATED,
+            lambda document, now, _keys: changes.revoke(document, name, now, version),
+        )
+
     def delete(self, name: str, purge: bool = False) -> None:
         """Mark `name` deleted (its versions stay, `rollback` revives it); `purge` also erases
         every value for good (the name and version history stay: numbers are never reused)."""

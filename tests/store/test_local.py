@@ -81,6 +81,27 @@ def test_discarding_a_pending_version_erases_it(store: LocalStore) -> None:
     assert store.paths.secret("db").read_text().count("gAAAA") == 2  # versions 1 and 3
 
 
+def test_revoking_a_version_erases_it_and_drops_its_labels(store: LocalStore) -> None:
+    store.write("db", VALUE_1, None)
+    store.write("db", VALUE_2, 1)
+    store.revoke_version("db", 2)
+    store.revoke_version("db", 2)  # repeating it changes nothing
+    versions = store.versions("db")
+    assert [(v.number, v.state, v.labels) for v in versions] == [
+        (1, "active", ("previous",)),
+        (2, "revoked", ()),
+    ]
+    with pytest.raises(StoreError, match="has no current version"):
+        store.read("db")
+    with pytest.raises(StoreError, match="version 2 was revoked: its value is gone"):
+        store.read("db", version=2)
+    with pytest.raises(StoreError, match="has no version 7"):
+        store.revoke_version("db", 7)
+    assert store.paths.secret("db").read_text().count("gAAAA") == 1  # only version 1's
+    assert store.write("db", b"replacement", 2).number == 3  # the next write is current
+    assert store.read("db") == b"replacement"
+
+
 def test_delete_is_soft_rollback_revives_purge_erases(store: LocalStore) -> None:
     store.write("db", VALUE_1, None)
     store.write("db", VALUE_2, 1)

@@ -88,6 +88,23 @@ class Store(Protocol):
         ...
 
 
+class VersionDisabler(Protocol):
+    """A store that can take one version out of service (optional: the stores that can
+    implement it). An emergency revocation disables the revoked credential's version so that
+    no consumer reads it again; the version's number stays in the history."""
+
+    def disable(self, name: str, where: Options, version: str) -> None:
+        """Make `version` unreadable (the local store erases it; Vault KV v2 soft-deletes it).
+        Labels pointing at it are dropped, so a secret whose current version is disabled has
+        no readable current value until the next rotation. Safe to repeat."""
+        ...
+
+
+def disabler(store: Store) -> VersionDisabler | None:
+    """`store` as a VersionDisabler when it implements `disable`; None otherwise."""
+    return store if callable(getattr(store, "disable", None)) else None  # type: ignore[return-value]
+
+
 class Issuer(Protocol):
     """Where the credential itself is made valid or invalid. `how` is the secret's `issuer:`
     options (PostgreSQL: role)."""

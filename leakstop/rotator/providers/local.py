@@ -60,6 +60,9 @@ class LocalStoreProvider:
     def discard_pending(self, name: str, where: Options, version: str) -> None:
         self._store.discard(name, int(version))
 
+    def disable(self, name: str, where: Options, version: str) -> None:
+        self._store.revoke_version(name, int(version))
+
     def _info(self, name: str) -> SecretInfo | None:
         if self._store.latest_version(name) is None:
             return None

@@ -132,6 +132,9 @@ class VaultProvider:
     def discard_pending(self, name: str, where: Options, version: str) -> None:
         self._store.discard_pending(name, where, version)
 
+    def disable(self, name: str, where: Options, version: str) -> None:
+        self._store.disable(name, where, version)
+
     def rollback(
         self, name: str, where: Options, version: str, expected_current: str | None
     ) -> StoredVersion:

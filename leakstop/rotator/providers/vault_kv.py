@@ -102,6 +102,12 @@ class KvClient:
         data = _body(response, doing)
         return int(data.get("version") or 0), _time(data.get("created_time"))
 
+    def delete_versions(self, mount: str, path: str, versions: list[int]) -> None:
+        """Soft-delete `versions`: their data can no longer be read (a reader of the latest
+        version gets nothing when it is one of them); `undelete` would bring them back."""
+        with vault_errors(self._session.doing(f"delete versions of {mount}/{path}")):
+            self._kv().delete_secret_versions(path=path, versions=versions, mount_point=mount)
+
     def delete(self, mount: str, path: str) -> None:
         """Delete the secret with its metadata and every version."""
         with vault_errors(self._session.doing(f"delete {mount}/{path}")):

@@ -52,6 +52,8 @@ from leakstop.rotator.providers.vault_options import KvPlace, parse_place
 
 #: custom_metadata keys of the labels (values are KV version numbers as text).
 CURRENT_KEY, PREVIOUS_KEY, PENDING_KEY = "leakstop-current", "leakstop-previous", "leakstop-pending"
+#: The last version disabled because its credential was revoked (`leakstop revoke`).
+REVOKED_KEY = "leakstop-revoked"
 SECRET_KEY = "leakstop-secret"
 #: Marks the sibling's data as leakstop's journal record (and its layout's version).
 JOURNAL_MARK = "pending-v1"
@@ -78,9 +80,10 @@ class VaultKvStore:
     def current(self, name: str, where: Options) -> StoredVersion | None:
         place = parse_place(name, where)
         meta = self._metadata(place, place.path)
-        if meta is None or meta.current == 0:
+        current = _current(meta)
+        if meta is None or current == 0:
             return None
-        return _stored(meta, meta.current, pending=None)
+        return _stored(meta, current, pending=None)
 
     def pending(self, name: str, where: Options) -> StoredVersion | None:
         """The rotation in flight. Labelled current too when an earlier `promote` wrote it
@@ -129,7 +132,7 @@ class VaultKvStore:
         place = parse_place(name, where)
         expected = _expected(expected_current)
         meta = self._metadata(place, place.path)
-        current = meta.current if meta is not None else 0
+        current, latest = _current(meta), meta.current if meta is not None else 0
         if current != expected:
             raise self._changed(place, current, expected)
         base: dict[str, Any] = {}
@@ -143,6 +146,12 @@ class VaultKvStore:
                     )
                 )
             base = found
+        elif latest and meta is not None:
+            # The latest version was disabled by a revocation: the other fields (a username)
+            # come from the newest version still readable.
+            live = [v for v, info in meta.versions.items() if info.live]
+            found = self._data(place, place.path, max(live)) if live else None
+            base = found or {}
         fields = _merged(place, base, value, self._doing(f"write {place}"))
         sibling = self._metadata(place, place.pending_path)
         if sibling is not None and sibling.current:
@@ -158,13 +167,13 @@ class VaultKvStore:
         record = {
             "leakstop": JOURNAL_MARK,
             "secret": name,
-            "version": current + 1,
-            "base": current,
+            "version": latest + 1,
+            "base": latest,
             "fields": fields,
         }
         written = self._write(place, place.pending_path, record, sibling.current if sibling else 0)
-        self._label(place, name, {PENDING_KEY: current + 1})
-        return StoredVersion(str(current + 1), (PENDING,), written[1])
+        self._label(place, name, {PENDING_KEY: latest + 1})
+        return StoredVersion(str(latest + 1), (PENDING,), written[1])
 
     def promote(
         self, name: str, where: Options, version: str, expected_current: str | None
@@ -173,7 +182,7 @@ class VaultKvStore:
         number, expected = _number(version), _expected(expected_current)
         pending = self._pending(place)
         meta = self._metadata(place, place.path)
-        current = meta.current if meta is not None else 0
+        current, latest = _current(meta), meta.current if meta is not None else 0
         if pending is None:
             done = meta is not None and meta.custom.get(CURRENT_KEY) == str(number)
             if done and current == number:
@@ -185,20 +194,19 @@ class VaultKvStore:
             pass  # an earlier promote wrote it and stopped before clearing the journal
         elif current != expected:
             raise self._changed(place, current, expected)
-        elif pending.base != current:
+        elif pending.base != latest:
             raise ProviderConflictError(
                 self._doing(
                     f"promote {place}: pending version {number} was prepared against version "
-                    f"{pending.base}, but version {current} is current"
+                    f"{pending.base}, but version {latest} is the latest"
                 )
             )
         else:
-            self._write(place, place.path, pending.fields, current)
-        self._label(
-            place,
-            name,
-            {CURRENT_KEY: number, PREVIOUS_KEY: pending.base or None, PENDING_KEY: None},
-        )
+            self._write(place, place.path, pending.fields, latest)
+        # A base disabled by a revocation is no previous value: nothing is left to revoke.
+        revoked_base = meta is not None and meta.custom.get(REVOKED_KEY) == str(pending.base)
+        previous = None if revoked_base else pending.base or None
+        self._label(place, name, {CURRENT_KEY: number, PREVIOUS_KEY: previous, PENDING_KEY: None})
         self._delete_pending(place)
 
     def discard_pending(self, name: str, where: Options, version: str) -> None:
@@ -218,6 +226,22 @@ class VaultKvStore:
             )
         self._delete_pending(place)
         self._label(place, name, {PENDING_KEY: None})
+
+    def disable(self, name: str, where: Options, version: str) -> None:
+        """Soft-delete KV `version` (its credential was revoked): readers of the path no longer
+        get it, and KV keeps the version's history (and its data, for `kv undelete`, which
+        would serve the revoked value again). Repeating it changes nothing."""
+        place = parse_place(name, where)
+        number = _number(version)
+        meta = self._metadata(place, place.path)
+        if meta is None or number not in meta.versions:
+            raise ProviderError(self._doing(f"disable {place}: there is no version {number}"))
+        if meta.versions[number].live:
+            self._kv.delete_versions(place.mount, place.path, [number])
+        labels: dict[str, int | None] = {REVOKED_KEY: number}
+        if meta.custom.get(PREVIOUS_KEY) == str(number):
+            labels[PREVIOUS_KEY] = None
+        self._label(place, name, labels)
 
     def rollback(
         self, name: str, where: Options, version: str, expected_current: str | None
@@ -320,9 +344,19 @@ class VaultKvStore:
         )
 
 
+def _current(meta: Metadata | None) -> int:
+    """The current version: the latest, unless `disable` took it out of service after its
+    credential was revoked (then none, 0, until the next rotation writes one)."""
+    if meta is None:
+        return 0
+    info = meta.versions.get(meta.current)
+    disabled = meta.custom.get(REVOKED_KEY) == str(meta.current)
+    return 0 if disabled and info is not None and not info.live else meta.current
+
+
 def _stored(meta: Metadata, version: int, pending: _Pending | None) -> StoredVersion:
     labels = []
-    if version == meta.current:
+    if version == _current(meta) and version:
         labels.append(CURRENT)
     elif meta.custom.get(PREVIOUS_KEY) == str(version):
         labels.append(PREVIOUS)

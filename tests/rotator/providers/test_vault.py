@@ -12,9 +12,14 @@ from typing import Any
 import pytest
 
 from leakstop.errors import ProviderConflictError, ProviderError
-from leakstop.rotator.providers.base import CURRENT, PENDING, PREVIOUS
+from leakstop.rotator.providers.base import CURRENT, PENDING, PREVIOUS, disabler
 from leakstop.rotator.providers.vault import VaultProvider
-from leakstop.rotator.providers.vault_store import CURRENT_KEY, PENDING_KEY, PREVIOUS_KEY
+from leakstop.rotator.providers.vault_store import (
+    CURRENT_KEY,
+    PENDING_KEY,
+    PREVIOUS_KEY,
+    REVOKED_KEY,
+)
 from tests.rotator.providers.bao import (
     BaoServer,
     closed_port,
@@ -245,6 +250,53 @@ def test_promote_finishes_a_promotion_that_stopped_half_way(
     assert consumer_reads(bao, "resume/db") == (2, {"password": "v2"})
     with pytest.raises(ProviderError, match="no pending version 3"):
         vault.promote("resume/db", place, "3", "2")
+
+
+def test_disabling_a_revoked_version_hides_it_from_readers(
+    bao: BaoServer, vault: VaultProvider
+) -> None:
+    seed(bao, "revoke/db", {"password": "leaked", "username": "app"})
+    seed(bao, "revoke/db", {"password": "also-leaked", "username": "app"}, cas=1)
+    place = where("revoke/db")
+    assert disabler(vault) is vault
+
+    vault.disable("revoke/db", place, "2")
+    vault.disable("revoke/db", place, "2")  # repeating it changes nothing
+
+    kv = bao.admin.secrets.kv.v2
+    metadata = kv.read_secret_metadata(path="revoke/db", mount_point="secret")["data"]
+    assert metadata["versions"]["2"]["deletion_time"]  # soft-deleted: KV keeps its history
+    assert not metadata["versions"]["1"]["deletion_time"]
+    assert custom_metadata(bao, "revoke/db")[REVOKED_KEY] == "2"
+    # A plain reader of the path gets no value at all, not the revoked one.
+    answer = kv.read_secret_version(
+        path="revoke/db", mount_point="secret", raise_on_deleted_version=False
+    )
+    assert answer["data"]["data"] is None
+    assert answer["data"]["metadata"]["version"] == 2
+    with pytest.raises(
+        ProviderError, match="its latest version does not exist or was deleted"
+    ) as raised:
+        vault.read("revoke/db", place)
+    assert "also-leaked" not in str(raised.value)
+    assert vault.read("revoke/db", place, "1") == b"leaked"  # other versions are untouched
+
+    # Nothing is current now; the next rotation writes a new current version over it.
+    assert vault.current("revoke/db", place) is None
+    assert vault.put_pending("revoke/db", place, b"replacement", None).version == "3"
+    with pytest.raises(ProviderConflictError, match="changed by another writer"):
+        vault.promote("revoke/db", place, "3", "2")
+    vault.promote("revoke/db", place, "3", None)
+    assert consumer_reads(bao, "revoke/db") == (3, {"password": "replacement", "username": "app"})
+    labels = {v.version: v.labels for v in vault.versions("revoke/db", place)}
+    assert labels == {"1": (), "2": (), "3": (CURRENT,)}  # a revoked version is no previous
+
+    vault.disable("revoke/db", place, "1")
+    assert PREVIOUS_KEY not in custom_metadata(bao, "revoke/db")
+    with pytest.raises(ProviderError, match="there is no version 9"):
+        vault.disable("revoke/db", place, "9")
+    with pytest.raises(ProviderError, match="there is no version 1"):
+        vault.disable("revoke/missing", where("revoke/missing"), "1")
 
 
 def test_rollback_writes_an_earlier_version_as_the_new_current(
