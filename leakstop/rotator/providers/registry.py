@@ -1,6 +1,6 @@
 """Provider `type:` → the module that builds it. Adding a system: its module, one line here, a
-test file. Modules are imported when a provider of their type is used: hvac and psycopg are
-extras, and their imports cost start-up time no scan should pay."""
+test file. Modules are imported when a provider of their type is used: hvac, psycopg and the
+cloud SDKs are extras, and their imports cost start-up time no scan should pay."""
 
 from __future__ import annotations
 
@@ -28,13 +28,27 @@ def _postgres(context: ProviderContext) -> Any:
     return PostgresIssuer.from_settings(context)
 
 
+def _azure_keyvault(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.azure_keyvault import KeyVaultStore
+
+    return KeyVaultStore.from_settings(context)
+
+
+def _gcp_secretmanager(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.gcp_secretmanager import SecretManagerStore
+
+    return SecretManagerStore.from_settings(context)
+
+
 #: Remote systems by type: each builds an object that is a Store, an Issuer, or both.
 BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "vault": _vault,
     "postgres": _postgres,
+    "azure-keyvault": _azure_keyvault,
+    "gcp-secretmanager": _gcp_secretmanager,
 }
 #: Which part each type can play (checked when a secret names a provider).
-STORES = frozenset({LOCAL, "vault"})
+STORES = frozenset({LOCAL, "vault", "azure-keyvault", "gcp-secretmanager"})
 ISSUERS = frozenset({"vault", "postgres"})
 
 
