@@ -7,6 +7,7 @@ talks to Secret Manager, so the default install and leakstop's start-up never lo
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from leakstop.errors import ProviderConflictError, ProviderError
 from leakstop.textsafe import sanitize
 
 _MAX_REASON = 200
+_REQUEST = re.compile(r"^(?:GET|POST|PATCH|PUT|DELETE) \S+: ")
 #: The REST transport logs whole requests at DEBUG level, AddSecretVersion's payload (the
 #: value, base64) included, when the SDK's own logging is switched on
 #: (GOOGLE_SDK_PYTHON_LOGGING_SCOPE); leakstop never lets it.
@@ -43,9 +45,11 @@ def import_gcp() -> tuple[Any, Any]:
 
 
 def is_etag_mismatch(exc: Any, exceptions: Any) -> bool:
-    """Secret Manager refuses a write whose etag is stale with FAILED_PRECONDITION (HTTP 400)
-    (https://cloud.google.com/secret-manager/docs/etags)."""
-    return isinstance(exc, exceptions.FailedPrecondition) and "etag" in str(exc.message).lower()
+    """Secret Manager refuses a write whose etag is stale with FAILED_PRECONDITION, HTTP 400
+    (https://cloud.google.com/secret-manager/docs/etags); the REST transport raises it as
+    BadRequest, since google-api-core picks the class by HTTP status."""
+    refused = isinstance(exc, (exceptions.FailedPrecondition, exceptions.BadRequest))
+    return refused and "etag" in str(exc.message).lower()
 
 
 @contextmanager
@@ -68,6 +72,12 @@ def gcp_errors(doing: str) -> Iterator[None]:
             f"{doing}: no Google credentials found (run google-github-actions/auth in CI, set "
             "GOOGLE_APPLICATION_CREDENTIALS, or gcloud auth application-default login)"
         ) from exc
+    except auth_exceptions.RefreshError as exc:
+        # The session refreshes on a 401; a bare access token cannot be refreshed.
+        raise ProviderError(
+            f"{doing}: not authenticated (the access token was refused or has expired, and "
+            "cannot be refreshed)"
+        ) from exc
     except auth_exceptions.GoogleAuthError as exc:
         raise ProviderError(f"{doing}: cannot get a Google access token") from exc
     except requests.exceptions.RequestException as exc:
@@ -77,16 +87,20 @@ def gcp_errors(doing: str) -> Iterator[None]:
 def _api_reason(exc: Any, exceptions: Any) -> str:
     phrases = [
         (exceptions.Unauthenticated, "not authenticated"),
+        (exceptions.Unauthorized, "not authenticated"),
         (exceptions.PermissionDenied, "permission denied"),
+        (exceptions.Forbidden, "permission denied"),
         (exceptions.NotFound, "not found"),
         (exceptions.AlreadyExists, "already exists"),
         (exceptions.FailedPrecondition, "refused"),
+        (exceptions.BadRequest, "refused"),
         (exceptions.TooManyRequests, "rate limited"),
         (exceptions.ServerError, "Secret Manager error"),
     ]
     phrase = next((text for kind, text in phrases if isinstance(exc, kind)), "request refused")
     code = getattr(exc, "code", None)
-    said = _one_line(str(getattr(exc, "message", "") or ""))
+    # The REST transport starts each message with the request ("PATCH https://...: ").
+    said = _one_line(_REQUEST.sub("", str(getattr(exc, "message", "") or "")))
     head = f"{phrase} ({int(code)})" if code else phrase
     return f"{head}: {said}" if said else head
 

@@ -14,7 +14,7 @@ import pytest
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Source
-from leakstop.config.options import FrozenMap, Origin
+from leakstop.config.options import FrozenMap, Options, Origin
 from leakstop.config.rotation import RotationPolicy
 from leakstop.config.secrets import ManagedSecret, StoreRef
 from leakstop.errors import ConfigError, ProviderConflictError, ProviderError
@@ -32,7 +32,7 @@ from tests.rotator.providers.fake_keyvault import FakeKeyVault
 pytestmark = pytest.mark.slow
 
 NAME = "billing-db-password"
-WHERE = FrozenMap({"name": NAME})
+WHERE: Options = FrozenMap({"name": NAME})
 FIRST = "Kq3vRt8ZmW2pLx6N"
 
 
