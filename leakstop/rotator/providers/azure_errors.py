@@ -61,6 +61,8 @@ def http_reason(exc: Any) -> str:
         409: "conflict",
         429: "rate limited",
     }.get(status or 0, "request refused" if status and status < 500 else "Key Vault error")
+    if error_code(exc) == "SecretDisabled":
+        phrase = "the version is disabled"
     said = _one_line(str(message)) if message else ""
     head = f"{phrase} ({status} {code})" if status else phrase
     return f"{head}: {said}" if said else head

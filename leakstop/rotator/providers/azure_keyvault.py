@@ -294,7 +294,9 @@ class KeyVaultStore:
         for secret in mine:
             try:
                 parse_name(secret.name, secret.store.options, secret.origin)
-                self.read(secret.name, secret.store.options)
+                # A secret that does not exist yet is fine: the first rotation creates it.
+                if self.current(secret.name, secret.store.options) is not None:
+                    self.read(secret.name, secret.store.options)
             except ConfigError as exc:
                 problems.append(str(exc))
             except ProviderError as exc:

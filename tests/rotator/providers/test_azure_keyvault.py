@@ -292,18 +292,29 @@ def test_providers_check_reads_each_secret(vault: FakeKeyVault, store: KeyVaultS
     vault.put(NAME, FIRST)
     secrets = [
         ManagedSecret("billing/db", StoreRef("kv", WHERE)),
+        # Not written yet: the first rotation creates it, so nothing is wrong.
         ManagedSecret("other/db", StoreRef("kv", FrozenMap({"name": "not-there"}))),
         ManagedSecret("elsewhere", StoreRef("local")),
+        ManagedSecret("bad/name", StoreRef("kv", FrozenMap({"name": "no_underscores"}))),
     ]
     problems = store.check(secrets)
     assert len(problems) == 1
-    assert problems[0].startswith("other/db: ")
-    assert "no current version" in problems[0]
-    vault.denied = {"list"}
-    problems = store.check(secrets[:1])
+    assert "no_underscores" in problems[0]
+    vault.denied = {"get"}
+    problems = store.check(secrets[:2])
     assert len(problems) == 1
+    assert problems[0].startswith("billing/db: ")
     assert "permission denied" in problems[0]
+    vault.denied = {"list"}
+    assert len(store.check(secrets[:2])) == 2
     assert store.check([]) != []  # listing secrets is denied too
+
+
+def test_a_disabled_version_says_so(vault: FakeKeyVault, store: KeyVaultStore) -> None:
+    first = vault.put(NAME, FIRST)
+    vault.version(NAME, first).enabled = False
+    with pytest.raises(ProviderError, match="the version is disabled"):
+        store.read("billing/db", WHERE, first)
 
 
 def test_a_full_rotation_through_the_machine_leaves_no_value_in_logs_or_audit(
