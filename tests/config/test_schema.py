@@ -125,6 +125,12 @@ GOOD = [
     "    generate: {length: 8, charset: digits, prefix: 'x-'}\n    owners: me\n",
     "secrets:\n  - name: a\n    store: {provider: local}\n    handler: pkg.mod:Class.method\n"
     "    org: acme_eu\n    tags: {env: prod}\n",
+    # In a store reference `secret` names the place (Secret Manager), not a credential.
+    "providers:\n  kv: {type: azure-keyvault, vault_url: 'https://billing.vault.azure.net'}\n"
+    "  gsm: {type: gcp-secretmanager, project: my-project, auth: {method: token, "
+    "token_env: GSM_TOKEN}}\n"
+    "secrets:\n  - name: a\n    store: {provider: kv, name: billing-db-password}\n"
+    "  - name: b\n    store: {provider: gsm, secret: billing-db}\n",
 ]
 
 
@@ -191,6 +197,10 @@ BAD = [
     SECRET + "    tags: {tier: 1}\n",
     SECRET + "    org: Acme\n",
     "secrets:\n  - {name: a, store: {provider: local, token: abc}}\n",
+    "providers:\n  kv: {type: azure}\n",
+    "providers:\n  gsm: {type: gcp-secretmanager, client_secret: abc}\n",
+    "providers:\n  gsm: {type: gcp-secretmanager}\n"
+    "secrets:\n  - {name: a, store: {provider: gsm, secret_id: abc}}\n",
 ]
 
 
