@@ -231,7 +231,8 @@ def _reference(
             line,
         )
     # In a store reference `key` names the field inside the secret (Vault KV) and `secret` the
-    # GitHub Actions secret's name: places, not credentials.
+    # secret's name (a GitHub Actions secret, a Google Secret Manager secret): places, not
+    # credentials.
     may_hold = ("key", "secret") if part == "store" else ()
     return name, parse_options(fields, reserved=("provider",), may_hold=may_hold)
 

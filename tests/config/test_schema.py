@@ -138,6 +138,12 @@ GOOD = [
     "  - name: ci/b\n    store: {provider: gh, org: o, secret: NPM_TOKEN, visibility: private}\n"
     "    issuer: {provider: tool}\n"
     "  - name: ci/c\n    store: {provider: local}\n    issuer: {provider: gh}\n",
+    # In a store reference `secret` names the place (Secret Manager), not a credential.
+    "providers:\n  kv: {type: azure-keyvault, vault_url: 'https://billing.vault.azure.net'}\n"
+    "  gsm: {type: gcp-secretmanager, project: my-project, auth: {method: token, "
+    "token_env: GSM_TOKEN}}\n"
+    "secrets:\n  - name: a\n    store: {provider: kv, name: billing-db-password}\n"
+    "  - name: b\n    store: {provider: gsm, secret: billing-db}\n",
 ]
 
 
@@ -217,6 +223,10 @@ BAD = [
     "providers:\n  hook: {type: webhook, hmac_key: abc}\n",
     "providers:\n  gh: {type: github, token: ghp_x}\n",
     "secrets:\n  - {name: a, store: {provider: local, client_secret: abc}}\n",
+    "providers:\n  kv: {type: azure}\n",
+    "providers:\n  gsm: {type: gcp-secretmanager, client_secret: abc}\n",
+    "providers:\n  gsm: {type: gcp-secretmanager}\n"
+    "secrets:\n  - {name: a, store: {provider: gsm, secret_id: abc}}\n",
 ]
 
 

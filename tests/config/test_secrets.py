@@ -152,7 +152,7 @@ def test_owners_and_tags_and_org() -> None:
 
 
 SECRET_A = "secrets:\n  - name: a\n    store: {provider: local}\n"
-VAULT = "providers:\n  vault: {type: vault}\n  db: {type: postgres}\n  kv: {type: azure}\n"
+VAULT = "providers:\n  vault: {type: vault}\n  db: {type: postgres}\n  kv: {type: azure-keyvault}\n"
 
 
 def test_references_to_stores_and_issuers() -> None:
@@ -198,7 +198,7 @@ def test_references_to_stores_and_issuers() -> None:
             VAULT
             + "secrets:\n  - name: a\n    store: {provider: local}\n    issuer: {provider: kv}\n",
             8,
-            "issuer.provider 'kv' is of type azure, which cannot be an issuer "
+            "issuer.provider 'kv' is of type azure-keyvault, which cannot be an issuer "
             "(types that can: vault, postgres,",
         ),
         (

@@ -1,6 +1,6 @@
 """Provider `type:` → the module that builds it. Adding a system: its module, one line here, a
-test file. Modules are imported when a provider of their type is used: hvac and psycopg are
-extras, and their imports cost start-up time no scan should pay."""
+test file. Modules are imported when a provider of their type is used: hvac, psycopg and the
+cloud SDKs are extras, and their imports cost start-up time no scan should pay."""
 
 from __future__ import annotations
 
@@ -47,6 +47,18 @@ def _command(context: ProviderContext) -> Any:
     return CommandIssuer.from_settings(context)
 
 
+def _azure_keyvault(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.azure_keyvault import KeyVaultStore
+
+    return KeyVaultStore.from_settings(context)
+
+
+def _gcp_secretmanager(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.gcp_secretmanager import SecretManagerStore
+
+    return SecretManagerStore.from_settings(context)
+
+
 #: Remote systems by type: each builds an object that is a Store, an Issuer, or both.
 BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "vault": _vault,
@@ -54,9 +66,11 @@ BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "github": _github,
     "webhook": _webhook,
     "command": _command,
+    "azure-keyvault": _azure_keyvault,
+    "gcp-secretmanager": _gcp_secretmanager,
 }
 #: Which part each type can play (checked when a secret names a provider).
-STORES = frozenset({LOCAL, "vault", "github"})
+STORES = frozenset({LOCAL, "vault", "github", "azure-keyvault", "gcp-secretmanager"})
 ISSUERS = frozenset({"vault", "postgres", "github", "webhook", "command"})
 #: Stores that give values back, so they can journal one that cannot (github).
 _READABLE = frozenset({LOCAL, "vault"})

@@ -1,0 +1,150 @@
+"""Options the cloud secret stores share (Azure Key Vault, Google Secret Manager): how
+leakstop authenticates, which CA it trusts, how long it waits. Each store module checks its
+own place options; this module only reads the common ones into a frozen dataclass.
+
+```yaml
+auth: {method: default}                     # the platform's default chain (OIDC in CI)
+auth: {method: token, token_env: VAR}       # a bearer access token from the environment
+tls: {ca_file: /etc/ssl/private-ca.pem}     # a private endpoint's CA
+timeout: 30s
+```
+
+Errors are ConfigError at the place the provider was configured (`Origin`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakstop.config.options import ENV_NAME, FrozenMap, Options, OptionValue, Origin
+from leakstop.durations import parse_duration
+from leakstop.errors import ConfigError, ProviderError
+
+DEFAULT, TOKEN = "default", "token"
+AUTH_METHODS = (DEFAULT, TOKEN)
+DEFAULT_TIMEOUT = 30.0
+_AUTH_KEYS = {DEFAULT: ("method",), TOKEN: ("method", "token_env")}
+_TLS_KEYS = ("ca_file",)
+
+
+@dataclass(frozen=True)
+class CloudAuth:
+    """How leakstop proves who it is to the cloud: the SDK's default chain, or a bearer token
+    read from the environment variable `token_env` (never from the file)."""
+
+    method: str = DEFAULT
+    token_env: str | None = None
+
+    def token(self, provider: str, environ: Mapping[str, str]) -> str:
+        """The access token of `method: token`; ProviderError (no value) when unset."""
+        assert self.token_env is not None
+        value = environ.get(self.token_env, "")
+        if not value.strip():
+            raise ProviderError(
+                f"provider {provider!r}: auth.token_env names {self.token_env}, which is not set"
+            )
+        return value.strip()
+
+
+@dataclass(frozen=True)
+class CloudCommon:
+    auth: CloudAuth
+    #: The CA bundle to trust instead of the system's (a private endpoint, a test server).
+    ca_file: str | None
+    timeout: float
+
+
+class OptionChecker:
+    """Typed reads of one options mapping, failing as ConfigError with a common prefix."""
+
+    def __init__(self, what: str, origin: Origin) -> None:
+        self.what = what
+        self.origin = origin
+
+    def error(self, message: str) -> ConfigError:
+        return self.origin.error(f"{self.what}: {message}")
+
+    def keys(self, options: Options, allowed: Collection[str], prefix: str = "") -> None:
+        for key in options:
+            if key not in allowed:
+                known = ", ".join(prefix + name for name in allowed)
+                raise self.error(f"unknown option {prefix}{key} (known: {known})")
+
+    def string(
+        self, options: Options, key: str, prefix: str = "", required: bool = False
+    ) -> str | None:
+        value = options.get(key)
+        if value is None and required:
+            raise self.error(f"missing required option {prefix}{key}")
+        if value is not None and not isinstance(value, str):
+            raise self.error(f"{prefix}{key} must be a string")
+        return value
+
+    def mapping(self, options: Options, key: str) -> Options:
+        value = options.get(key)
+        if value is None:
+            return FrozenMap()
+        if not isinstance(value, FrozenMap):
+            raise self.error(f"'{key}' must be a mapping")
+        return value
+
+
+def parse_common(check: OptionChecker, options: Options) -> CloudCommon:
+    """`auth`, `tls` and `timeout` of a cloud store's provider options."""
+    auth_options = check.mapping(options, "auth")
+    method = check.string(auth_options, "method", "auth.") or DEFAULT
+    if method not in AUTH_METHODS:
+        raise check.error(f"auth.method must be one of {', '.join(AUTH_METHODS)}, got {method!r}")
+    check.keys(auth_options, _AUTH_KEYS[method], "auth.")
+    token_env = check.string(auth_options, "token_env", "auth.")
+    if method == TOKEN and token_env is None:
+        raise check.error("auth.method token needs auth.token_env (the variable holding it)")
+    if token_env is not None and not ENV_NAME.match(token_env):
+        raise check.error("auth.token_env must name an environment variable")
+    tls = check.mapping(options, "tls")
+    check.keys(tls, _TLS_KEYS, "tls.")
+    ca_file = check.string(tls, "ca_file", "tls.")
+    if ca_file is not None:
+        ca_file = _relative_to_config(ca_file, check.origin)
+    return CloudCommon(
+        CloudAuth(method, token_env), ca_file, _timeout(check, options.get("timeout"))
+    )
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for `localhost` and loopback addresses: a server on this machine."""
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _relative_to_config(path: str, origin: Origin) -> str:
+    # A relative CA path is read beside the config file, as the config's other paths are.
+    if Path(path).is_absolute() or origin.path is None:
+        return path
+    return str(Path(origin.path).parent / path)
+
+
+def _timeout(check: OptionChecker, value: OptionValue) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise check.error(f"'timeout': {exc}") from None
+    else:
+        raise check.error("'timeout' must be seconds or a duration such as 30s")
+    if not 0 < seconds <= 600:
+        raise check.error("'timeout' must be more than 0 and at most 10 minutes")
+    return seconds
