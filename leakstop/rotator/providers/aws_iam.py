@@ -165,29 +165,26 @@ class IamKeyIssuer:
         with aws_errors(self._doing("ask STS who leakstop's credentials are")):
             return str(sts.get_caller_identity()["Arn"])
 
-    def _make_room(self, user: str, keys: list[AccessKey], record: KeyRecord) -> None:
-        """Delete one of two keys if it is proven replaceable; else fail saying what to do."""
+    def replaceable(self, keys: list[AccessKey], record: KeyRecord) -> AccessKey | None:
+        """The key that may be deleted to make room for a new one, if one is proven
+        replaceable: leakstop's unproven leftover of a stopped run (older than
+        LEFTOVER_AGE), or an inactive key whose replacement is proven and active."""
         now = self._clock()
         for key in keys:
-            if record.is_leftover(key) and (
-                key.created is None or now - key.created >= LEFTOVER_AGE
-            ):
-                log.info(
-                    "deleting %s, an unproven key a stopped run left behind", shown(key.key_id)
-                )
-                self._delete(user, key.key_id)
-                return
+            old_enough = key.created is None or now - key.created >= LEFTOVER_AGE
+            if record.is_leftover(key) and old_enough:
+                return key
             if key.status == INACTIVE and _has_proven_other(key.key_id, keys, record):
-                log.info("deleting %s, inactive and replaced by a proven key", shown(key.key_id))
-                self._delete(user, key.key_id)
-                return
-        raise ProviderError(
-            self._doing(
-                f"IAM user {user} already has two access keys ({', '.join(map(str, keys))}) "
-                "and leakstop cannot prove either replaceable; delete the one not in use, "
-                "then rotate again"
-            )
-        )
+                return key
+        return None
+
+    def _make_room(self, user: str, keys: list[AccessKey], record: KeyRecord) -> None:
+        """Delete one of two keys if it is proven replaceable; else fail saying what to do."""
+        spare = self.replaceable(keys, record)
+        if spare is None:
+            raise ProviderError(self._doing(full_message(user, keys)))
+        log.info("deleting %s of IAM user %s to make room: replaceable", spare, user)
+        self._delete(user, spare.key_id)
 
     def _caller(self, key_id: str, secret: str, doing: str) -> str:
         from botocore.exceptions import ClientError
@@ -221,6 +218,14 @@ class IamKeyIssuer:
 
     def _doing(self, action: str) -> str:
         return self._session.doing(action)
+
+
+def full_message(user: str, keys: list[AccessKey]) -> str:
+    """Why a new key cannot be made for `user`, and what to do."""
+    return (
+        f"IAM user {user} already has two access keys ({', '.join(map(str, keys))}) and "
+        "leakstop cannot prove either replaceable; delete the one not in use, then rotate again"
+    )
 
 
 def pair(value: Value) -> tuple[str, str]:

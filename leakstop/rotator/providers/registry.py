@@ -1,5 +1,5 @@
 """Provider `type:` → the module that builds it. Adding a system: its module, one line here, a
-test file. Modules are imported when a provider of their type is used: hvac and psycopg are
+test file. Modules are imported when a provider of their type is used: hvac, psycopg and boto3 are
 extras, and their imports cost start-up time no scan should pay."""
 
 from __future__ import annotations
@@ -28,14 +28,21 @@ def _postgres(context: ProviderContext) -> Any:
     return PostgresIssuer.from_settings(context)
 
 
+def _aws(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.aws import AwsProvider
+
+    return AwsProvider.from_settings(context)
+
+
 #: Remote systems by type: each builds an object that is a Store, an Issuer, or both.
 BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "vault": _vault,
     "postgres": _postgres,
+    "aws": _aws,
 }
 #: Which part each type can play (checked when a secret names a provider).
-STORES = frozenset({LOCAL, "vault"})
-ISSUERS = frozenset({"vault", "postgres"})
+STORES = frozenset({LOCAL, "vault", "aws"})
+ISSUERS = frozenset({"vault", "postgres", "aws"})
 
 
 class Providers:
