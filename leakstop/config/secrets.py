@@ -230,8 +230,9 @@ def _reference(
             f"{'an' if part == 'issuer' else 'a'} {part} (types that can: {', '.join(able)})",
             line,
         )
-    # In a store reference `key` names the field inside the secret (Vault KV), not a credential.
-    may_hold = ("key",) if part == "store" else ()
+    # In a store reference `key` names the field inside the secret (Vault KV) and `secret_id`
+    # the secret itself (AWS Secrets Manager's name for it): places, not credentials.
+    may_hold = ("key", "secret_id") if part == "store" else ()
     return name, parse_options(fields, reserved=("provider",), may_hold=may_hold)
 
 

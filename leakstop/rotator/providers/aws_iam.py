@@ -14,7 +14,7 @@ a record on the user itself, as two tags every run on every machine can read:
 A key is deleted only when it is inactive and another key, the proven one, is active; or when
 it is leakstop's own unproven leftover. Anything else is at most deactivated, and `mint`
 refuses to make room by deleting a key it cannot prove replaceable: the user is told which
-key to remove. With `old_key: deactivate`, a replaced key is only deactivated.
+key to remove. With `retire: deactivate`, a replaced key is only deactivated.
 
 Values are `{"access_key_id": ..., "secret_access_key": ...}`. Messages show key ids
 shortened (`AKIA…M2`) and never a secret access key.
@@ -130,7 +130,7 @@ class IamKeyIssuer:
             with aws_errors(self._doing(f"deactivate access key {shown(key_id)}")):
                 iam.update_access_key(UserName=spec.user, AccessKeyId=key_id, Status=INACTIVE)
         record = self.record(spec.user)
-        replaced = spec.old_key == DELETE and _has_proven_other(key_id, keys, record)
+        replaced = spec.retire == DELETE and _has_proven_other(key_id, keys, record)
         if record.is_leftover(key) or replaced:
             self._delete(spec.user, key_id)
         else:
@@ -138,9 +138,7 @@ class IamKeyIssuer:
                 "access key %s of IAM user %s is inactive, not deleted (%s)",
                 shown(key_id),
                 spec.user,
-                "old_key: deactivate"
-                if spec.old_key != DELETE
-                else "no other key is proven to work",
+                "retire: deactivate" if spec.retire != DELETE else "no other key is proven to work",
             )
 
     def keys(self, user: str) -> list[AccessKey]:

@@ -11,7 +11,7 @@ providers:
 secrets:
   - name: ci/deployer-key
     store: {provider: aws, secret_id: ci/deployer, key: credentials}   # key: optional
-    issuer: {provider: aws, iam_user: deployer, old_key: delete}        # or old_key: deactivate
+    issuer: {provider: aws, iam_user: deployer, retire: delete}        # or retire: deactivate
 ```
 
 No credential is ever an option: leakstop's own AWS credentials come from boto3's default
@@ -38,7 +38,7 @@ DELETE, DEACTIVATE = "delete", "deactivate"
 
 _PROVIDER_KEYS = ("region", "endpoint_url", "timeout", "test_wait")
 _STORE_KEYS = ("secret_id", "key")
-_ISSUER_KEYS = ("iam_user", "old_key")
+_ISSUER_KEYS = ("iam_user", "retire")
 #: AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
 _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
 #: IAM user names (IAM's own rule): letters, digits and `+=,.@_-`, at most 64.
@@ -81,7 +81,7 @@ class IamKeySpec:
     user: str
     #: What revoking an old key does once its replacement is proven: `delete` it, or only
     #: `deactivate` it (someone deletes it later; it still counts toward the two-keys limit).
-    old_key: str = DELETE
+    retire: str = DELETE
 
 
 def parse_settings(
@@ -135,7 +135,7 @@ def parse_place(secret: str, where: Options, origin: Origin | None = None) -> Se
 
 
 def parse_issuer(secret: str, how: Options, origin: Origin | None = None) -> IamKeySpec:
-    """A secret's `issuer:` options (iam_user, old_key), checked. Raises ConfigError."""
+    """A secret's `issuer:` options (iam_user, retire), checked. Raises ConfigError."""
     check = _Checker(f"secret {secret!r}: issuer", origin or Origin())
     check.keys(how, _ISSUER_KEYS)
     user = check.string(how, "iam_user")
@@ -143,10 +143,10 @@ def parse_issuer(secret: str, how: Options, origin: Origin | None = None) -> Iam
         raise check.error("'iam_user' is missing (the IAM user whose access keys rotate)")
     if not _IAM_USER.match(user):
         raise check.error(f"'iam_user' {user!r} is not an IAM user name")
-    old_key = check.string(how, "old_key") or DELETE
-    if old_key not in (DELETE, DEACTIVATE):
-        raise check.error(f"'old_key' must be {DELETE} or {DEACTIVATE}, got {old_key!r}")
-    return IamKeySpec(user, old_key)
+    retire = check.string(how, "retire") or DELETE
+    if retire not in (DELETE, DEACTIVATE):
+        raise check.error(f"'retire' must be {DELETE} or {DEACTIVATE}, got {retire!r}")
+    return IamKeySpec(user, retire)
 
 
 class _Checker:
