@@ -187,13 +187,16 @@ class SecretsManagerStore:
         found: list[_Version] = []
         request: dict[str, Any] = {"SecretId": place.secret_id, "IncludeDeprecated": False}
         with aws_errors(self._doing(f"list the versions of {place.secret_id}")):
+            # DescribeSecret says whether it exists (moto answers ListSecretVersionIds about
+            # a missing secret with a 500, AWS with ResourceNotFoundException).
+            try:
+                self._client().describe_secret(SecretId=place.secret_id)
+            except ClientError as exc:
+                if error_code(exc) == "ResourceNotFoundException":
+                    return None
+                raise
             while True:
-                try:
-                    page = self._client().list_secret_version_ids(**request)
-                except ClientError as exc:
-                    if error_code(exc) == "ResourceNotFoundException":
-                        return None
-                    raise
+                page = self._client().list_secret_version_ids(**request)
                 for item in page.get("Versions", []):
                     stages = frozenset(str(s) for s in item.get("VersionStages", []))
                     found.append(_Version(str(item["VersionId"]), stages, item.get("CreatedDate")))
