@@ -31,7 +31,10 @@ from tests.rotator.providers.bao import frozen
 
 REGION = "us-east-1"
 START_TIMEOUT = 20
-ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class MotoServer:
             )
         if not self._wait_ready():
             self.stop()
-            pytest.fail(f"moto_server did not start: {self.log.read_text(errors='replace')[-2000:]}")
+            output = self.log.read_text(errors="replace")[-2000:]
+            pytest.fail(f"moto_server did not start: {output}")
         bootstrap = KeyPair("AKIABOOTSTRAPBOOTSTR", "bootstrap")
         self.client("iam", bootstrap).create_user(UserName="admin")
         self.client("iam", bootstrap).put_user_policy(

@@ -73,9 +73,7 @@ def test_bad_provider_options_fail_at_the_provider_line(
 
 
 def test_store_options() -> None:
-    assert parse_place("a", FrozenMap({"secret_id": "prod/billing"})) == SecretPlace(
-        "prod/billing"
-    )
+    assert parse_place("a", FrozenMap({"secret_id": "prod/billing"})) == SecretPlace("prod/billing")
     arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/billing-AbCdEf"
     assert parse_place("a", FrozenMap({"secret_id": arn, "key": "pair"})) == SecretPlace(
         arn, "pair"

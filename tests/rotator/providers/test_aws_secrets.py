@@ -82,9 +82,7 @@ def test_a_rotation_moves_the_labels_and_consumers_see_only_tested_values(
     assert _stages(moto)[pending.version] == ["AWSCURRENT"]
 
 
-def test_check_and_set_refuses_a_stale_expected_version(
-    moto: MotoServer, aws: AwsProvider
-) -> None:
+def test_check_and_set_refuses_a_stale_expected_version(moto: MotoServer, aws: AwsProvider) -> None:
     current = aws.current(NAME, WHERE)
     assert current is not None
     with pytest.raises(ProviderConflictError, match="changed by another writer"):
