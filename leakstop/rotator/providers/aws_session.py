@@ -8,11 +8,14 @@ a client of its own, with exactly that key and nothing from the chain.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from leakstop.rotator.providers.aws_errors import aws_errors, import_boto3
 from leakstop.rotator.providers.aws_options import AwsSettings
 
+#: Loggers whose DEBUG records hold whole responses: CreateAccessKey's has the new secret key.
+_WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
 #: botocore's own retries per request (its "standard" mode backs off on throttling).
 MAX_ATTEMPTS = 3
 
@@ -36,6 +39,7 @@ class AwsSession:
         if service not in self._clients:
             with aws_errors(self.doing(f"connect to {service}")):
                 if self._session is None:
+                    quiet_wire_logs()
                     self._session = import_boto3().Session(region_name=self.settings.region)
                 self._clients[service] = self._session.client(
                     service, endpoint_url=self.settings.endpoint_url, config=self._config()
@@ -45,6 +49,7 @@ class AwsSession:
     def client_with_key(self, service: str, access_key_id: str, secret_access_key: str) -> Any:
         """A client that signs with the given key alone (a new key under test)."""
         with aws_errors(self.doing(f"connect to {service}"), hide=(secret_access_key,)):
+            quiet_wire_logs()
             session = import_boto3().Session(
                 aws_access_key_id=access_key_id,
                 aws_secret_access_key=secret_access_key,
@@ -64,3 +69,12 @@ class AwsSession:
             read_timeout=self.settings.timeout,
             retries={"max_attempts": attempts, "mode": "standard"},
         )
+
+
+def quiet_wire_logs() -> None:
+    """Keep botocore's request and response dumps out of every log, whatever level a host
+    program sets: at DEBUG they would print a new key's secret (and leakstop's signature)."""
+    for name in _WIRE_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
