@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ConfigError, ProviderError
 from leakstop.rotator.providers.aws_iam import IamKeyIssuer, full_message
@@ -22,22 +23,33 @@ def check_access(
     """Problems, one line each (empty when all is well): options that do not parse (at their
     file:line), credentials STS refuses, users and secrets leakstop may not read, and users
     whose two keys would block the next rotation."""
-    try:
-        issuer.caller()
-    except ProviderError as exc:
-        return [str(exc)]
     problems: list[str] = []
+    users: dict[str, str] = {}  # IAM user -> the managed secret that rotates its keys
+    places: dict[str, Options] = {}  # managed secret -> its store options
     for secret in secrets:
         try:
             if secret.store.provider == provider:
                 parse_place(secret.name, secret.store.options, secret.origin)
-                store.describe(secret.name, secret.store.options)
+                places[secret.name] = secret.store.options
             if secret.issuer is not None and secret.issuer.provider == provider:
                 spec = parse_issuer(secret.name, secret.issuer.options, secret.origin)
-                keys = issuer.keys(spec.user)
-                record = issuer.record(spec.user)
-                if len(keys) >= 2 and issuer.replaceable(keys, record) is None:
-                    problems.append(f"{secret.name}: {full_message(spec.user, keys)}")
-        except (ConfigError, ProviderError) as exc:
+                users.setdefault(spec.user, secret.name)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    try:
+        issuer.caller()
+    except ProviderError as exc:
+        return [*problems, str(exc)]
+    for name, where in places.items():
+        try:
+            store.describe(name, where)
+        except ProviderError as exc:
+            problems.append(str(exc))
+    for user, name in users.items():
+        try:
+            keys = issuer.keys(user)
+            if len(keys) >= 2 and issuer.replaceable(keys, issuer.record(user)) is None:
+                problems.append(f"{name}: {full_message(user, keys)}")
+        except ProviderError as exc:
             problems.append(str(exc))
     return problems
