@@ -141,3 +141,32 @@ def test_providers_check_says_what_is_wrong_one_line_each(
     (tmp_path / ".leakstop.yaml").write_text(CONFIG.replace("iam_user", "iam_users"))
     assert main(["providers", "check"]) == 1
     assert "unknown option iam_users" in capsys.readouterr().out
+
+
+def test_a_key_id_of_a_managed_user_confirms_even_when_it_is_not_the_stored_value(
+    moto: MotoServer,
+    git_repo: GitRepo,
+    private_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The store holds one key; another key of the same user (say, one made by hand and
+    forgotten) is found in a file: it is confirmed by its id, as the managed secret's."""
+    moto.user("deployer")
+    stored = moto.new_key("deployer")
+    moto.client("secretsmanager").create_secret(
+        Name="ci/deployer", SecretString=json.dumps(stored.value())
+    )
+    forgotten = _scannable_key(moto, "deployer")
+    moto.user("stranger")
+    strangers = _scannable_key(moto, "stranger")
+    monkeypatch.chdir(git_repo.path)
+    git_repo.write(".leakstop.yaml", CONFIG)
+    git_repo.write("a.env", f"AWS_ACCESS_KEY_ID={forgotten.access_key_id}\n")
+    git_repo.write("b.env", f"AWS_ACCESS_KEY_ID={strangers.access_key_id}\n")
+    git_repo.commit("two key ids")
+    assert main(["respond", "-j", "1", "-f", "json"]) == 0
+    entries = {e["path"]: e for e in json.loads(capsys.readouterr().out)["plan"]}
+    assert entries["a.env"]["confirmed"] is True
+    assert entries["a.env"]["managed_secret"] == "ci/deployer-key"
+    assert entries["b.env"]["confirmed"] is False  # a key of a user leakstop does not manage
