@@ -230,10 +230,10 @@ def _reference(
             f"{'an' if part == 'issuer' else 'a'} {part} (types that can: {', '.join(able)})",
             line,
         )
-    # In a store reference `key` names the field inside the secret (Vault KV) and `secret` the
-    # secret's name (a GitHub Actions secret, a Google Secret Manager secret): places, not
-    # credentials.
-    may_hold = ("key", "secret") if part == "store" else ()
+    # In a store reference `key` names the field inside the secret (Vault KV), and `secret` and
+    # `secret_id` the secret itself (a GitHub Actions or Google Secret Manager secret; AWS
+    # Secrets Manager's secret id): places, not credentials.
+    may_hold = ("key", "secret", "secret_id") if part == "store" else ()
     return name, parse_options(fields, reserved=("provider",), may_hold=may_hold)
 
 

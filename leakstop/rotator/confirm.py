@@ -2,8 +2,10 @@
 current value in its store. Values are compared as keyed hashes under a key made for this run
 and kept in memory: nothing about a managed value is written, printed or kept afterwards.
 
-(The next release adds live checks with each issuer; a finding confirmed neither way is
-reported, never acted on.)
+An issuer may also report the ids of the credentials it holds for a secret (`key_ids`): an
+AWS access key id found in a file confirms the managed secret of the IAM user it belongs to,
+whether or not it is the stored value. (The next release adds live checks with each issuer; a
+finding confirmed neither way is reported, never acted on.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import LeakstopError
 from leakstop.finding import Finding
+from leakstop.rotator.providers.base import KnowsCredentialIds
 from leakstop.rotator.providers.registry import Providers
 
 #: A managed value or one field of a structured one shorter than this is never matched: a
@@ -33,9 +36,16 @@ class Confirmer:
         self.unreadable: dict[str, str] = {}
 
     def load(self, managed: Sequence[ManagedSecret], providers: Providers) -> None:
-        """Read each managed secret's current value (each read is an audit record). One that
-        cannot be read is noted in `unreadable` (name → why) and confirms nothing."""
+        """Read each managed secret's current value (each read is an audit record), and the
+        ids its issuer reports for it (`key_ids`: an IAM user's access key ids). What cannot
+        be read is noted in `unreadable` (name → why) and confirms nothing; the rest still
+        does."""
         for secret in managed:
+            try:
+                for key_id in _issued_ids(secret, providers):
+                    self._owners[self._digest(key_id.encode())] = secret
+            except LeakstopError as exc:
+                self.unreadable[secret.name] = str(exc)
             try:
                 store = providers.store(secret.store.provider, secret.org)
                 if store.current(secret.name, secret.store.options) is None:
@@ -63,6 +73,17 @@ class Confirmer:
 
     def _digest(self, value: bytes) -> bytes:
         return hmac.new(self._key, value, hashlib.sha256).digest()
+
+
+def _issued_ids(secret: ManagedSecret, providers: Providers) -> list[str]:
+    """The ids of the credentials the secret's issuer holds for it, for issuers that tell
+    (the aws provider: the IAM user's access key ids, any status)."""
+    if secret.issuer is None:
+        return []
+    issuer = providers.issuer(secret.issuer.provider)
+    if not isinstance(issuer, KnowsCredentialIds):
+        return []
+    return [i for i in issuer.key_ids(secret.name, secret.issuer.options) if len(i) >= MIN_LENGTH]
 
 
 def value_pieces(value: bytes | dict[str, Any]) -> list[bytes]:

@@ -120,6 +120,9 @@ GOOD = [
     "providers:\n  local: {type: local}\n",
     "secrets:\n  - name: a/b.c_d-e\n    store: {provider: local, key: field}\n"
     "    policy: {interval: on_access}\n",
+    "providers:\n  aws: {type: aws, region: us-east-1}\nsecrets:\n  - name: ci/deployer\n"
+    "    store: {provider: aws, secret_id: ci/deployer, key: pair}\n"
+    "    issuer: {provider: aws, iam_user: deployer, retire: deactivate}\n",
     "secrets:\n  - name: a\n    store: {provider: local}\n"
     "    policy: {interval: never, notify_before: 14d, expires: '2027-06-30', grace: 0s}\n",
     "secrets:\n  - name: a\n    store: {provider: local}\n    policy: {interval: 1D12H}\n"
@@ -185,6 +188,8 @@ BAD = [
     "providers:\n  v: {type: vault, auth: {method: approle, secret_id: x}}\n",
     "providers:\n  v: {type: vault, Client-Secret: x}\n",
     "providers:\n  v: {type: webhook, api_key: 123456}\n",
+    "providers:\n  aws: {type: aws}\nsecrets:\n  - name: a\n"
+    "    store: {provider: aws, secret_id: a}\n    issuer: {provider: aws, secret_id: x}\n",
     "providers:\n  db: {type: postgres, dsn_env: 'postgresql://u@h/db'}\n",
     "secrets: {a: b}\n",
     "secrets:\n  - store: {provider: local}\n",

@@ -144,6 +144,15 @@ class ShapesValues(Protocol):
 
 
 @runtime_checkable
+class KnowsCredentialIds(Protocol):
+    """An issuer that can list the public ids of the credentials it holds for a secret (an IAM
+    user's access key ids), so a leaked id confirms a leak even when its secret half is not
+    in the finding. Optional, asked for with isinstance."""
+
+    def key_ids(self, name: str, how: Options) -> frozenset[str]: ...
+
+
+@runtime_checkable
 class SweepsOrphans(Protocol):
     """A minting issuer that can find what it minted for a secret. A run killed between
     minting and writing the journal leaves a working credential that no one holds; the next

@@ -1,6 +1,6 @@
 """Provider `type:` → the module that builds it. Adding a system: its module, one line here, a
-test file. Modules are imported when a provider of their type is used: hvac, psycopg and the
-cloud SDKs are extras, and their imports cost start-up time no scan should pay."""
+test file. Modules are imported when a provider of their type is used: hvac, psycopg, boto3 and
+the other cloud SDKs are extras, and their imports cost start-up time no scan should pay."""
 
 from __future__ import annotations
 
@@ -59,6 +59,12 @@ def _gcp_secretmanager(context: ProviderContext) -> Any:
     return SecretManagerStore.from_settings(context)
 
 
+def _aws(context: ProviderContext) -> Any:
+    from leakstop.rotator.providers.aws import AwsProvider
+
+    return AwsProvider.from_settings(context)
+
+
 #: Remote systems by type: each builds an object that is a Store, an Issuer, or both.
 BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "vault": _vault,
@@ -68,10 +74,11 @@ BUILDERS: dict[str, Callable[[ProviderContext], Any]] = {
     "command": _command,
     "azure-keyvault": _azure_keyvault,
     "gcp-secretmanager": _gcp_secretmanager,
+    "aws": _aws,
 }
 #: Which part each type can play (checked when a secret names a provider).
-STORES = frozenset({LOCAL, "vault", "github", "azure-keyvault", "gcp-secretmanager"})
-ISSUERS = frozenset({"vault", "postgres", "github", "webhook", "command"})
+STORES = frozenset({LOCAL, "vault", "github", "azure-keyvault", "gcp-secretmanager", "aws"})
+ISSUERS = frozenset({"vault", "postgres", "github", "webhook", "command", "aws"})
 #: Stores that give values back, so they can journal one that cannot (github).
 _READABLE = frozenset({LOCAL, "vault"})
 

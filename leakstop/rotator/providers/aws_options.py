@@ -1,0 +1,187 @@
+"""The aws provider's options, checked into frozen dataclasses.
+
+```yaml
+providers:
+  aws:
+    type: aws
+    region: us-east-1            # else $AWS_REGION / $AWS_DEFAULT_REGION
+    endpoint_url: http://127.0.0.1:5000   # optional (LocalStack, moto); else $AWS_ENDPOINT_URL
+    timeout: 30s                 # per request
+    test_wait: 20s               # how long a new key may take to work (IAM: eventually consistent)
+secrets:
+  - name: ci/deployer-key
+    store: {provider: aws, secret_id: ci/deployer, key: credentials}   # key: optional
+    issuer: {provider: aws, iam_user: deployer, retire: delete}        # or retire: deactivate
+```
+
+No credential is ever an option: leakstop's own AWS credentials come from boto3's default
+chain (environment, `AWS_PROFILE`, web identity / GitHub OIDC, instance roles). Errors are
+ConfigError at the place the provider or secret was configured (`Origin`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from leakstop.config.options import Options, OptionValue, Origin
+from leakstop.durations import parse_duration
+from leakstop.errors import ConfigError
+
+DEFAULT_TIMEOUT = 30.0
+#: IAM reports a new key at once, but STS may refuse it for some seconds (AWS documents IAM
+#: as eventually consistent; a few seconds is typical).
+DEFAULT_TEST_WAIT = 20.0
+DELETE, DEACTIVATE = "delete", "deactivate"
+
+_PROVIDER_KEYS = ("region", "endpoint_url", "timeout", "test_wait")
+_STORE_KEYS = ("secret_id", "key")
+_ISSUER_KEYS = ("iam_user", "retire")
+#: AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
+_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+#: IAM user names (IAM's own rule): letters, digits and `+=,.@_-`, at most 64.
+_IAM_USER = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
+#: A Secrets Manager name (letters, digits and `/_+=.@-`, at most 512) or its ARN.
+_SECRET_ID = re.compile(r"^(?:arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:)?[\w/+=.@-]{1,512}$")
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """One `type: aws` provider, checked."""
+
+    region: str
+    #: Where boto3 sends every request instead of AWS (None: AWS, or $AWS_ENDPOINT_URL).
+    endpoint_url: str | None = None
+    #: Seconds per request.
+    timeout: float = DEFAULT_TIMEOUT
+    #: Seconds a new access key is retried with STS before its test fails.
+    test_wait: float = DEFAULT_TEST_WAIT
+
+
+@dataclass(frozen=True)
+class SecretPlace:
+    """A managed secret's `store:` in Secrets Manager."""
+
+    #: The secret's name or ARN.
+    secret_id: str
+    #: A field of the JSON object in SecretString that holds the value; None: the whole
+    #: SecretString (a JSON object is a structured value, other text is bytes).
+    key: str | None = None
+
+    def __str__(self) -> str:
+        return self.secret_id + (f"#{self.key}" if self.key else "")
+
+
+@dataclass(frozen=True)
+class IamKeySpec:
+    """`issuer: {iam_user: deployer}`: leakstop rotates that IAM user's access keys."""
+
+    user: str
+    #: What revoking an old key does once its replacement is proven: `delete` it, or only
+    #: `deactivate` it (someone deletes it later; it still counts toward the two-keys limit).
+    retire: str = DELETE
+
+
+def parse_settings(
+    provider: str, options: Options, environ: Mapping[str, str], origin: Origin
+) -> AwsSettings:
+    """The provider's options, checked. Raises ConfigError (at `origin`)."""
+    check = _Checker(f"provider {provider!r}", origin)
+    check.keys(options, _PROVIDER_KEYS)
+    region = (
+        check.string(options, "region")
+        or environ.get("AWS_REGION")
+        or environ.get("AWS_DEFAULT_REGION")
+    )
+    if not region:
+        raise check.error(
+            "'region' is missing and neither AWS_REGION nor AWS_DEFAULT_REGION is set"
+        )
+    if not _REGION.match(region):
+        raise check.error(f"'region' {region!r} is not an AWS region name such as us-east-1")
+    endpoint = check.string(options, "endpoint_url")
+    if endpoint is not None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise check.error(
+                f"'endpoint_url' must be an http:// or https:// URL, got {endpoint!r}"
+            )
+    return AwsSettings(
+        region=region,
+        endpoint_url=endpoint,
+        timeout=check.seconds(options.get("timeout"), "timeout", DEFAULT_TIMEOUT, 600),
+        test_wait=check.seconds(options.get("test_wait"), "test_wait", DEFAULT_TEST_WAIT, 600),
+    )
+
+
+def parse_place(secret: str, where: Options, origin: Origin | None = None) -> SecretPlace:
+    """A secret's `store:` options (secret_id, key), checked. Raises ConfigError."""
+    check = _Checker(f"secret {secret!r}: store", origin or Origin())
+    check.keys(where, _STORE_KEYS)
+    secret_id = check.string(where, "secret_id")
+    if not secret_id:
+        raise check.error("'secret_id' is missing (the secret's name or ARN in Secrets Manager)")
+    if not _SECRET_ID.match(secret_id):
+        raise check.error(
+            f"'secret_id' {secret_id!r} is not a Secrets Manager name (letters, digits and "
+            "/_+=.@-) or ARN"
+        )
+    key = check.string(where, "key")
+    if key is not None and not key:
+        raise check.error("'key' must not be empty")
+    return SecretPlace(secret_id, key)
+
+
+def parse_issuer(secret: str, how: Options, origin: Origin | None = None) -> IamKeySpec:
+    """A secret's `issuer:` options (iam_user, retire), checked. Raises ConfigError."""
+    check = _Checker(f"secret {secret!r}: issuer", origin or Origin())
+    check.keys(how, _ISSUER_KEYS)
+    user = check.string(how, "iam_user")
+    if not user:
+        raise check.error("'iam_user' is missing (the IAM user whose access keys rotate)")
+    if not _IAM_USER.match(user):
+        raise check.error(f"'iam_user' {user!r} is not an IAM user name")
+    retire = check.string(how, "retire") or DELETE
+    if retire not in (DELETE, DEACTIVATE):
+        raise check.error(f"'retire' must be {DELETE} or {DEACTIVATE}, got {retire!r}")
+    return IamKeySpec(user, retire)
+
+
+class _Checker:
+    """Typed reads of one options mapping, failing as ConfigError with a common prefix."""
+
+    def __init__(self, what: str, origin: Origin) -> None:
+        self.what = what
+        self.origin = origin
+
+    def error(self, message: str) -> ConfigError:
+        return self.origin.error(f"{self.what}: {message}")
+
+    def keys(self, options: Options, allowed: Collection[str]) -> None:
+        for key in options:
+            if key not in allowed:
+                raise self.error(f"unknown option {key} (known: {', '.join(allowed)})")
+
+    def string(self, options: Options, key: str) -> str | None:
+        value = options.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self.error(f"'{key}' must be a string")
+        return value
+
+    def seconds(self, value: OptionValue, key: str, default: float, most: float) -> float:
+        if value is None:
+            return default
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+        elif isinstance(value, str):
+            try:
+                seconds = parse_duration(value).total_seconds()
+            except ValueError as exc:
+                raise self.error(f"'{key}': {exc}") from None
+        else:
+            raise self.error(f"'{key}' must be seconds or a duration such as 30s")
+        if not 0 < seconds <= most:
+            raise self.error(f"'{key}' must be more than 0 and at most {int(most)} seconds")
+        return seconds

@@ -1,0 +1,169 @@
+"""Secrets Manager as a Store, against moto's server: AWSPENDING is the journal, AWSCURRENT
+moves only with check-and-set, AWSPREVIOUS keeps the old value, consumers never see a pending
+value."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leakstop.errors import ProviderConflictError, ProviderError
+from leakstop.rotator.providers.aws import AwsProvider
+from leakstop.rotator.providers.base import CURRENT, PENDING
+from tests.rotator.providers.moto_aws import (
+    MotoServer,
+    options,
+    provider_for,
+    running_moto,
+    use_credentials,
+)
+
+pytestmark = pytest.mark.slow
+
+NAME = "billing/api-key"
+WHERE = options(secret_id="prod/billing")
+FIRST = "first value Lq8RzT2wVb"
+SECOND = "second value Kp3NdX7yHa"
+
+
+@pytest.fixture
+def moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoServer]:
+    for server in running_moto(tmp_path):
+        use_credentials(monkeypatch, server.environ(), tmp_path)
+        yield server
+
+
+@pytest.fixture
+def aws(moto: MotoServer) -> AwsProvider:
+    moto.client("secretsmanager").create_secret(Name="prod/billing", SecretString=FIRST)
+    return provider_for(moto)
+
+
+def _consumer_reads(moto: MotoServer, secret_id: str = "prod/billing") -> str:
+    """What an application reading the secret gets (AWS's default stage, named explicitly:
+    moto's default differs)."""
+    read = moto.client("secretsmanager").get_secret_value(
+        SecretId=secret_id, VersionStage="AWSCURRENT"
+    )
+    return str(read["SecretString"])
+
+
+def _stages(moto: MotoServer) -> dict[str, list[str]]:
+    described = moto.client("secretsmanager").describe_secret(SecretId="prod/billing")
+    return {k: sorted(v) for k, v in described["VersionIdsToStages"].items()}
+
+
+def test_a_rotation_moves_the_labels_and_consumers_see_only_tested_values(
+    moto: MotoServer, aws: AwsProvider
+) -> None:
+    current = aws.current(NAME, WHERE)
+    assert current is not None
+    assert current.labels == (CURRENT,)
+    assert aws.pending(NAME, WHERE) is None
+    assert aws.read(NAME, WHERE) == FIRST.encode()
+
+    pending = aws.put_pending(NAME, WHERE, SECOND.encode(), current.version)
+    assert pending.labels == (PENDING,)
+    assert pending.created is not None
+    assert aws.pending(NAME, WHERE) == pending
+    assert _consumer_reads(moto) == FIRST  # not yet
+    assert aws.read(NAME, WHERE, pending.version) == SECOND.encode()
+    assert aws.read(NAME, WHERE) == FIRST.encode()
+
+    aws.promote(NAME, WHERE, pending.version, current.version)
+    assert _consumer_reads(moto) == SECOND
+    assert aws.pending(NAME, WHERE) is None
+    assert _stages(moto) == {current.version: ["AWSPREVIOUS"], pending.version: ["AWSCURRENT"]}
+    assert aws.read(NAME, WHERE, current.version) == FIRST.encode()  # for revocation after grace
+    aws.promote(NAME, WHERE, pending.version, current.version)  # repeating is harmless
+    assert _stages(moto)[pending.version] == ["AWSCURRENT"]
+
+
+def test_check_and_set_refuses_a_stale_expected_version(moto: MotoServer, aws: AwsProvider) -> None:
+    current = aws.current(NAME, WHERE)
+    assert current is not None
+    with pytest.raises(ProviderConflictError, match="changed by another writer"):
+        aws.put_pending(NAME, WHERE, SECOND.encode(), "not-the-current-version")
+    assert len(_stages(moto)) == 1  # nothing written
+    pending = aws.put_pending(NAME, WHERE, SECOND.encode(), current.version)
+    with pytest.raises(ProviderConflictError, match="already in flight"):
+        aws.put_pending(NAME, WHERE, b"a third value", current.version)
+    # Someone else writes a new current version meanwhile: the promotion must not win.
+    moto.client("secretsmanager").put_secret_value(SecretId="prod/billing", SecretString="other")
+    with pytest.raises(ProviderConflictError):
+        aws.promote(NAME, WHERE, pending.version, current.version)
+    assert _consumer_reads(moto) == "other"
+
+
+def test_discard_pending_leaves_the_current_value(moto: MotoServer, aws: AwsProvider) -> None:
+    current = aws.current(NAME, WHERE)
+    assert current is not None
+    pending = aws.put_pending(NAME, WHERE, SECOND.encode(), current.version)
+    aws.discard_pending(NAME, WHERE, pending.version)
+    assert aws.pending(NAME, WHERE) is None
+    assert aws.current(NAME, WHERE) == current
+    assert _consumer_reads(moto) == FIRST
+    aws.discard_pending(NAME, WHERE, pending.version)  # again: nothing to do
+    with pytest.raises(ProviderError, match="not pending"):
+        aws.promote(NAME, WHERE, pending.version, current.version)
+
+
+def test_structured_values_are_json_and_key_selects_one_field(
+    moto: MotoServer, aws: AwsProvider
+) -> None:
+    pair = {"access_key_id": "AKIAQYLPMN5HHHFPZAM2", "secret_access_key": "s" * 40}
+    current = aws.current(NAME, WHERE)
+    assert current is not None
+    written = aws.put_pending(NAME, WHERE, pair, current.version)
+    aws.promote(NAME, WHERE, written.version, current.version)
+    assert json.loads(_consumer_reads(moto)) == pair
+    assert aws.read(NAME, WHERE) == pair
+
+    secrets = moto.client("secretsmanager")
+    secrets.create_secret(Name="prod/db", SecretString=json.dumps({"user": "app", "password": "a"}))
+    field = options(secret_id="prod/db", key="password")
+    before = aws.current("db", field)
+    assert before is not None
+    assert aws.read("db", field) == b"a"
+    new = aws.put_pending("db", field, b"b-new-password", before.version)
+    aws.promote("db", field, new.version, before.version)
+    assert json.loads(_consumer_reads(moto, "prod/db")) == {
+        "user": "app",
+        "password": "b-new-password",
+    }
+    with pytest.raises(ProviderError, match="no JSON field 'missing'"):
+        aws.read("db", options(secret_id="prod/db", key="missing"))
+
+
+def test_a_new_secret_is_created_by_its_first_rotation(moto: MotoServer) -> None:
+    aws = provider_for(moto)
+    where = options(secret_id="new/one")
+    assert aws.current("new", where) is None
+    written = aws.put_pending("new", where, SECOND.encode(), None)
+    # Secrets Manager makes a secret's first version current at once.
+    assert set(written.labels) == {CURRENT, PENDING}
+    aws.promote("new", where, written.version, None)
+    assert aws.pending("new", where) is None
+    assert _consumer_reads(moto, "new/one") == SECOND
+
+
+def test_denied_and_unreachable_are_one_line_errors(moto: MotoServer, tmp_path: Path) -> None:
+    moto.client("secretsmanager").create_secret(Name="prod/billing", SecretString=FIRST)
+    moto.user("reader")
+    denied_key = moto.new_key("reader")
+    provider = provider_for(moto)
+    with pytest.MonkeyPatch.context() as patch:
+        use_credentials(patch, moto.environ(denied_key), tmp_path)
+        with pytest.raises(ProviderError) as caught:
+            provider.read(NAME, WHERE)
+    message = str(caught.value)
+    assert message.startswith("aws 'aws': read prod/billing")
+    assert "AccessDenied" in message or "not authorized" in message
+    assert "\n" not in message
+    assert denied_key.secret_access_key not in message
+    moto.stop()
+    with pytest.raises(ProviderError, match="aws 'aws': list the versions of prod/billing"):
+        provider_for(moto, timeout=2).current(NAME, WHERE)
