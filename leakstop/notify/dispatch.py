@@ -6,7 +6,6 @@ A notifier that fails never fails the command that reports through it: the failu
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -69,7 +68,7 @@ class Notifications:
             "event_id": event.id,
             "severity": event.severity.value,
         }
-        context = dataclasses.replace(self._context, org=event.org)
+        context = self._context.in_org(event.org)
         try:
             delivery = notifier.send(event)
         except NotifyError as exc:

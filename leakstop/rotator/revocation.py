@@ -174,7 +174,7 @@ class Revocations:
     def _revoke(self, request: Request, target: Target) -> None:
         """One target: the issuer revokes the recorded version's value, then the store
         disables that version. Every outcome is recorded; nothing is raised."""
-        context = dataclasses.replace(self.context, org=target.org)
+        context = self.context.in_org(target.org)
         details: dict[str, Any] = {
             "request": request.id,
             "version": target.version,

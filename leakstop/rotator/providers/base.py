@@ -88,6 +88,7 @@ class Store(Protocol):
         ...
 
 
+@runtime_checkable
 class VersionDisabler(Protocol):
     """A store that can take one version out of service (optional: the stores that can
     implement it). An emergency revocation disables the revoked credential's version so that
@@ -102,7 +103,7 @@ class VersionDisabler(Protocol):
 
 def disabler(store: Store) -> VersionDisabler | None:
     """`store` as a VersionDisabler when it implements `disable`; None otherwise."""
-    return store if callable(getattr(store, "disable", None)) else None  # type: ignore[return-value]
+    return store if isinstance(store, VersionDisabler) else None
 
 
 class Issuer(Protocol):
