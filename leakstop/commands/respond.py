@@ -45,13 +45,21 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     parser.add_argument("--dry-run", action="store_true", help="only print the plan (the default)")
     parser.add_argument("--apply", action="store_true", help="rotate the confirmed leaks")
     parser.add_argument("-f", "--format", choices=["text", "markdown", "json"], default="text")
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not check found credentials with their issuers (by default each one with a "
+        "verifier is checked live, and only ever sent to its own issuer)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> Outcome:
     if args.apply and args.dry_run:
         raise LeakstopError("give --apply or --dry-run, not both")
-    response = respond(scan_request(args), args.apply, args.format, sys.stdout)
+    response = respond(
+        scan_request(args), args.apply, args.format, sys.stdout, verify=not args.no_verify
+    )
     failed = any(r.outcome.value in ("failed", "rolled back") for r in response.results)
     return Outcome.FAILED if failed else Outcome.CLEAN
 
@@ -62,12 +70,18 @@ class Response:
     results: list[RotationResult]
 
 
-def respond(request: ScanRequest, apply: bool, fmt: str, out: TextIO) -> Response:
+def respond(
+    request: ScanRequest, apply: bool, fmt: str, out: TextIO, *, verify: bool = True
+) -> Response:
     prepared, result = execute(request)
     config = prepared.config
     if not result.findings:
         write_plan([], [], fmt, apply, out)
         return Response([], [])
+    if verify:
+        from leakstop.verify.runner import verify_result
+
+        verify_result(result, prepared.root)
     from leakstop.audit.context import from_environment
     from leakstop.audit.setup import open_log
 
@@ -87,11 +101,14 @@ def respond(request: ScanRequest, apply: bool, fmt: str, out: TextIO) -> Respons
         entries = plan(result.findings, config.rules, confirmed, config.respond)
         _record_detections(entries, audit_log, context)
         results = []
-        if apply and providers is not None:
+        if apply and any(e.confirmed for e in entries):
             from leakstop.notify.setup import open_notifications
+            from leakstop.rotator.providers.registry import Providers
 
+            providers = providers or Providers(config, audit_log, context)
             notifications = open_notifications(config.notifications, audit_log, context)
             results = _apply(entries, config, providers, notifications, audit_log, context)
+            results += _revoke_live_tokens(entries, config, providers, audit_log, context)
     finally:
         audit_log.close()
     write_plan(entries, results, fmt, apply, out)
@@ -147,6 +164,56 @@ def _apply(
             result = RotationResult(secret.name, Rotated.FAILED, error=str(exc))
         results.append(result)
         notifications.publish_all([rotation_event(result, secret, reason, entry.action or "")])
+    return results
+
+
+def _revoke_live_tokens(
+    entries: Sequence[PlanEntry],
+    config: Config,
+    providers: Providers,
+    audit_log: AuditLog,
+    context: Context,
+) -> list[RotationResult]:
+    """Live GitHub tokens no managed secret holds: revoked through GitHub's credential
+    revocation API (it needs no ownership), through the configured `github` provider if there
+    is one, else github.com. One `revoked` record per token, by fingerprint."""
+    from leakstop.audit.record import Action
+    from leakstop.rotator.machine import Outcome as Rotated
+    from leakstop.rotator.machine import RotationResult
+    from leakstop.rotator.providers.github_revoke import revoke_tokens
+
+    live = [e for e in entries if e.live and e.provider == "github" and e.action == "revoke"]
+    if not live:
+        return []
+    configured = next((p.name for p in config.providers if p.type == "github"), None)
+    api = providers.build(configured).api if configured else None
+    answers = revoke_tokens([e.finding.secret for e in live], api=api)
+    by_redaction = {answer.redacted: answer for answer in answers}
+    results = []
+    for entry in live:
+        finding = entry.finding
+        answer = by_redaction.get(finding.redacted)
+        done = answer is not None and answer.submitted
+        detail = answer.detail if answer is not None else "not sent"
+        audit_log.append(
+            Action.REVOKED,
+            finding.fingerprint,
+            context,
+            details={
+                "provider": configured or "github",
+                "rule_id": finding.rule_id,
+                "redacted": finding.redacted,
+                "status": answer.status.value if answer is not None else "failed",
+                "verified_by": finding.verification.verifier if finding.verification else None,
+            },
+            success=done,
+            error=None if done else detail,
+        )
+        label = f"{finding.rule_id} {finding.redacted}"
+        if done:
+            results.append(RotationResult(label, Rotated.REVOKED))
+        else:
+            results.append(RotationResult(label, Rotated.FAILED, error=detail))
     return results
 
 
@@ -231,8 +298,15 @@ def write_plan(
 
 
 def _status(entry: PlanEntry) -> str:
-    if entry.confirmed:
+    live = entry.finding.verification
+    checked = f"{live.status.value} ({live.reason})" if live is not None else ""
+    if entry.confirmed and entry.managed is not None:
         return f"confirmed: the current value of {entry.managed}"
+    if entry.confirmed:
+        acting = "revoked with --apply" if entry.provider == "github" else "needs a person"
+        return f"confirmed live: {checked}; {acting}"
+    if live is not None:
+        return f"not confirmed: checked live, {checked}; reported only"
     return "not confirmed: reported only"
 
 
@@ -252,6 +326,9 @@ def _write_text(
         finding = entry.finding
         where = sanitize(f"{finding.location.path}:{finding.location.line}")
         out.write(f"  {finding.rule_id}  {where}  {sanitize(finding.redacted)}\n")
+        for part in entry.parts:
+            out.write(f"    with {part.rule_id}  line {part.location.line}  ")
+            out.write(f"{sanitize(part.redacted)}\n")
         out.write(f"      → {sanitize(entry.effect)}\n")
         out.write(f"        ({sanitize(_status(entry))})\n")
     for result in results:
@@ -315,6 +392,24 @@ def _write_json(
                 "action": e.action if e.confirmed or e.action else "none",
                 "provider": e.provider,
                 "effect": e.effect,
+                "verification": (
+                    {
+                        "status": e.finding.verification.status.value,
+                        "reason": e.finding.verification.reason,
+                        "verifier": e.finding.verification.verifier,
+                    }
+                    if e.finding.verification
+                    else None
+                ),
+                "parts": [
+                    {
+                        "rule_id": part.rule_id,
+                        "fingerprint": part.fingerprint,
+                        "line": part.location.line,
+                        "redacted": part.redacted,
+                    }
+                    for part in e.parts
+                ],
             }
             for e in entries
         ],

@@ -231,7 +231,8 @@ BAD = [
     "providers:\n  kv: {type: azure}\n",
     "providers:\n  gsm: {type: gcp-secretmanager, client_secret: abc}\n",
     "providers:\n  gsm: {type: gcp-secretmanager}\n"
-    "secrets:\n  - {name: a, store: {provider: gsm, secret_id: abc}}\n",
+    "secrets:\n  - {name: a, store: {provider: gsm, secret: b}, issuer: {provider: gsm, "
+    "secret_id: abc}}\n",
 ]
 
 

@@ -317,9 +317,11 @@ def test_respond_policy_revokes_without_replacement_or_only_notifies(
     (tmp_path / "app.env").write_text(f'DB_PASSWORD="{LEAKED}"\n')
 
     (tmp_path / ".leakstop.yaml").write_text(config.replace("RESPONSE", "notify"))
-    assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 0
+    # `notify` sends, and touches nothing; with no notifier configured the response failed.
+    assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 1
     (result,) = json.loads(capsys.readouterr().out)["results"]
-    assert result["outcome"] == "skipped"
+    assert result["outcome"] == "failed"
+    assert "add one to `notifications:` in the config" in result["error"]
     assert pg.logs_in(role, LEAKED)  # nothing was done to it
 
     (tmp_path / ".leakstop.yaml").write_text(config.replace("RESPONSE", "revoke"))
