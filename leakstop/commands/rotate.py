@@ -127,8 +127,6 @@ def _overdue_revocations(
     from leakstop.audit.query import Query, select
     from leakstop.rotator.runs import REVOCATION_RECORDS, Done, revoke_after_grace
 
-    if secret.issuer is None:
-        return []
     query = Query(actions=REVOCATION_RECORDS, secrets=frozenset({secret.name}))
     outcomes = revoke_after_grace(
         [secret],

@@ -39,6 +39,7 @@ from leakstop.errors import LeakstopError, ProviderConflictError
 from leakstop.rotator.handlers import Handler, handler_for
 from leakstop.rotator.providers.base import (
     Issuer,
+    RetiresVersions,
     ShapesValues,
     Store,
     StoredVersion,
@@ -224,7 +225,8 @@ class Machine:
             return self._failed(secret, exc, old, version, done)
         grace = secret.policy.grace
         revoke_after = None
-        revoking = self.issuer is not None and old_value is not None
+        retiring = isinstance(self.store, RetiresVersions) and old is not None
+        revoking = old_value is not None and (self.issuer is not None or retiring)
         # The finish record already says when the old value is due for revocation: a run
         # killed before it revokes (or before rotation_completed) leaves that on record, and
         # the next `rotate` or `rotations run` revokes it.
@@ -239,7 +241,7 @@ class Machine:
         if revoking:
             assert old_value is not None
             if grace <= timedelta(0):
-                self.revoke(secret, old, old_value)
+                self.retire(secret, old, old_value)
                 done.append(Step.REVOKE)
             else:
                 revoke_after = self.clock() + grace
@@ -268,6 +270,27 @@ class Machine:
         self._record(Action.REVOKED, secret, {"version": version})
         if self.after_step is not None:
             self.after_step(Step.REVOKE)
+
+    def retire(self, secret: ManagedSecret, version: str | None, value: Value) -> None:
+        """An old value's grace period is over: revoke it at the issuer, if there is one, and
+        take its version out of service in a store that can (recorded as `revoked`)."""
+        if self.issuer is not None:
+            self.revoke(secret, version, value)
+        if version is None or not isinstance(self.store, RetiresVersions):
+            return
+        try:
+            self.store.retire(secret.name, secret.store.options, version)
+        except LeakstopError as exc:
+            self._record(
+                Action.REVOKED,
+                secret,
+                {"version": version, "retired": True},
+                success=False,
+                error=str(exc),
+            )
+            raise
+        if self.issuer is None:
+            self._record(Action.REVOKED, secret, {"version": version, "retired": True})
 
     def _roll_back(
         self,

@@ -180,7 +180,7 @@ def revoke_after_grace(
     the `finish` step of a run that died before completing, with a `revoke_after` in the past
     and no later `revoked` record for its old version. `records` are the log's
     REVOCATION_RECORDS, oldest first."""
-    by_name = {(s.org, s.name): s for s in secrets if s.issuer is not None}
+    by_name = {(s.org, s.name): s for s in secrets}
     waiting: dict[tuple[str, str, str], datetime] = {}
     for record in records:
         version = record.details.get("from_version") or record.details.get("version")
@@ -195,16 +195,16 @@ def revoke_after_grace(
     outcomes = []
     for (org, name, version), after in sorted(waiting.items(), key=lambda kv: kv[1]):
         secret = by_name.get((org, name))
-        if secret is None or after > now or secret.issuer is None:
+        if secret is None or after > now:
             continue
         item = DueItem(
             secret, Status.DUE, f"grace period over at {after:%Y-%m-%d %H:%M}", after, None
         )
         try:
             store = providers.store(secret.store.provider, org)
-            issuer = providers.issuer(secret.issuer.provider)
+            issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
             value = store.read(name, secret.store.options, version)
-            Machine(store, issuer, audit_log, context).revoke(secret, version, value)
+            Machine(store, issuer, audit_log, context).retire(secret, version, value)
         except LeakstopError as exc:
             outcomes.append(RunOutcome(item, Done.FAILED, f"revoking version {version}: {exc}"))
             continue

@@ -72,16 +72,17 @@ def test_a_committed_value_is_rotated_in_key_vault_and_audited(
     apply_text = capsys.readouterr().out
     (result,) = json.loads(apply_text)["results"]
     assert result["outcome"] == "rotated"
-    assert result["steps"] == ["create", "set", "finish"]
+    # grace 0: the leaked version is disabled in the same run.
+    assert result["steps"] == ["create", "set", "finish", "revoke"]
     new = vault.latest("billing-db-password")
     assert new.tags[LABEL_TAG] == "current"
     assert new.value != LEAKED
-    assert vault.version("billing-db-password", old_version).tags[LABEL_TAG] == "previous"
+    assert vault.version("billing-db-password", old_version).enabled is False
 
     assert main(["audit", "query", "--secret", "billing/db-password", "-f", "json"]) == 0
     query_text = capsys.readouterr().out
     actions = [r["action"] for r in json.loads(query_text)]
-    assert {"rotation_started", "rotation_step", "rotation_completed"} <= set(actions)
+    assert {"rotation_started", "rotation_step", "revoked", "rotation_completed"} <= set(actions)
     assert main(["audit", "verify"]) == 0
     written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
     printed = plan_text + apply_text + query_text + capsys.readouterr().err

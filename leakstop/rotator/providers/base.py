@@ -145,6 +145,17 @@ class ShapesValues(Protocol):
 
 
 @runtime_checkable
+class RetiresVersions(Protocol):
+    """A store that takes an old version out of service once its grace period is over (Azure
+    Key Vault and Google Secret Manager disable it), for secrets with no issuer as much as for
+    those with one. Optional, asked for with isinstance."""
+
+    def retire(self, name: str, where: Options, version: str) -> None:
+        """Disable `version`, which is not current; safe to repeat."""
+        ...
+
+
+@runtime_checkable
 class KnowsCredentialIds(Protocol):
     """An issuer that can list the public ids of the credentials it holds for a secret (an IAM
     user's access key ids), so a leaked id confirms a leak even when its secret half is not

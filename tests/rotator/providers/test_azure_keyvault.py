@@ -331,14 +331,16 @@ def test_a_full_rotation_through_the_machine_leaves_no_value_in_logs_or_audit(
     )
     result = machine.rotate(secret, reason="leak confirmed")
     assert result.outcome is Outcome.ROTATED
-    assert result.steps == (Step.CREATE, Step.SET, Step.FINISH)
+    # grace 0: the old version is taken out of service at once.
+    assert result.steps == (Step.CREATE, Step.SET, Step.FINISH, Step.REVOKE)
     assert result.old_version == first
     new = store.read("billing/db-password", WHERE)
     assert isinstance(new, bytes)
     assert new != FIRST.encode()
     assert len(new) == 32
     assert vault.version(NAME, str(result.new_version)).tags[LABEL_TAG] == CURRENT
-    assert _label(vault, first) == PREVIOUS
+    assert vault.version(NAME, first).enabled is False
+    assert _label(vault, first) is None
     audit_log.close()
     written = b"".join(p.read_bytes() for p in (tmp_path / "audit").glob("*.jsonl"))
     assert b"rotation_completed" in written
@@ -346,3 +348,44 @@ def test_a_full_rotation_through_the_machine_leaves_no_value_in_logs_or_audit(
         assert value not in written
         assert value.decode() not in caplog.text
     assert vault.token not in caplog.text
+
+
+def test_an_old_version_is_disabled_once_its_grace_period_is_over(
+    vault: FakeKeyVault, store: KeyVaultStore, tmp_path: Path
+) -> None:
+    """No issuer: the store itself retires the old version, at the time the finish record
+    set, through the same path `rotations run` takes."""
+    from datetime import datetime, timezone
+
+    from leakstop.audit.query import Query, select
+    from leakstop.config import Config
+    from leakstop.config.providers import ProviderSettings
+    from leakstop.rotator.providers.registry import Providers
+    from leakstop.rotator.runs import REVOCATION_RECORDS, Done, revoke_after_grace
+
+    first = vault.put(NAME, FIRST)
+    audit_log = AuditLog.open(tmp_path / "audit", b"audit key of the key vault tests")
+    context = Context("tester", Source.CLI)
+    secret = ManagedSecret(
+        "billing/db-password",
+        StoreRef("kv", WHERE),
+        policy=RotationPolicy(interval=timedelta(days=30), grace=timedelta(hours=1)),
+    )
+    result = Machine(store, None, audit_log, context).rotate(secret)
+    assert result.steps == (Step.CREATE, Step.SET, Step.FINISH)
+    assert result.revoke_after is not None
+    assert vault.version(NAME, first).enabled is True  # consumers pinned to it still work
+
+    config = Config(rules=(), providers=(ProviderSettings("kv", "azure-keyvault"),))
+    providers = Providers(config, audit_log, context)
+    providers._built["kv"] = store  # built from the config, it would be the same store
+    records = list(select(tmp_path / "audit", Query(actions=REVOCATION_RECORDS)))
+    now = datetime.now(timezone.utc)
+    assert revoke_after_grace([secret], records, providers, audit_log, context, now) == []
+    later = now + timedelta(hours=2)
+    (outcome,) = revoke_after_grace([secret], records, providers, audit_log, context, later)
+    assert outcome.done is Done.REVOKED
+    assert vault.version(NAME, first).enabled is False
+    assert vault.version(NAME, str(result.new_version)).enabled is True
+    assert store.read("billing/db-password", WHERE) != FIRST.encode()
+    audit_log.close()

@@ -321,13 +321,15 @@ def test_a_full_rotation_through_the_machine_leaves_no_value_in_logs_or_audit(
     )
     result = machine.rotate(secret, reason="leak confirmed")
     assert result.outcome is Outcome.ROTATED
-    assert result.steps == (Step.CREATE, Step.SET, Step.FINISH)
+    # grace 0: the old version is taken out of service at once.
+    assert result.steps == (Step.CREATE, Step.SET, Step.FINISH, Step.REVOKE)
     assert (result.old_version, result.new_version) == ("1", "2")
     new = store.read("billing/db-password", WHERE)
     assert isinstance(new, bytes)
     assert new != FIRST
     assert len(new) == 32
     assert _aliases(gsm) == {CURRENT: 2, PREVIOUS: 1}
+    assert (gsm.state(SECRET, 1), gsm.state(SECRET, 2)) == ("DISABLED", "ENABLED")
     audit_log.close()
     written = b"".join(p.read_bytes() for p in (tmp_path / "audit").glob("*.jsonl"))
     assert b"rotation_completed" in written
