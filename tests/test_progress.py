@@ -60,6 +60,10 @@ def test_no_thread_runs_until_the_first_item(monkeypatch: pytest.MonkeyPatch) ->
         # rich's refresh thread (rich.live._RefreshThread); other tests may leave threads.
         return [t for t in threading.enumerate() if type(t).__name__ == "_RefreshThread"]
 
+    # rich stops a refresh thread by signalling it, without waiting: one from an earlier
+    # progress line may still be finishing on a busy machine. One that never ends is a leak.
+    for thread in refreshing():
+        thread.join(10)
     monkeypatch.setattr(sys, "stderr", _Terminal())
     with ScanProgress("file") as line:
         assert refreshing() == []
