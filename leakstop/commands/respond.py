@@ -23,9 +23,10 @@ from leakstop.textsafe import sanitize, sanitize_json
 if TYPE_CHECKING:  # imported for real only when there is something to rotate
     from leakstop.audit.context import Context
     from leakstop.audit.log import AuditLog
+    from leakstop.finding import Finding
     from leakstop.notify.dispatch import Notifications
     from leakstop.notify.event import Event
-    from leakstop.rotator.machine import Machine, RotationResult
+    from leakstop.rotator.machine import RotationResult
     from leakstop.rotator.providers.base import Store
     from leakstop.rotator.providers.registry import Providers
 
@@ -154,12 +155,12 @@ def _apply(
         reason = f"leak confirmed: {finding.fingerprint}"
         try:
             store = providers.store(secret.store.provider, secret.org)
-            issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
-            machine = Machine(store, issuer, audit_log, context)
             if entry.action == "rotate":
+                issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
+                machine = Machine(store, issuer, audit_log, context)
                 result = machine.rotate(secret, reason=reason)
             else:
-                result = _revoke(machine, store, secret)
+                result = _revoke(secret, store, finding, config, providers, audit_log, context)
         except LeakstopError as exc:
             result = RotationResult(secret.name, Rotated.FAILED, error=str(exc))
         results.append(result)
@@ -237,19 +238,54 @@ def _notify(notifications: Notifications, event: Event) -> RotationResult:
     )
 
 
-def _revoke(machine: Machine, store: Store, secret: ManagedSecret) -> RotationResult:
-    """Emergency revocation: the current (leaked) value stops working, with no replacement."""
+def _revoke(
+    secret: ManagedSecret,
+    store: Store,
+    finding: Finding,
+    config: Config,
+    providers: Providers,
+    audit_log: AuditLog,
+    context: Context,
+) -> RotationResult:
+    """Policy `revoke`: an emergency revocation of the leaked (current) value, with no
+    replacement, through the same service and approval rule as `leakstop revoke`: at or above
+    `revocation: {approval_from}` (by the finding's severity) it waits for a second person."""
+    import os
+
+    from leakstop.rotator.approvals import Order, Status, Target
     from leakstop.rotator.machine import Outcome as Rotated
     from leakstop.rotator.machine import RotationResult
+    from leakstop.rotator.revocation import Revocations
 
-    if machine.issuer is None:
-        return RotationResult(
-            secret.name, Rotated.FAILED, error="no issuer is configured to revoke it at"
-        )
     current = store.current(secret.name, secret.store.options)
-    value = store.read(secret.name, secret.store.options)
-    machine.revoke(secret, current.version if current else None, value)
-    return RotationResult(secret.name, Rotated.REVOKED, current.version if current else None)
+    if current is None:
+        return RotationResult(secret.name, Rotated.FAILED, error="the store holds no value")
+    order = Order(
+        kind="revoke",
+        scope=secret.name,
+        targets=(Target(secret.name, secret.org, current.version),),
+        reason="leaked",
+        severity=finding.severity.value,
+    )
+    revocations = Revocations(config, audit_log, providers, context, dict(os.environ))
+    request = revocations.open(order)
+    if request.status is Status.PENDING:
+        return RotationResult(
+            secret.name,
+            Rotated.PENDING_APPROVAL,
+            current.version,
+            error=f"{request.approval_needed}: another person runs "
+            f"`leakstop approve {request.id} --by NAME`",
+        )
+    if request.status is Status.DONE:
+        return RotationResult(secret.name, Rotated.REVOKED, current.version)
+    problems = [e for o in request.outcomes.values() for e in o.errors]
+    return RotationResult(
+        secret.name,
+        Rotated.FAILED,
+        current.version,
+        error="; ".join(problems) or f"revocation {request.id} {request.status.value}",
+    )
 
 
 def _managed(config: Config, entry: PlanEntry) -> ManagedSecret | None:

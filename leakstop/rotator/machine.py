@@ -70,6 +70,8 @@ class Outcome(str, enum.Enum):
     SKIPPED = "skipped"
     #: `respond` told the owners through the configured notifiers (policy `notify`).
     NOTIFIED = "notified"
+    #: `respond` opened an emergency revocation that waits for a second person.
+    PENDING_APPROVAL = "pending approval"
 
 
 @dataclass(frozen=True)

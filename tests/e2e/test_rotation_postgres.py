@@ -327,8 +327,30 @@ def test_respond_policy_revokes_without_replacement_or_only_notifies(
     (tmp_path / ".leakstop.yaml").write_text(config.replace("RESPONSE", "revoke"))
     assert main(["respond", "-j", "1"]) == 0
     assert "revoke the leaked value of billing/db-password at billing-db" in capsys.readouterr().out
+    # A high-severity finding: the emergency revocation waits for a second person, as
+    # `leakstop revoke` does (revocation: approval_from defaults to high).
+    monkeypatch.setenv("LOGNAME", "alice")
+    assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert result["outcome"] == "pending approval"
+    request_id = result["error"].split("leakstop approve ")[1].split()[0]
+    assert pg.logs_in(role, LEAKED)  # nothing is revoked before the approval
+    assert main(["approve", request_id, "--by", "alice"]) == 2  # not by the requester
+    capsys.readouterr()
+    monkeypatch.setenv("LOGNAME", "bob")
+    assert main(["approve", request_id, "--by", "bob"]) == 0
+    assert f"Revocation {request_id}: done (approved by bob)" in capsys.readouterr().out
+    assert not pg.logs_in(role, LEAKED)  # revoked, with no replacement
+
+    # With approval only from critical, the same response runs at once.
+    role_2 = pg.role("emergency_app_2", password=LEAKED)
+    store.write("billing/db-password", LEAKED.encode(), expected_version=1)
+    (tmp_path / ".leakstop.yaml").write_text(
+        config.replace("RESPONSE", "revoke").replace(role, role_2)
+        + "revocation: {approval_from: critical}\n"
+    )
     assert main(["respond", "--apply", "-j", "1", "-f", "json"]) == 0
     (result,) = json.loads(capsys.readouterr().out)["results"]
     assert result["outcome"] == "revoked"
-    assert not pg.logs_in(role, LEAKED)  # revoked, with no replacement
-    assert store.read("billing/db-password") == LEAKED.encode()  # the store is untouched
+    assert not pg.logs_in(role_2, LEAKED)
+    assert main(["audit", "verify"]) == 0
