@@ -22,13 +22,12 @@ ConfigError at the place the provider or secret was configured (`Origin`).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from leakstop.config.options import Options, OptionValue, Origin
-from leakstop.durations import parse_duration
-from leakstop.errors import ConfigError
+from leakstop.config.options import Options, Origin
+from leakstop.rotator.providers.option_checks import OptionChecker
 
 DEFAULT_TIMEOUT = 30.0
 #: IAM reports a new key at once, but STS may refuse it for some seconds (AWS documents IAM
@@ -88,7 +87,7 @@ def parse_settings(
     provider: str, options: Options, environ: Mapping[str, str], origin: Origin
 ) -> AwsSettings:
     """The provider's options, checked. Raises ConfigError (at `origin`)."""
-    check = _Checker(f"provider {provider!r}", origin)
+    check = OptionChecker(f"provider {provider!r}", origin)
     check.keys(options, _PROVIDER_KEYS)
     region = (
         check.string(options, "region")
@@ -118,7 +117,7 @@ def parse_settings(
 
 def parse_place(secret: str, where: Options, origin: Origin | None = None) -> SecretPlace:
     """A secret's `store:` options (secret_id, key), checked. Raises ConfigError."""
-    check = _Checker(f"secret {secret!r}: store", origin or Origin())
+    check = OptionChecker(f"secret {secret!r}: store", origin or Origin())
     check.keys(where, _STORE_KEYS)
     secret_id = check.string(where, "secret_id")
     if not secret_id:
@@ -136,7 +135,7 @@ def parse_place(secret: str, where: Options, origin: Origin | None = None) -> Se
 
 def parse_issuer(secret: str, how: Options, origin: Origin | None = None) -> IamKeySpec:
     """A secret's `issuer:` options (iam_user, retire), checked. Raises ConfigError."""
-    check = _Checker(f"secret {secret!r}: issuer", origin or Origin())
+    check = OptionChecker(f"secret {secret!r}: issuer", origin or Origin())
     check.keys(how, _ISSUER_KEYS)
     user = check.string(how, "iam_user")
     if not user:
@@ -147,41 +146,3 @@ def parse_issuer(secret: str, how: Options, origin: Origin | None = None) -> Iam
     if retire not in (DELETE, DEACTIVATE):
         raise check.error(f"'retire' must be {DELETE} or {DEACTIVATE}, got {retire!r}")
     return IamKeySpec(user, retire)
-
-
-class _Checker:
-    """Typed reads of one options mapping, failing as ConfigError with a common prefix."""
-
-    def __init__(self, what: str, origin: Origin) -> None:
-        self.what = what
-        self.origin = origin
-
-    def error(self, message: str) -> ConfigError:
-        return self.origin.error(f"{self.what}: {message}")
-
-    def keys(self, options: Options, allowed: Collection[str]) -> None:
-        for key in options:
-            if key not in allowed:
-                raise self.error(f"unknown option {key} (known: {', '.join(allowed)})")
-
-    def string(self, options: Options, key: str) -> str | None:
-        value = options.get(key)
-        if value is not None and not isinstance(value, str):
-            raise self.error(f"'{key}' must be a string")
-        return value
-
-    def seconds(self, value: OptionValue, key: str, default: float, most: float) -> float:
-        if value is None:
-            return default
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            seconds = float(value)
-        elif isinstance(value, str):
-            try:
-                seconds = parse_duration(value).total_seconds()
-            except ValueError as exc:
-                raise self.error(f"'{key}': {exc}") from None
-        else:
-            raise self.error(f"'{key}' must be seconds or a duration such as 30s")
-        if not 0 < seconds <= most:
-            raise self.error(f"'{key}' must be more than 0 and at most {int(most)} seconds")
-        return seconds

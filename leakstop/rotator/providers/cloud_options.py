@@ -19,9 +19,9 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakstop.config.options import ENV_NAME, FrozenMap, Options, OptionValue, Origin
-from leakstop.durations import parse_duration
+from leakstop.config.options import ENV_NAME, FrozenMap, Options, Origin
 from leakstop.errors import ConfigError, ProviderError
+from leakstop.rotator.providers.option_checks import seconds_option
 
 DEFAULT, TOKEN = "default", "token"
 AUTH_METHODS = (DEFAULT, TOKEN)
@@ -110,7 +110,9 @@ def parse_common(check: OptionChecker, options: Options) -> CloudCommon:
     if ca_file is not None:
         ca_file = _relative_to_config(ca_file, check.origin)
     return CloudCommon(
-        CloudAuth(method, token_env), ca_file, _timeout(check, options.get("timeout"))
+        CloudAuth(method, token_env),
+        ca_file,
+        seconds_option(options.get("timeout"), "timeout", DEFAULT_TIMEOUT, 600, check.error),
     )
 
 
@@ -131,20 +133,3 @@ def _relative_to_config(path: str, origin: Origin) -> str:
     if Path(path).is_absolute() or origin.path is None:
         return path
     return str(Path(origin.path).parent / path)
-
-
-def _timeout(check: OptionChecker, value: OptionValue) -> float:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = parse_duration(value).total_seconds()
-        except ValueError as exc:
-            raise check.error(f"'timeout': {exc}") from None
-    else:
-        raise check.error("'timeout' must be seconds or a duration such as 30s")
-    if not 0 < seconds <= 600:
-        raise check.error("'timeout' must be more than 0 and at most 10 minutes")
-    return seconds

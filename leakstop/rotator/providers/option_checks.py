@@ -1,9 +1,9 @@
-"""Typed reads of one provider's (or one secret reference's) options for the github, webhook
-and command providers, each failing as a ConfigError at the place the options were written."""
+"""Typed reads of one provider's (or one secret reference's) options for the providers, each
+failing as a ConfigError at the place the options were written."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from leakstop.config.options import ENV_NAME, Options, OptionValue, Origin
 from leakstop.durations import parse_duration
@@ -44,19 +44,33 @@ class OptionChecker:
             raise self.error(f"'{key}' must name an environment variable")
         return name
 
+    def seconds(self, value: OptionValue, key: str, default: float, most: float) -> float:
+        """Seconds, from a number or a duration such as `30s`; `default` when unset."""
+        return seconds_option(value, key, default, most, self.error)
+
     def timeout(self, value: OptionValue, default: float, maximum: float = 600.0) -> float:
-        """Seconds, from a number or a duration such as `30s`."""
-        if value is None:
-            return default
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            seconds = float(value)
-        elif isinstance(value, str):
-            try:
-                seconds = parse_duration(value).total_seconds()
-            except ValueError as exc:
-                raise self.error(f"'timeout': {exc}") from None
-        else:
-            raise self.error("'timeout' must be seconds or a duration such as 30s")
-        if not 0 < seconds <= maximum:
-            raise self.error(f"'timeout' must be more than 0 and at most {maximum:g} seconds")
-        return seconds
+        return self.seconds(value, "timeout", default, maximum)
+
+
+def seconds_option(
+    value: OptionValue,
+    key: str,
+    default: float,
+    most: float,
+    error: Callable[[str], ConfigError],
+) -> float:
+    """Seconds, from a number or a duration such as `30s`, more than 0 and at most `most`."""
+    if value is None:
+        return default
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = parse_duration(value).total_seconds()
+        except ValueError as exc:
+            raise error(f"'{key}': {exc}") from None
+    else:
+        raise error(f"'{key}' must be seconds or a duration such as 30s")
+    if not 0 < seconds <= most:
+        raise error(f"'{key}' must be more than 0 and at most {most:g} seconds")
+    return seconds

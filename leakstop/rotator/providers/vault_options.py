@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from leakstop.config.options import ENV_NAME, FrozenMap, Options, OptionValue, Origin
 from leakstop.durations import parse_duration
 from leakstop.errors import ConfigError
+from leakstop.rotator.providers.option_checks import seconds_option
 
 TOKEN, APPROLE, JWT = "token", "approle", "jwt"
 AUTH_METHODS = (TOKEN, APPROLE, JWT)
@@ -279,20 +280,7 @@ def _tls(check: _Checker, options: Options) -> TlsSettings:
 
 
 def _timeout(check: _Checker, value: OptionValue) -> float:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str):
-        try:
-            seconds = parse_duration(value).total_seconds()
-        except ValueError as exc:
-            raise check.error(f"'timeout': {exc}") from None
-    else:
-        raise check.error("'timeout' must be seconds or a duration such as 30s")
-    if not 0 < seconds <= 600:
-        raise check.error("'timeout' must be more than 0 and at most 10 minutes")
-    return seconds
+    return seconds_option(value, "timeout", DEFAULT_TIMEOUT, 600, check.error)
 
 
 def _is_loopback(host: str) -> bool:
