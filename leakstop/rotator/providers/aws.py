@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.rotator.providers.aws_check import check_access
+from leakstop.rotator.providers.aws_errors import import_boto3
 from leakstop.rotator.providers.aws_iam import IamKeyIssuer
 from leakstop.rotator.providers.aws_options import AwsSettings, parse_issuer, parse_settings
 from leakstop.rotator.providers.aws_secrets import SecretsManagerStore
@@ -67,7 +68,8 @@ class AwsProvider:
     @classmethod
     def from_settings(cls, context: ProviderContext) -> AwsProvider:
         """The provider from its config options. Raises ConfigError (at the provider's
-        file:line) for bad options; does not connect."""
+        file:line) for bad options, ProviderError without boto3; does not connect."""
+        import_boto3()  # one line naming the extra now, not an ImportError mid-rotation
         return cls(
             context.name,
             parse_settings(context.name, context.options, context.environ, context.origin),

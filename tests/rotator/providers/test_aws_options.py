@@ -101,3 +101,20 @@ def test_issuer_options() -> None:
     ]:
         with pytest.raises(ConfigError, match=message):
             parse_issuer("a", FrozenMap(bad), ORIGIN)
+
+
+def test_without_boto3_the_provider_says_which_extra_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before any call: a rotation must not die on an ImportError halfway."""
+    import sys
+
+    from leakstop.errors import ProviderError
+    from leakstop.rotator.providers.aws import AwsProvider
+    from leakstop.rotator.providers.base import ProviderContext
+
+    monkeypatch.setitem(sys.modules, "boto3", None)  # `import boto3` raises ImportError
+    settings = frozen({"region": "us-east-1"})
+    assert isinstance(settings, FrozenMap)
+    with pytest.raises(ProviderError, match=r"needs boto3: pip install 'leakstop\[aws\]'"):
+        AwsProvider.from_settings(ProviderContext("aws", settings, {}, Origin()))
