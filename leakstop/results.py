@@ -23,6 +23,8 @@ class ScanStats:
     seconds: float = 0.0
     #: Findings left out because a baseline lists them as known.
     baselined: int = 0
+    #: Findings left out by --only-verified: their issuer did not confirm them live.
+    unverified: int = 0
     #: What was scanned, for messages: "file", or "blob" for git history.
     unit: str = "file"
 

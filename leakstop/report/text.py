@@ -121,8 +121,11 @@ def _summary(findings: list[Finding], stats: ScanStats) -> Text:
     tail = f" · {scanned}" + (f" · skipped {skipped}" if skipped else "")
     if stats.baselined:
         tail += f" · {stats.baselined} known in the baseline"
+    if stats.unverified:
+        tail += f" · {stats.unverified} not verified live, left out (--only-verified)"
     if not findings:
-        return Text("✓ No secrets found", style="bold green") + Text(tail, style="dim")
+        head = "✓ No verified secrets" if stats.unverified else "✓ No secrets found"
+        return Text(head, style="bold green") + Text(tail, style="dim")
     head = (
         f"✗ {len(findings)} {_plural(len(findings), 'secret')} in {files} {_plural(files, 'file')}"
     )

@@ -112,7 +112,9 @@ def verify_result(result: ScanResult, root: Path, *, only_verified: bool = False
     )
     findings = verify_findings(result.findings, options)
     if only_verified:
-        findings = [f for f in findings if is_verified(f)]
+        kept = [f for f in findings if is_verified(f)]
+        result.stats.unverified += len(findings) - len(kept)
+        findings = kept
     result.findings = findings
 
 

@@ -105,6 +105,23 @@ def test_only_verified_keeps_the_live_token(
     assert main(["scan", "--only-verified", "-j", "1", "-f", "json"]) == 1
     findings = json.loads(capsys.readouterr().out)["findings"]
     assert [(f["line"], f["verification"]["status"]) for f in findings] == [(1, "verified")]
+    # The summary says what --only-verified left out, not that the files are clean.
+    assert main(["scan", "--only-verified", "-j", "1", "--color", "never"]) == 1
+    assert "1 not verified live, left out (--only-verified)" in capsys.readouterr().out
+
+
+def test_only_verified_with_nothing_live_does_not_say_clean(
+    repo: GitRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing answers for api.github.com: both tokens stay unknown.
+    monkeypatch.setenv(
+        "LEAKSTOP_VERIFY_ENDPOINTS", json.dumps({"api.github.com": "http://127.0.0.1:9"})
+    )
+    assert main(["scan", "--only-verified", "-j", "1", "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "✓ No verified secrets" in out
+    assert "No secrets found" not in out
+    assert "2 not verified live, left out (--only-verified)" in out
 
 
 def test_without_verify_nothing_is_contacted(
