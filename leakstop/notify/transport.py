@@ -21,14 +21,13 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from email.message import Message
-from email.utils import parsedate_to_datetime
 from typing import IO
 
 from leakstop import __version__
 from leakstop.audit.sinks.http import LOCAL_HOSTS
 from leakstop.notify.base import Delivery, NotifyError
+from leakstop.retry_after import retry_after_seconds
 from leakstop.textsafe import sanitize
 
 log = logging.getLogger(__name__)
@@ -223,19 +222,3 @@ class Transport:
     def _clean(self, text: object) -> str:
         """`text` safe for one line, with the URL (should a library echo it) cut out."""
         return sanitize(str(text).replace(self._url, display_url(self._url)))
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a Retry-After value (delay-seconds or an HTTP-date); None if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())

@@ -13,7 +13,6 @@ host; only the socket goes to the local server, and the `Host` header stays the 
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import os
@@ -23,9 +22,9 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from leakstop.errors import UsageError
+from leakstop.retry_after import retry_after_seconds
 
 ENDPOINTS_ENV = "LEAKSTOP_VERIFY_ENDPOINTS"
 #: One DNS label, for a wildcard host such as `*.blob.core.windows.net`.
@@ -155,7 +154,7 @@ class GuardedHttp:
     def _wait_before_retry(self, response: Response, attempt: int) -> float | None:
         """Seconds to wait before retrying `response`, or None to keep it."""
         if response.status == 429:
-            after = retry_after(response.headers.get("retry-after", ""))
+            after = retry_after_seconds(response.headers.get("retry-after"))
             if after is None:
                 return self.settings.backoff * (1 << attempt)
             if after > self.settings.max_retry_after:
@@ -199,18 +198,3 @@ def _connection(base: str, timeout: float) -> http.client.HTTPConnection:
     return http.client.HTTPSConnection(
         parts.hostname or "", parts.port, timeout=timeout, context=context
     )
-
-
-def retry_after(value: str, now: datetime | None = None) -> float | None:
-    """Seconds from a `Retry-After` header (delay-seconds or an HTTP date, RFC 9110 10.2.3)."""
-    value = value.strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    now = now or datetime.now(timezone.utc)
-    return max(0.0, (when - now).total_seconds())

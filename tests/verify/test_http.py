@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -19,7 +18,6 @@ from leakstop.verify.http import (
     TransportError,
     is_allowed_host,
     load_endpoints,
-    retry_after,
 )
 
 HOSTS = frozenset({"api.issuer.test"})
@@ -138,13 +136,6 @@ def test_an_unreachable_host_is_a_transport_error() -> None:
     http = GuardedHttp(HOSTS, settings, lambda s: None)
     with pytest.raises(TransportError, match=r"cannot reach api\.issuer\.test"):
         http.send(Request("GET", "https://api.issuer.test/bottoken/getMe"))
-
-
-def test_retry_after_reads_seconds_and_dates() -> None:
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-    assert retry_after("7") == 7.0
-    assert retry_after("Thu, 01 Jan 2026 12:00:10 GMT", now) == 10.0
-    assert retry_after("soon") is None
 
 
 def test_endpoints_come_from_the_environment_and_are_checked() -> None:

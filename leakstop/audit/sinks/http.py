@@ -53,9 +53,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from email.message import Message
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO
 
@@ -63,6 +61,7 @@ from leakstop import __version__
 from leakstop.audit.record import Record, canonical
 from leakstop.audit.sinks import SinkError
 from leakstop.config.audit import HttpSinkSettings
+from leakstop.retry_after import retry_after_seconds
 from leakstop.textsafe import sanitize
 
 log = logging.getLogger(__name__)
@@ -242,7 +241,7 @@ class HttpSink:
             return _Failure(problem, False, None, error)
         retry_after = None
         if code in _RETRY_AFTER_STATUS:
-            retry_after = _retry_after(error.headers.get("Retry-After"))
+            retry_after = retry_after_seconds(error.headers.get("Retry-After"))
             if retry_after is not None:
                 retry_after = min(retry_after, self._policy.max_retry_after)
         return _Failure(problem, True, retry_after, error)
@@ -250,22 +249,6 @@ class HttpSink:
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._policy.max_delay, self._policy.base_delay * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After value (delay-seconds or an HTTP-date); None if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 def _display_url(url: str) -> str:

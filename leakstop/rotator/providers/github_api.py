@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from leakstop.errors import ProviderError
+from leakstop.retry_after import retry_after_seconds
 from leakstop.rotator.providers.github_options import GitHubSettings
 from leakstop.rotator.providers.http import HttpResponse, send, tls_context
 
@@ -115,9 +116,9 @@ class GitHubApi:
     def retry_after(self, response: HttpResponse) -> float | None:
         """Seconds to wait, from `Retry-After`, else from `X-RateLimit-Reset` (epoch)."""
         headers = {k.lower(): v for k, v in response.headers.items()}
-        after = headers.get("retry-after", "")
-        if after.isdigit():
-            return float(after)
+        after = retry_after_seconds(headers.get("retry-after"))
+        if after is not None:
+            return after
         reset = headers.get("x-ratelimit-reset", "")
         if reset.isdigit():
             return max(0.0, float(reset) - self._clock())

@@ -11,8 +11,6 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from werkzeug import Request, Response
 from leakstop import __version__
 from leakstop.audit.record import canonical
 from leakstop.audit.sinks import SinkError
-from leakstop.audit.sinks.http import HttpSink, RetryPolicy, _retry_after
+from leakstop.audit.sinks.http import HttpSink, RetryPolicy
 from leakstop.config.audit import HttpSinkSettings
 from tests.audit.sinks.conftest import MakeRecord
 
@@ -248,21 +246,6 @@ def test_the_name_leaves_out_the_query(server: HTTPServer, make_record: MakeReco
     assert "collector-token-xyz" not in sink.name
     [(request, _)] = server.log
     assert request.args["token"] == "collector-token-xyz"
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [("3", 3.0), (" 0 ", 0.0), ("-1", None), ("soon", None), (None, None), ("1.5", None)],
-)
-def test_retry_after_values(value: str | None, seconds: float | None) -> None:
-    assert _retry_after(value) == seconds
-
-
-def test_retry_after_as_a_date() -> None:
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    earlier = format_datetime(datetime.now(timezone.utc) - timedelta(seconds=30), usegmt=True)
-    assert 28 <= (_retry_after(later) or 0) <= 30
-    assert _retry_after(earlier) == 0
 
 
 # HTTPS
