@@ -136,10 +136,17 @@ def test_a_leaked_personal_access_token_is_revoked_at_github(
 
     assert main(["providers", "check"]) == 0
     assert "✓ github (github): ok" in capsys.readouterr().out
+    # A critical finding: the revocation waits for a second person (approval_from: high).
+    monkeypatch.setenv("LOGNAME", "alice")
     assert main(["respond", "--git", "--apply", "-j", "1", "-f", "json"]) == 0
     captured = capsys.readouterr()
     (result,) = json.loads(captured.out)["results"]
-    assert result["outcome"] == "revoked", result["error"]
+    assert result["outcome"] == "pending approval", result["error"]
+    assert github.revoked == []
+    request_id = result["error"].split("leakstop approve ")[1].split()[0]
+    monkeypatch.setenv("LOGNAME", "bob")
+    assert main(["approve", request_id, "--by", "bob"]) == 0
+    assert f"Revocation {request_id}: done (approved by bob)" in capsys.readouterr().out
     assert github.revoked == [[PAT]]
     assert main(["audit", "query", "--secret", "ci/bot-pat", "-f", "json"]) == 0
     actions = [r["action"] for r in json.loads(capsys.readouterr().out)]
