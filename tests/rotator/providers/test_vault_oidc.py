@@ -25,6 +25,7 @@ from leakstop.errors import ProviderError
 from leakstop.rotator.machine import Machine, Outcome
 from leakstop.rotator.providers.vault import VaultProvider
 from tests.rotator.providers.bao import BaoServer, running_bao, where
+from tests.rotator.providers.bao_jwt import configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
 
 pytestmark = pytest.mark.slow
@@ -36,13 +37,6 @@ ROLE = "leakstop-billing"
 #: A second role that admits GitHub's default audience (the owner's URL).
 OWNER_ROLE = "leakstop-owner-audience"
 OLD_PASSWORD = "Tq8wZr3NvK5pXm2LbY7c"
-ROTATOR_POLICY = """
-path "secret/data/billing/*" { capabilities = ["create", "read", "update", "delete"] }
-path "secret/metadata/billing/*" { capabilities = ["create", "read", "update", "delete", "list"] }
-path "secret/delete/billing/*" { capabilities = ["update"] }
-path "secret/undelete/billing/*" { capabilities = ["update"] }
-path "secret/destroy/billing/*" { capabilities = ["update"] }
-"""
 AUDIT_KEY = b"audit key of the vault oidc tests"
 
 
@@ -63,33 +57,13 @@ def issuer(issuer_server: OidcIssuer) -> OidcIssuer:
 @pytest.fixture(scope="module")
 def bao(tmp_path_factory: pytest.TempPathFactory, issuer_server: OidcIssuer) -> Iterator[BaoServer]:
     for server in running_bao(tmp_path_factory.mktemp("bao-oidc")):
-        configure_jwt_auth(server, issuer_server)
-        yield server
-
-
-def configure_jwt_auth(server: BaoServer, issuer: OidcIssuer) -> None:
-    """What an operator sets up once: jwt auth trusting the issuer, a role per repository."""
-    admin = server.admin
-    admin.sys.create_or_update_acl_policy(name="billing-rotator", policy=ROTATOR_POLICY)
-    admin.sys.enable_auth_method("jwt")
-    # Plain http on 127.0.0.1 is accepted for discovery; in production this is
-    # https://token.actions.githubusercontent.com for both.
-    admin.adapter.post(
-        "/v1/auth/jwt/config",
-        json={"oidc_discovery_url": issuer.url, "bound_issuer": issuer.url},
-    )
-    for role, audience in ((ROLE, AUDIENCE), (OWNER_ROLE, "https://github.com/acme")):
-        admin.adapter.post(
-            f"/v1/auth/jwt/role/{role}",
-            json={
-                "role_type": "jwt",
-                "user_claim": "sub",
-                "bound_audiences": [audience],
-                "bound_claims": {"repository": REPOSITORY},
-                "token_policies": ["billing-rotator"],
-                "token_ttl": "10m",
-            },
+        configure_jwt_auth(
+            server,
+            issuer_server,
+            REPOSITORY,
+            {ROLE: AUDIENCE, OWNER_ROLE: "https://github.com/acme"},
         )
+        yield server
 
 
 def job_provider(
