@@ -17,7 +17,7 @@ import pytest
 from leakstop.cli import main
 from tests.conftest import GitRepo
 from tests.rotator.providers.bao import BaoServer, running_bao
-from tests.rotator.providers.bao_jwt import configure_jwt_auth
+from tests.rotator.providers.bao_jwt import add_jwt_role, configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -39,7 +39,8 @@ def issuer() -> Iterator[OidcIssuer]:
 @pytest.fixture(scope="module")
 def bao(tmp_path_factory: pytest.TempPathFactory, issuer: OidcIssuer) -> Iterator[BaoServer]:
     for server in running_bao(tmp_path_factory.mktemp("bao-oidc-e2e")):
-        configure_jwt_auth(server, issuer, REPOSITORY, {ROLE: AUDIENCE})
+        configure_jwt_auth(server, issuer)
+        add_jwt_role(server, ROLE, AUDIENCE, {"repository": REPOSITORY})
         yield server
 
 

@@ -18,11 +18,8 @@ path "secret/destroy/billing/*" { capabilities = ["update"] }
 """
 
 
-def configure_jwt_auth(
-    server: BaoServer, issuer: OidcIssuer, repository: str, roles: Mapping[str, str]
-) -> None:
-    """Enable `jwt` auth trusting `issuer`; each of `roles` (name → the one audience it admits)
-    admits tokens whose `repository` claim is `repository`, with the rotator policy."""
+def configure_jwt_auth(server: BaoServer, issuer: OidcIssuer) -> None:
+    """Enable `jwt` auth trusting `issuer`, and the rotator policy for its roles."""
     admin = server.admin
     admin.sys.create_or_update_acl_policy(name="billing-rotator", policy=ROTATOR_POLICY)
     admin.sys.enable_auth_method("jwt")
@@ -32,15 +29,21 @@ def configure_jwt_auth(
         "/v1/auth/jwt/config",
         json={"oidc_discovery_url": issuer.url, "bound_issuer": issuer.url},
     )
-    for role, audience in roles.items():
-        admin.adapter.post(
-            f"/v1/auth/jwt/role/{role}",
-            json={
-                "role_type": "jwt",
-                "user_claim": "sub",
-                "bound_audiences": [audience],
-                "bound_claims": {"repository": repository},
-                "token_policies": ["billing-rotator"],
-                "token_ttl": "10m",
-            },
-        )
+
+
+def add_jwt_role(
+    server: BaoServer, role: str, audience: str, bound_claims: Mapping[str, str]
+) -> None:
+    """A role admitting tokens for `audience` whose claims equal `bound_claims`, with the
+    rotator policy."""
+    server.admin.adapter.post(
+        f"/v1/auth/jwt/role/{role}",
+        json={
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_audiences": [audience],
+            "bound_claims": dict(bound_claims),
+            "token_policies": ["billing-rotator"],
+            "token_ttl": "10m",
+        },
+    )

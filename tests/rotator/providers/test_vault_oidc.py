@@ -25,7 +25,7 @@ from leakstop.errors import ProviderError
 from leakstop.rotator.machine import Machine, Outcome
 from leakstop.rotator.providers.vault import VaultProvider
 from tests.rotator.providers.bao import BaoServer, running_bao, where
-from tests.rotator.providers.bao_jwt import configure_jwt_auth
+from tests.rotator.providers.bao_jwt import add_jwt_role, configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
 
 pytestmark = pytest.mark.slow
@@ -36,6 +36,8 @@ AUDIENCE = "https://vault.acme.example"
 ROLE = "leakstop-billing"
 #: A second role that admits GitHub's default audience (the owner's URL).
 OWNER_ROLE = "leakstop-owner-audience"
+#: A third that admits only jobs running in the protected environment `production`.
+APPLY_ROLE = "leakstop-apply"
 OLD_PASSWORD = "Tq8wZr3NvK5pXm2LbY7c"
 AUDIT_KEY = b"audit key of the vault oidc tests"
 
@@ -57,11 +59,11 @@ def issuer(issuer_server: OidcIssuer) -> OidcIssuer:
 @pytest.fixture(scope="module")
 def bao(tmp_path_factory: pytest.TempPathFactory, issuer_server: OidcIssuer) -> Iterator[BaoServer]:
     for server in running_bao(tmp_path_factory.mktemp("bao-oidc")):
-        configure_jwt_auth(
-            server,
-            issuer_server,
-            REPOSITORY,
-            {ROLE: AUDIENCE, OWNER_ROLE: "https://github.com/acme"},
+        configure_jwt_auth(server, issuer_server)
+        add_jwt_role(server, ROLE, AUDIENCE, {"repository": REPOSITORY})
+        add_jwt_role(server, OWNER_ROLE, "https://github.com/acme", {"repository": REPOSITORY})
+        add_jwt_role(
+            server, APPLY_ROLE, AUDIENCE, {"repository": REPOSITORY, "environment": "production"}
         )
         yield server
 
@@ -178,6 +180,25 @@ def test_the_audience_is_configurable_and_defaults_to_githubs(
     assert configured.current("billing/audience", where("billing/audience")) is not None
 
     assert issuer.audiences == [None, None, AUDIENCE]
+
+
+def test_a_role_bound_to_an_environment_admits_only_jobs_in_it(
+    bao: BaoServer, issuer: OidcIssuer
+) -> None:
+    seed(bao, "billing/environment")
+
+    outside = refusal(job_provider(bao, issuer, role=APPLY_ROLE), "billing/environment")
+    issuer.for_job(environment="staging")
+    elsewhere = refusal(job_provider(bao, issuer, role=APPLY_ROLE), "billing/environment")
+    issuer.for_job(environment="production")
+    inside = job_provider(bao, issuer, role=APPLY_ROLE)
+
+    assert outside.endswith('error validating claims: claim "environment" is missing')
+    assert 'claim "environment" does not match' in elsewhere
+    assert inside.current("billing/environment", where("billing/environment")) is not None
+    login = bao.admin.auth.token.lookup(inside._session.client().token)["data"]
+    assert login["display_name"] == f"jwt-repo:{REPOSITORY}:environment:production"
+    inside.close()
 
 
 def test_an_expired_token_is_refused(bao: BaoServer, issuer: OidcIssuer) -> None:
