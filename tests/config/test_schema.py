@@ -118,6 +118,8 @@ GOOD = [
     "providers:\n  v: {type: vault, token: null, key: {name: k}, token_env: VAULT_TOKEN, "
     "headers: [{name: x}], ttl: 3}\n",
     "providers:\n  local: {type: local}\n",
+    "providers:\n  v: {type: vault, url: 'https://vault.acme.example',\n"
+    "      auth: {method: jwt, role: leakstop-billing, audience: 'https://vault.acme.example'}}\n",
     "secrets:\n  - name: a/b.c_d-e\n    store: {provider: local, key: field}\n"
     "    policy: {interval: on_access}\n",
     "providers:\n  aws: {type: aws, region: us-east-1}\nsecrets:\n  - name: ci/deployer\n"

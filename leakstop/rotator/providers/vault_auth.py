@@ -174,7 +174,15 @@ class VaultSession:
                 headers={"Authorization": f"bearer {bearer}", "Accept": "application/json"},
                 timeout=self.settings.timeout,
             )
-            response.raise_for_status()
+            if response.status_code != 200:
+                # 401/403: the request token is stale or the job lacks `id-token: write`.
+                raise ProviderError(
+                    self.doing(
+                        f"GitHub Actions OIDC token request: the runner's endpoint answered "
+                        f"HTTP {response.status_code} (does the job have 'permissions: "
+                        "id-token: write'?)"
+                    )
+                )
             body = response.json()
         jwt = body.get("value") if isinstance(body, dict) else None
         if not isinstance(jwt, str) or not jwt:

@@ -70,7 +70,8 @@ class AuthSettings:
     role_id_env: str = "VAULT_ROLE_ID"
     secret_id_env: str = "VAULT_SECRET_ID"
     #: JWT auth: the Vault role to log in as, and where the JWT comes from: a variable, a
-    #: file, else GitHub Actions' OIDC token endpoint asked for `audience`.
+    #: file, else GitHub Actions' OIDC token endpoint asked for `audience` (None: GitHub's
+    #: default, `https://github.com/OWNER`; the Vault role's `bound_audiences` must hold it).
     role: str = ""
     jwt_env: str | None = None
     jwt_file: str | None = None
@@ -263,6 +264,11 @@ def _auth(check: _Checker, options: Options) -> AuthSettings:
         check.segments("auth.role", settings.role)
         if settings.jwt_env and settings.jwt_file:
             raise check.error("give one of auth.jwt_env and auth.jwt_file, not both")
+        if settings.audience is not None and not settings.audience.strip():
+            # An empty audience would silently fall back to GitHub's default (the owner's URL).
+            raise check.error(
+                "auth.audience must not be empty (leave it out for GitHub's default audience)"
+            )
     return settings
 
 

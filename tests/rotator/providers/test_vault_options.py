@@ -61,6 +61,12 @@ def test_every_option() -> None:
     assert parsed.timeout == 60
     assert (parsed.auth.method, parsed.auth.role, parsed.auth.mount) == ("jwt", "ci", "github")
     assert parsed.auth.jwt_file == "/run/jwt"
+    assert parsed.auth.audience is None  # GitHub's default audience
+    audience = settings(
+        url="http://localhost",
+        auth={"method": "jwt", "role": "ci", "audience": "https://v.example"},
+    )
+    assert audience.auth.audience == "https://v.example"
     assert parsed.tls.ca_file == "/ca.pem"
     assert parsed.tls.client_key_file == "/k.pem"
 
@@ -76,6 +82,18 @@ def test_every_option() -> None:
         ({"url": "http://localhost", "tls": {"verify": False}}, "unknown option tls.verify"),
         ({"url": "http://localhost", "auth": {"method": "ldap"}}, "auth.method must be one of"),
         ({"url": "http://localhost", "auth": {"method": "jwt"}}, "auth.role is missing"),
+        (
+            {"url": "http://localhost", "auth": {"method": "jwt", "role": "ci", "audience": 5}},
+            "auth.audience must be a string",
+        ),
+        (
+            {"url": "http://localhost", "auth": {"method": "jwt", "role": "ci", "audience": " "}},
+            "auth.audience must not be empty",
+        ),
+        (
+            {"url": "http://localhost", "auth": {"method": "token", "audience": "x"}},
+            "unknown option auth.audience",
+        ),
         (
             {"url": "http://localhost", "auth": {"method": "token", "role_id_env": "X"}},
             "unknown option auth.role_id_env",
