@@ -25,6 +25,7 @@ are dropped; git never prompts.
 from __future__ import annotations
 
 import base64
+import configparser
 import logging
 import os
 import random
@@ -58,6 +59,10 @@ AUTHOR_NAME = "leakstop audit"
 AUTHOR_EMAIL = "leakstop-audit@users.noreply.invalid"
 _DAY_FILES = re.compile(r"^audit-\d{4}-\d{2}-\d{2}\.jsonl$")
 _MAX_MESSAGE = 300
+#: How a refused push reads when another run's push got there first: the branch moved (not a
+#: fast-forward), or both reached the server at once and the other held the ref's lock
+#: (measured with four processes on a local bare repository: "failed to update ref").
+_RACES = ("fetch first", "non-fast-forward", "failed to update ref", "cannot lock ref")
 
 
 class GitSink:
@@ -209,7 +214,7 @@ class GitSink:
                 if parts[0] != "!":
                     return True
                 summary = parts[2]
-                if "fetch first" in summary or "non-fast-forward" in summary:
+                if any(reason in summary for reason in _RACES):
                     return False
                 raise SinkError(f"the remote refused the push ({self._clean(summary)})")
         if status == 0:
@@ -235,7 +240,7 @@ class GitSink:
         try:
             with repo.config_reader() as config:
                 url = str(config.get_value(f'remote "{remote}"', "url"))
-        except (KeyError, ValueError, LookupError):
+        except (configparser.Error, KeyError, ValueError):
             raise SinkError(f"the repository has no remote {remote!r}") from None
         finally:
             repo.close()
