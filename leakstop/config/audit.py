@@ -254,7 +254,7 @@ def _git_sink(fields: Fields) -> GitSinkSettings:
             f"user@host:path or an absolute path), got {remote!r}",
             fields.line_of("remote"),
         )
-    if "://" in remote and "@" in remote.split("://", 1)[1].split("/", 1)[0]:
+    if _has_credentials(remote):
         fields.fail(
             "credentials do not belong in the remote's URL; the token comes from token_env",
             fields.line_of("remote"),
@@ -267,6 +267,14 @@ def _git_sink(fields: Fields) -> GitSinkSettings:
             fields.line_of("token_env"),
         )
     return GitSinkSettings(branch, remote, token_env)
+
+
+def _has_credentials(url: str) -> bool:
+    """A password in any URL, or any user in an http(s) or file URL (where it is a token);
+    an ssh URL's user is a login name."""
+    scheme, _, rest = url.partition("://")
+    userinfo, at, _host = rest.split("/", 1)[0].rpartition("@")
+    return bool(at) and (":" in userinfo or scheme not in ("ssh", "git"))
 
 
 def _is_remote_url(text: str) -> bool:

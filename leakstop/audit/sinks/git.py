@@ -297,9 +297,13 @@ def _git_environment(url: str, token: str | None) -> dict[str, str]:
 
 
 def _without_credentials(url: str) -> str:
-    """`url` with any user:password@ of a scheme://… URL dropped (scp-like user@host:path
-    keeps its user: that is an ssh login, not a secret)."""
+    """`url` without credentials: no user:password@ in an http(s) or file URL (a token
+    someone wrote there), no password in an ssh URL (its user, as in scp-like
+    git@host:path, is a login name, not a secret)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme and "@" in parts.netloc:
-        return urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-    return url
+    if not parts.scheme or "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user = userinfo.split(":", 1)[0]
+    keep = f"{user}@" if parts.scheme in ("ssh", "git+ssh") and user else ""
+    return urllib.parse.urlunsplit(parts._replace(netloc=keep + host))
