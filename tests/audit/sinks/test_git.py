@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import pytest
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Action, Record, Source
+from leakstop.audit.sinks import Sink
 from leakstop.audit.sinks import git as git_sink
 from leakstop.audit.sinks.git import GitSink
 from leakstop.audit.sinks.registry import build_sinks
@@ -28,6 +30,7 @@ from leakstop.audit.verify import verify
 from leakstop.cli import main
 from leakstop.config.audit import GitSinkSettings
 from tests.audit.conftest import KEY, START, Clock
+from tests.audit.sinks.githttp import GitHttpServer, basic, git_https_server
 
 TOKEN = "ghs_gitSinkTokenNEVERshown0123456789ab"
 ALICE = Context("alice", Source.ACTION, details={"run_url": "https://ci.example/run/1"})
@@ -49,7 +52,7 @@ def _sink(remote: Path | str, key: bytes | None = KEY, **settings: Any) -> GitSi
     return GitSink(GitSinkSettings(remote=str(remote), **settings), key, TOKEN)
 
 
-def _run(folder: Path, sink: GitSink, clock: Clock, count: int = 3) -> list[Record]:
+def _run(folder: Path, sink: Sink, clock: Clock, count: int = 3) -> list[Record]:
     """A run: `count` records appended to a fresh local log, the sink closed at the end."""
     log = AuditLog.open(folder, KEY, [sink], clock=clock)
     records = []
@@ -385,3 +388,51 @@ def test_the_environment_of_the_process_is_left_alone(remote: Path, tmp_path: Pa
     sink.send(Record(Action.SECRET_READ, "a", "alice", Source.CLI, seq=1, mac="sha256:" + "0" * 64))
     sink.close()
     assert dict(os.environ) == before
+
+
+@pytest.fixture
+def https_remote(
+    remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[GitHttpServer]:
+    """`remote` served over https with the token required; git trusts the test CA."""
+    with git_https_server(remote.parent, TOKEN, tmp_path) as server:
+        monkeypatch.setenv("GIT_SSL_CAINFO", str(server.ca_file))
+        yield server
+
+
+def test_the_token_authenticates_the_push_over_https(
+    https_remote: GitHttpServer,
+    remote: Path,
+    tmp_path: Path,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    settings = GitSinkSettings(remote=f"{https_remote.url}/{remote.name}")
+    [sink] = build_sinks([settings], {"GITHUB_TOKEN": TOKEN})
+    with caplog.at_level(logging.DEBUG):
+        records = _run(tmp_path / "local", sink, clock)
+
+    assert https_remote.authorizations  # the server was asked
+    assert set(https_remote.authorizations) == {basic(TOKEN)}  # every request carried it
+    landed = _branch_records(_clone(remote, tmp_path / "clone"))
+    assert [r["id"] for r in landed] == [r.id for r in records]
+    out, err = capfd.readouterr()
+    assert TOKEN not in caplog.text + out + err
+    assert basic(TOKEN).split()[1] not in caplog.text + out + err
+
+
+def test_without_the_token_the_https_push_fails_in_one_line_without_prompting(
+    https_remote: GitHttpServer, remote: Path, tmp_path: Path, clock: Clock
+) -> None:
+    folder = tmp_path / "local"
+    settings = GitSinkSettings(remote=f"{https_remote.url}/{remote.name}")
+    [sink] = build_sinks([settings], {})
+    _run(folder, sink, clock)
+
+    [failure] = _failure_records(folder)
+    assert "cannot reach the remote" in (failure.error or "")
+    assert "terminal prompts disabled" in (failure.error or "")
+    assert "\n" not in (failure.error or "")
+    assert https_remote.authorizations == [""]
+    assert _git("ls-remote", str(remote)) == ""
