@@ -116,6 +116,10 @@ class GitSink:
     def _push(self, records: Sequence[Record]) -> int:
         if not is_branch_name(self._settings.branch):
             raise SinkError(f"{self._settings.branch!r} is not a git branch name")
+        try:
+            import git  # noqa: F401 - GitPython refuses to import without a git program
+        except ImportError as exc:
+            raise SinkError("git is not installed, or GitPython cannot run it") from exc
         url = self._remote_url()
         environment = _git_environment(url, self._token)
         scratch = Path(tempfile.mkdtemp(prefix="leakstop-audit-", dir=self._scratch))
@@ -151,7 +155,10 @@ class GitSink:
         import git
 
         branch = self._settings.branch
-        repo = git.Repo.init(folder)
+        try:
+            repo = git.Repo.init(folder)
+        except git.GitError as exc:
+            raise SinkError(f"cannot make a temporary repository ({self._say(exc)})") from exc
         try:
             repo.git.update_environment(**environment)
             tip = self._fetch(repo, url, branch)
