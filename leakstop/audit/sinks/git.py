@@ -58,6 +58,8 @@ ATTEMPTS = 6
 AUTHOR_NAME = "leakstop audit"
 AUTHOR_EMAIL = "leakstop-audit@users.noreply.invalid"
 _DAY_FILES = re.compile(r"^audit-\d{4}-\d{2}-\d{2}\.jsonl$")
+#: What an audit branch may hold: day files (archived ones too), its anchor, a README.
+_AUDIT_FILES = re.compile(r"^(?:audit-\d{4}-\d{2}-\d{2}\.jsonl(?:\.gz)?|head\.json|README\.md)$")
 _MAX_MESSAGE = 300
 #: How a refused push reads when another run's push got there first: the branch moved (not a
 #: fast-forward), or both reached the server at once and the other held the ref's lock
@@ -164,6 +166,7 @@ class GitSink:
             tip = self._fetch(repo, url, branch)
             if tip is not None:
                 repo.git.checkout("--quiet", "-B", "audit", tip)
+                self._check_is_audit_branch(repo)
             try:
                 copies = append_copies(folder, records, self._key)
             except AuditIntegrityError as exc:
@@ -184,6 +187,17 @@ class GitSink:
             raise SinkError(self._say(exc)) from exc
         finally:
             repo.close()
+
+    def _check_is_audit_branch(self, repo: git.Repo) -> None:
+        """Refuse a branch that holds anything but an audit log (a misconfigured `main`):
+        audit commits there would land in the code and trigger its workflows."""
+        tracked = str(repo.git.ls_files("-z")).split("\0")
+        other = sorted(name for name in tracked if name and not _AUDIT_FILES.match(name))
+        if other:
+            raise SinkError(
+                f"the branch {self._settings.branch!r} holds other files ({other[0]!r}…): it "
+                "is not an audit branch; configure a branch of its own"
+            )
 
     def _fetch(self, repo: git.Repo, url: str, branch: str) -> str | None:
         """The branch's tip, fetched (only the last commit); None when the branch is new."""

@@ -436,3 +436,28 @@ def test_without_the_token_the_https_push_fails_in_one_line_without_prompting(
     assert "\n" not in (failure.error or "")
     assert https_remote.authorizations == [""]
     assert _git("ls-remote", str(remote)) == ""
+
+
+def test_a_branch_that_holds_code_is_refused(remote: Path, tmp_path: Path, clock: Clock) -> None:
+    checkout = tmp_path / "checkout"
+    _git("init", "--quiet", "--initial-branch=main", str(checkout))
+    (checkout / "app.py").write_text("print('hello')\n")
+    _git("add", "app.py", cwd=checkout)
+    _git(
+        "-c",
+        "user.name=dev",
+        "-c",
+        "user.email=dev@example.com",
+        "commit",
+        "-qm",
+        "app",
+        cwd=checkout,
+    )
+    _git("push", "--quiet", str(remote), "main", cwd=checkout)
+    head = _git("rev-parse", "main", cwd=checkout)
+    folder = tmp_path / "local"
+    _run(folder, _sink(remote, branch="main"), clock)
+
+    [failure] = _failure_records(folder)
+    assert "holds other files ('app.py'…): it is not an audit branch" in (failure.error or "")
+    assert _git("rev-parse", "main", cwd=remote) == head
