@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 END_OF_OPTIONS = "--end-of-options"
 #: A full object id: SHA-1 (40) or SHA-256 (64) hex digits.
 _OBJECT_ID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_REMOTE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 def git_available() -> bool:
@@ -37,6 +38,23 @@ def revision(value: str, what: str = "revision") -> str:
             f"{what} {value!r} is not a revision (revisions cannot be empty or start with '-')"
         )
     return value
+
+
+def is_branch_name(name: str) -> bool:
+    """Whether `git check-ref-format --branch` would take `name` (checked here, without git,
+    so that the config loader can say so)."""
+    if not name or name.startswith(("-", "/")) or name.endswith(("/", ".", ".lock")):
+        return False
+    if name == "@" or any(part in name for part in ("..", "@{", "//")):
+        return False
+    if any(ord(c) < 0x20 or c == "\x7f" or c in " ~^:?*[\\" for c in name):
+        return False
+    return not any(part.startswith(".") or part.endswith(".lock") for part in name.split("/"))
+
+
+def is_remote_name(name: str) -> bool:
+    """A remote's name as `git remote add` takes it (origin, upstream), not a URL or path."""
+    return bool(_REMOTE_NAME.match(name))
 
 
 def object_id(value: str, what: str = "commit") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,45 @@ def test_show_file_and_fetch_refuse_options(git_repo: GitRepo, tmp_path: Path) -
 def test_git_errors_are_one_line(git_repo: GitRepo) -> None:
     with pytest.raises(SourceError, match=r"^git rev-list failed in .*: "):
         gitcli.run_git(["rev-list"], git_repo.path, revisions=["nope"])
+
+
+BRANCH_NAMES = [
+    "leakstop-audit",
+    "audit/2026",
+    "a.b",
+    "-delete",
+    "/lead",
+    "trail/",
+    "a..b",
+    "a b",
+    "a~1",
+    "a^",
+    "a:b",
+    "a?",
+    "a*",
+    "a[b",
+    "a\\b",
+    "x.lock",
+    "x.lock/y",
+    ".hidden",
+    "a/.b",
+    "a//b",
+    "a@{1}",
+    "end.",
+    "",
+    "tab\there",
+]
+
+
+@pytest.mark.parametrize("name", BRANCH_NAMES)
+def test_is_branch_name_agrees_with_git(name: str, tmp_path: Path) -> None:
+    """Checked against `git check-ref-format --branch` itself."""
+    result = subprocess.run(
+        ["git", "check-ref-format", "--branch", name], capture_output=True, cwd=tmp_path
+    )
+    assert gitcli.is_branch_name(name) == (result.returncode == 0)
+
+
+def test_a_lone_at_sign_is_not_a_branch_name() -> None:
+    # `check-ref-format --branch @` reads "@" as HEAD's shorthand; as a name git refuses it.
+    assert not gitcli.is_branch_name("@")

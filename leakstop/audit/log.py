@@ -125,9 +125,10 @@ class AuditLog:
             except (OSError, EOFError, zlib.error) as exc:  # EOFError: a cut-off archive
                 raise AuditIntegrityError(f"{day_file.path}: cannot be read ({exc})") from exc
 
-    def close(self) -> None:
+    def close(self, context: Context | None = None) -> None:
         """Close each sink (the log owns the sinks it was opened with). A sink that fails to
-        close is shown, not raised: its records are already on disk."""
+        close (one that sends at close, as the git sink pushes its batch) is shown and
+        recorded locally as `sink_failed`, not raised: its records are already on disk."""
         for sink in self.sinks:
             try:
                 sink.close()
@@ -135,6 +136,7 @@ class AuditLog:
                 logger.warning(
                     "audit sink %s did not close: %s", sanitize(sink.name), sanitize(str(exc))
                 )
+                self._record_close_failure(sink, str(exc), context or from_environment())
 
     def verify(self) -> VerifyResult:
         """`verify(folder, key)` for this log."""
@@ -220,6 +222,25 @@ class AuditLog:
             sanitize(error),
             failure.seq,
         )
+
+    def _record_close_failure(self, sink: Sink, error: str, context: Context) -> None:
+        try:
+            with self._locked() as writer:
+                writer.repair_torn(context)
+                writer.append(
+                    Action.SINK_FAILED,
+                    "",
+                    context,
+                    details={"sink": sink.name, "error": error, "stage": "close"},
+                    success=False,
+                    error=error,
+                )
+        except (AuditIntegrityError, AuditStorageError) as exc:
+            logger.error(
+                "recording that audit sink %s did not close failed too: %s",
+                sanitize(sink.name),
+                sanitize(str(exc)),
+            )
 
     def _day_files(self, since: date | None, until: date | None) -> list[DayFile]:
         try:

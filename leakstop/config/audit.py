@@ -12,6 +12,7 @@ audit:
   sinks:
     - {type: http, url: https://siem.example/leakstop, key_env: SIEM_KEY}
     - {type: postgres, dsn_env: AUDIT_DSN, table: leakstop_audit}
+    - {type: git, branch: leakstop-audit, remote: origin, token_env: GITHUB_TOKEN}
 ```
 """
 
@@ -22,13 +23,18 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 
+from leakstop.gitcli import is_branch_name, is_remote_name
 from leakstop.yamlfile import Fields
 
 AUDIT_KEYS = ("dir", "anomalies", "sinks")
-SINK_TYPES = ("http", "postgres")
+SINK_TYPES = ("http", "postgres", "git")
 _HOUR = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}(?:\.[A-Za-z_][A-Za-z0-9_]{0,62})?$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: What git takes as a remote URL: scheme://, an absolute path, or scp-like user@host:path.
+_REMOTE_URL = re.compile(
+    r"^(?:(?:https?|ssh|git|file)://.+|/.+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:.+)$"
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,17 @@ class PostgresSinkSettings:
     table: str = "leakstop_audit"
 
 
-SinkSettings = HttpSinkSettings | PostgresSinkSettings
+@dataclass(frozen=True)
+class GitSinkSettings:
+    """Push the run's records to `branch` of `remote` (a remote's name in the repository
+    around the working directory, or a URL), with the token in `$token_env` over https."""
+
+    branch: str = "leakstop-audit"
+    remote: str = "origin"
+    token_env: str = "GITHUB_TOKEN"
+
+
+SinkSettings = HttpSinkSettings | PostgresSinkSettings | GitSinkSettings
 
 
 @dataclass(frozen=True)
@@ -218,6 +234,48 @@ def _sink(fields: Fields) -> SinkSettings:
         if not _TABLE.match(table):
             fields.fail(f"table must be a plain SQL name, got {table!r}", fields.line_of("table"))
         return PostgresSinkSettings(dsn_env, table)
+    if kind == "git":
+        return _git_sink(fields)
     fields.fail(
         f"unknown sink type {kind!r} (choose from {', '.join(SINK_TYPES)})", fields.line_of("type")
     )
+
+
+def _git_sink(fields: Fields) -> GitSinkSettings:
+    fields.check_keys(("type", "branch", "remote", "token_env"))
+    defaults = GitSinkSettings()
+    branch = fields.string("branch", defaults.branch)
+    if not is_branch_name(branch):
+        fields.fail(f"branch must be a git branch name, got {branch!r}", fields.line_of("branch"))
+    remote = fields.string("remote", defaults.remote)
+    if not (is_remote_name(remote) or _is_remote_url(remote)):
+        fields.fail(
+            f"remote must be a remote's name (origin) or a URL (https://, ssh://, file://, "
+            f"user@host:path or an absolute path), got {remote!r}",
+            fields.line_of("remote"),
+        )
+    if _has_credentials(remote):
+        fields.fail(
+            "credentials do not belong in the remote's URL; the token comes from token_env",
+            fields.line_of("remote"),
+        )
+    token_env = fields.string("token_env", defaults.token_env)
+    if not _ENV.match(token_env):
+        fields.fail(
+            f"token_env must name an environment variable (the token itself never goes in "
+            f"the file), got {token_env!r}",
+            fields.line_of("token_env"),
+        )
+    return GitSinkSettings(branch, remote, token_env)
+
+
+def _has_credentials(url: str) -> bool:
+    """A password in any URL, or any user in an http(s) or file URL (where it is a token);
+    an ssh URL's user is a login name."""
+    scheme, _, rest = url.partition("://")
+    userinfo, at, _host = rest.split("/", 1)[0].rpartition("@")
+    return bool(at) and (":" in userinfo or scheme not in ("ssh", "git"))
+
+
+def _is_remote_url(text: str) -> bool:
+    return bool(_REMOTE_URL.match(text)) and not any(c.isspace() for c in text)

@@ -424,3 +424,20 @@ def test_close_closes_every_sink_even_after_one_fails(
     assert failing.closed
     assert fine.closed
     assert "did not close: connection reset" in caplog.text
+
+
+def test_a_sink_that_fails_to_close_is_recorded_locally(
+    tmp_path: Path, context: Context, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sink that sends at close (the git sink pushes its batch) must not lose its failure."""
+    log = AuditLog.open(tmp_path, KEY, [ClosingSink(SinkError("push refused")), ClosingSink()])
+    log.append(Action.SECRET_READ, "billing/api-key", context)
+    with caplog.at_level(logging.WARNING, logger="leakstop.audit"):
+        log.close(context)
+    *_, failure = log.records()
+    assert failure.action is Action.SINK_FAILED
+    assert failure.details["sink"] == "closing"
+    assert failure.details["stage"] == "close"
+    assert failure.error == "push refused"
+    assert failure.actor == context.actor
+    assert log.verify().ok

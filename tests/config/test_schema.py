@@ -115,6 +115,13 @@ GOOD = [
     "disabled_rules: generic-password\n",
     "audit:\n  anomalies:\n    unusual_hours: {start: '07:00', end: '20:00'}\n"
     "  sinks: [{type: http, url: 'http://127.0.0.1:9/x', timeout: 0.5, retries: 0}]\n",
+    "audit:\n  sinks:\n    - {type: git}\n"
+    "    - {type: git, branch: audit/trail-2026, remote: 'https://github.com/acme/audit.git',"
+    " token_env: AUDIT_PUSH_TOKEN}\n"
+    "    - {type: git, remote: upstream}\n    - {type: git, remote: /srv/git/audit.git}\n"
+    "    - {type: git, remote: 'git@github.com:acme/audit.git'}\n"
+    "    - {type: git, remote: 'ssh://git@git.example:2222/acme/audit.git'}\n"
+    "    - {type: git, remote: 'file:///srv/git/audit.git'}\n",
     "providers:\n  v: {type: vault, token: null, key: {name: k}, token_env: VAULT_TOKEN, "
     "headers: [{name: x}], ttl: 3}\n",
     "providers:\n  local: {type: local}\n",
@@ -180,6 +187,13 @@ BAD = [
     "audit: {sinks: [{type: kafka}]}\n",
     "audit: {sinks: [{type: http, url: 'ftp://x'}]}\n",
     "audit: {sinks: [{type: postgres, dsn_env: 'not a name'}]}\n",
+    "audit: {sinks: [{type: git, branch: '-delete'}]}\n",
+    "audit: {sinks: [{type: git, branch: 'a b'}]}\n",
+    "audit: {sinks: [{type: git, token_env: 'ghp-not-a-name'}]}\n",
+    "audit: {sinks: [{type: git, remote: 'https://x-access-token:abc@github.com/a/b'}]}\n",
+    "audit: {sinks: [{type: git, remote: 'not a remote'}]}\n",
+    "audit: {sinks: [{type: git, remote: 'ssh://git:pw@git.example/a.git'}]}\n",
+    "audit: {sinks: [{type: git, branches: main}]}\n",
     "audit: {anomalies: {concurrent_access: {window: soon}}}\n",
     "providers: [vault]\n",
     "providers:\n  v: {url: x}\n",

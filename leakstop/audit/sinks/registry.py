@@ -6,8 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from leakstop.audit.chain import key_from_environment
 from leakstop.audit.sinks import Sink, SinkError
-from leakstop.config.audit import HttpSinkSettings, PostgresSinkSettings, SinkSettings
+from leakstop.config.audit import (
+    GitSinkSettings,
+    HttpSinkSettings,
+    PostgresSinkSettings,
+    SinkSettings,
+)
 
 
 # Each sink module is imported when a sink of its kind is configured: urllib.request and ssl
@@ -27,6 +33,14 @@ def _postgres(settings: PostgresSinkSettings, environ: Mapping[str, str]) -> Sin
     return PostgresSink(settings, _variable(environ, settings.dsn_env, "postgres"))
 
 
+def _git(settings: GitSinkSettings, environ: Mapping[str, str]) -> Sink:
+    from leakstop.audit.sinks.git import GitSink
+
+    # The token is optional: a local or ssh remote, or a credential helper, needs none. The
+    # copies are sealed with the log's own key.
+    return GitSink(settings, key_from_environment(environ), environ.get(settings.token_env))
+
+
 #: Each factory takes its own settings type (the key it is registered under); `Any` because
 #: a dict cannot tie each value's parameter type to its key.
 SinkFactory = Callable[[Any, Mapping[str, str]], Sink]
@@ -34,6 +48,7 @@ SinkFactory = Callable[[Any, Mapping[str, str]], Sink]
 SINKS: dict[type[SinkSettings], SinkFactory] = {
     HttpSinkSettings: _http,
     PostgresSinkSettings: _postgres,
+    GitSinkSettings: _git,
 }
 
 
