@@ -9,6 +9,7 @@ talks to the runner: masks, annotations, the step summary, outputs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import enum
 import json
 import logging
@@ -204,6 +205,38 @@ def run_action(
         environ,
     )
     return outcome
+
+
+def event_request(base: ScanRequest, environ: Mapping[str, str] = os.environ) -> ScanRequest | None:
+    """`base` narrowed to what this GitHub Actions event selects, as the scan step does (for
+    `respond --github-event`); None when the event has nothing to scan (a deleted branch).
+    Its other options (paths to include or exclude, rules, engine) are kept."""
+    event_name = environ.get("GITHUB_EVENT_NAME", "")
+    if not event_name:
+        raise SourceError(
+            "--github-event needs GitHub Actions (GITHUB_EVENT_NAME is not set): give what to "
+            "scan instead (--diff, --git)"
+        )
+    scan_plan = plan(event_name, _payload(environ), ActionMode.AUTO)
+    start = base.paths[0] if base.paths else Path(".")
+    repo = gitcli.toplevel(start)
+    if repo is None:
+        raise SourceError(f"not a git repository: {start} (check it out with actions/checkout)")
+    temp = workflow.runner_temp(environ) / "leakstop"
+    temp.mkdir(parents=True, exist_ok=True)
+    request, description = _request(ActionInputs(path=repo), scan_plan, repo, temp)
+    log.info("respond covers %s", sanitize(description))
+    if request is None:
+        return None
+    return dataclasses.replace(
+        base,
+        mode=request.mode,
+        paths=request.paths,
+        diff_range=request.diff_range,
+        revisions=request.revisions,
+        log_opts=request.log_opts,
+        config_path=base.config_path or request.config_path,
+    )
 
 
 def _fails(fail_on: FailOn, result: ScanResult) -> bool:
