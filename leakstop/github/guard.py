@@ -36,13 +36,26 @@ def event_payload(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
 
 
 def is_fork(payload: Mapping[str, Any]) -> bool:
-    """The run is for a fork: a pull request from one, or a run in the fork itself."""
-    pull = payload.get("pull_request")
-    head_repo = ((pull or {}).get("head") or {}).get("repo") if isinstance(pull, dict) else None
-    if isinstance(head_repo, dict) and head_repo.get("fork") is True:
-        return True
-    repository = payload.get("repository")
-    return isinstance(repository, dict) and repository.get("fork") is True
+    """The run is for a fork: a pull request from one (`pull_request.head.repo.fork`), a
+    `workflow_run` that a fork's run triggered (`workflow_run.head_repository.fork`), or a run
+    in the fork itself (`repository.fork`)."""
+    return any(
+        _get(payload, *path) is True
+        for path in (
+            ("pull_request", "head", "repo", "fork"),
+            ("workflow_run", "head_repository", "fork"),
+            ("repository", "fork"),
+        )
+    )
+
+
+def _get(data: Mapping[str, Any], *keys: str) -> object:
+    value: object = data
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
 
 
 def refuse_untrusted_apply(what: str, environ: Mapping[str, str] = os.environ) -> None:
