@@ -299,3 +299,33 @@ def test_rotations_mode_rotates_what_is_due(
     assert refused.steps["rotations"].outcome == "failure"
     assert "leakstop: error: rotations run never runs for a fork" in refused.log
     assert store.read("billing/api-key") == new
+
+
+def test_plan_for_a_pull_request_covers_what_it_adds(
+    git_repo: GitRepo, tmp_path: Path, store: LocalStore
+) -> None:
+    """A pull request may plan (never apply): the lines it adds, with the default branch's
+    inventory even though the pull request deletes the config."""
+    git_repo.write(".leakstop.yaml", CONFIG)
+    git_repo.write("old.env", f"ACME_API_KEY={LEAKED.decode()}\n")  # on main: not the PR's
+    base = git_repo.commit("base")
+    git_repo.git("checkout", "-q", "-b", "feature")
+    (git_repo.path / ".leakstop.yaml").unlink()
+    git_repo.write("new.env", f"BILLING_API_KEY={LEAKED.decode()}\n")
+    head = git_repo.commit("leak it again and drop the config")
+    event = {
+        "pull_request": {
+            "number": 9,
+            "base": {"sha": base, "ref": "main"},
+            "head": {"sha": head, "repo": {"fork": False}},
+        },
+        "repository": {"default_branch": "main", "fork": False},
+    }
+    workspace = git_repo.shallow_clone(tmp_path / "ws", "feature").path
+    result = run_action(workspace, "pull_request", event, {"mode": "respond"})
+    assert result.steps["respond"].outcome == "success", result.log
+    assert result.outputs["confirmed"] == "1"
+    assert "`new.env:1`" in result.summary
+    assert "old.env" not in result.summary
+    assert store.read("billing/api-key") == LEAKED
+    _assert_no_secret(result, LEAKED.decode())
