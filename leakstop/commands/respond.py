@@ -131,32 +131,10 @@ def run(args: argparse.Namespace) -> Outcome:
 
 def _with_default_branch_config(request: ScanRequest, config: Path | None) -> ScanRequest:
     """The request with the config of the default branch (GitHub Actions)."""
-    from leakstop import gitcli
-    from leakstop.github.default_branch import default_branch_config
+    from leakstop.github.default_branch import actions_config
 
     start = request.paths[0] if request.paths else Path.cwd()
-    repo = gitcli.toplevel(start)
-    if repo is None:
-        raise UsageError(f"not a git repository: {start} (check it out with actions/checkout)")
-    temp = workflow.runner_temp() / "leakstop"
-    temp.mkdir(parents=True, exist_ok=True)
-    name = _repo_relative(config, repo)
-    config_path = default_branch_config(repo, guard.event_payload(), temp, name)
-    return dataclasses.replace(request, config_path=config_path)
-
-
-def _repo_relative(config_path: Path | None, repo: Path) -> str | None:
-    """--config as a path in the repository (the name to read from the default branch)."""
-    if config_path is None:
-        return None
-    absolute = config_path if config_path.is_absolute() else Path.cwd() / config_path
-    try:
-        return absolute.resolve().relative_to(repo.resolve()).as_posix()
-    except ValueError:
-        raise UsageError(
-            f"--config {config_path}: in GitHub Actions the config is read from the default "
-            "branch, so it must be a file of the repository"
-        ) from None
+    return dataclasses.replace(request, config_path=actions_config(start, config))
 
 
 def _write_plan_file(path: Path, response: Response) -> None:

@@ -91,30 +91,11 @@ def _config(config_path: Path | None) -> Config:
     """The config; in GitHub Actions the default branch's, and its credentials masked."""
     if not guard.in_actions():
         return response_config(config_path)
-    from leakstop import gitcli
     from leakstop.config import load_config
-    from leakstop.github import workflow
     from leakstop.github.credential_masks import mask_credentials
-    from leakstop.github.default_branch import default_branch_config
+    from leakstop.github.default_branch import actions_config
 
-    repo = gitcli.toplevel(Path.cwd())
-    if repo is None:
-        raise UsageError(
-            "not a git repository: in GitHub Actions the config is read from the default "
-            "branch, so run from the checkout (actions/checkout)"
-        )
-    name = None
-    if config_path is not None:
-        try:
-            name = config_path.resolve().relative_to(repo.resolve()).as_posix()
-        except ValueError:
-            raise UsageError(
-                f"--config {config_path}: in GitHub Actions the config is read from the default "
-                "branch, so it must be a file of the repository"
-            ) from None
-    temp = workflow.runner_temp() / "leakstop"
-    temp.mkdir(parents=True, exist_ok=True)
-    path = default_branch_config(repo, guard.event_payload(), temp, name)
+    path = actions_config(Path.cwd(), config_path)
     config = load_config(path, with_rules=False)
     mask_credentials(config, sys.stderr)
     return config

@@ -11,11 +11,27 @@ from typing import Any
 
 from leakstop import gitcli
 from leakstop.config import CONFIG_NAMES
-from leakstop.errors import LeakstopError, SourceError, UsageError
-from leakstop.github.guard import default_branch
-from leakstop.yamlfile import load_yaml
+from leakstop.errors import SourceError, UsageError
+from leakstop.github import workflow
+from leakstop.github.commit_files import copy_config
+from leakstop.github.guard import default_branch, event_payload
 
 log = logging.getLogger(__name__)
+
+
+def actions_config(start: Path, config: Path | None) -> Path:
+    """The config for respond and rotations inside GitHub Actions: the default branch's,
+    copied under $RUNNER_TEMP. `start`: a folder of the checkout; `config`: --config, which
+    must then name a file of the repository. Raises UsageError (one line)."""
+    repo = gitcli.toplevel(start)
+    if repo is None:
+        raise UsageError(
+            f"not a git repository: {start} (in GitHub Actions the config is read from the "
+            "default branch: run in the checkout that actions/checkout made)"
+        )
+    temp = workflow.runner_temp() / "leakstop"
+    temp.mkdir(parents=True, exist_ok=True)
+    return default_branch_config(repo, event_payload(), temp, _name_in(repo, config))
 
 
 def default_branch_config(
@@ -42,36 +58,24 @@ def default_branch_config(
         raise UsageError(f"cannot read the config from the default branch {branch}: no {remote}")
     names = [name] if name else list(CONFIG_NAMES)
     for candidate in names:
-        text = gitcli.show_file(repo, commit, candidate)
-        if text is None:
-            continue
-        folder = temp / "default-branch"
-        config_path = _write_under(folder, candidate, text)
-        for rule_file in _rule_files(text, candidate):
-            rule_text = gitcli.show_file(repo, commit, str(Path(candidate).parent / rule_file))
-            if rule_text is not None:
-                _write_under(config_path.parent, rule_file, rule_text)
-        log.info("using the config of the default branch %s (%s)", branch, commit[:12])
-        return config_path
+        config_path = copy_config(repo, commit, candidate, temp / "default-branch")
+        if config_path is not None:
+            log.info("using the config of the default branch %s (%s)", branch, commit[:12])
+            return config_path
     raise UsageError(
         f"cannot read the config from the default branch {branch}: {' or '.join(names)} is "
         "not there (in GitHub Actions the managed secrets come from the default branch only)"
     )
 
 
-def _write_under(folder: Path, name: str, data: bytes) -> Path:
-    target = (folder / name).resolve()
-    if not target.is_relative_to(folder.resolve()):
-        raise UsageError(f"{name!r} points outside the repository")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
-
-
-def _rule_files(config_text: bytes, name: str) -> list[str]:
+def _name_in(repo: Path, config: Path | None) -> str | None:
+    """--config as a path in the repository (the name to read from the default branch)."""
+    if config is None:
+        return None
     try:
-        data = load_yaml(config_text, name)
-    except LeakstopError:
-        return []  # loading the config reports the error with its file and line
-    files = data.get("rule_files") if isinstance(data, dict) else None
-    return [str(item) for item in files] if isinstance(files, list) else []
+        return config.resolve().relative_to(repo.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(
+            f"--config {config}: in GitHub Actions the config is read from the default "
+            "branch, so it must be a file of the repository"
+        ) from None
