@@ -126,6 +126,15 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(autouse=True)
+def outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as on a laptop even in the project's own CI: inside GitHub Actions leakstop
+    guards respond and rotations (config from the default branch, no apply for pull
+    requests). Tests of that behaviour set these variables themselves."""
+    for name in ("GITHUB_ACTIONS", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def fresh_logging() -> Iterator[None]:
     """`cli.main` points the `leakstop` logger at stderr and stops propagation; undo it after
     each test, so that caplog sees leakstop's log records whatever ran before."""

@@ -9,8 +9,8 @@ talks to the runner: masks, annotations, the step summary, outputs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import enum
-import json
 import logging
 import os
 import shlex
@@ -18,14 +18,16 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from leakstop import gitcli
 from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.config import CONFIG_NAMES
-from leakstop.errors import LeakstopError, SourceError
+from leakstop.errors import SourceError
 from leakstop.github import workflow
+from leakstop.github.commit_files import copy_config, write_under
 from leakstop.github.event import ActionMode, Plan, plan
+from leakstop.github.guard import event_payload
 from leakstop.report import ReportOptions
 from leakstop.report.github import GithubReporter
 from leakstop.report.markdown import MarkdownReporter
@@ -35,7 +37,6 @@ from leakstop.results import ScanResult, ScanStats
 from leakstop.scanner.session import Mode, ScanRequest, execute
 from leakstop.scanner.sources.diff import resolve_range
 from leakstop.textsafe import sanitize
-from leakstop.yamlfile import load_yaml
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def run_action(
         raise SourceError(
             "not running in GitHub Actions (GITHUB_EVENT_NAME is not set): use `leakstop scan`"
         )
-    scan_plan = plan(event_name, _payload(environ), inputs.mode)
+    scan_plan = plan(event_name, event_payload(environ), inputs.mode)
     repo = gitcli.toplevel(inputs.path)
     if repo is None:
         raise SourceError(
@@ -206,6 +207,38 @@ def run_action(
     return outcome
 
 
+def event_request(base: ScanRequest, environ: Mapping[str, str] = os.environ) -> ScanRequest | None:
+    """`base` narrowed to what this GitHub Actions event selects, as the scan step does (for
+    `respond --github-event`); None when the event has nothing to scan (a deleted branch).
+    Its other options (paths to include or exclude, rules, engine) are kept."""
+    event_name = environ.get("GITHUB_EVENT_NAME", "")
+    if not event_name:
+        raise SourceError(
+            "--github-event needs GitHub Actions (GITHUB_EVENT_NAME is not set): give what to "
+            "scan instead (--diff, --git)"
+        )
+    scan_plan = plan(event_name, event_payload(environ), ActionMode.AUTO)
+    start = base.paths[0] if base.paths else Path(".")
+    repo = gitcli.toplevel(start)
+    if repo is None:
+        raise SourceError(f"not a git repository: {start} (check it out with actions/checkout)")
+    temp = workflow.runner_temp(environ) / "leakstop"
+    temp.mkdir(parents=True, exist_ok=True)
+    request, description = _request(ActionInputs(path=repo), scan_plan, repo, temp)
+    log.info("respond covers %s", sanitize(description))
+    if request is None:
+        return None
+    return dataclasses.replace(
+        base,
+        mode=request.mode,
+        paths=request.paths,
+        diff_range=request.diff_range,
+        revisions=request.revisions,
+        log_opts=request.log_opts,
+        config_path=base.config_path or request.config_path,
+    )
+
+
 def _fails(fail_on: FailOn, result: ScanResult) -> bool:
     if fail_on is FailOn.ANY:
         return bool(result.findings or result.known)
@@ -216,17 +249,6 @@ def _fails(fail_on: FailOn, result: ScanResult) -> bool:
         # check passed (GitHub, npm, PyPI tokens, JWTs).
         return any(f.validated for f in result.findings)
     return False
-
-
-def _payload(environ: Mapping[str, str]) -> dict[str, Any]:
-    path = environ.get("GITHUB_EVENT_PATH")
-    if not path:
-        return {}
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise SourceError(f"cannot read the event payload {path}: {exc}") from None
-    return data if isinstance(data, dict) else {}
 
 
 def _request(
@@ -314,15 +336,10 @@ def _trusted_files(repo: Path, commit: str, inputs: ActionInputs, temp: Path) ->
     config_path = trusted / ".leakstop-defaults.yaml"
     config_path.write_text("version: 1\n", encoding="utf-8")
     for name in names:
-        text = gitcli.show_file(repo, commit, name)
-        if text is None:
-            continue
-        config_path = _write_under(trusted, name, text)
-        for rule_file in _rule_files(text, name):
-            rule_text = gitcli.show_file(repo, commit, str(Path(name).parent / rule_file))
-            if rule_text is not None:
-                _write_under(config_path.parent, rule_file, rule_text)
-        break
+        copied = copy_config(repo, commit, name, trusted)
+        if copied is not None:
+            config_path = copied
+            break
     else:
         if inputs.config:
             log.warning("%s is not in the base commit: using the defaults", inputs.config)
@@ -333,7 +350,7 @@ def _trusted_files(repo: Path, commit: str, inputs: ActionInputs, temp: Path) ->
             # Extra rules only add: leaving out one the pull request brings cannot weaken it.
             log.warning("%s is not in the base commit: its rules apply once merged", name)
             continue
-        rule_files.append(_write_under(trusted / "extra-rules", name, text))
+        rule_files.append(write_under(trusted / "extra-rules", name, text))
     baseline_path = None
     if inputs.baseline:
         text = gitcli.show_file(repo, commit, inputs.baseline)
@@ -344,25 +361,6 @@ def _trusted_files(repo: Path, commit: str, inputs: ActionInputs, temp: Path) ->
             baseline_path.write_bytes(text)
     log.info("using config, rule files and baseline from the base commit %s", commit[:12])
     return _Trusted(config_path, baseline_path, tuple(rule_files))
-
-
-def _write_under(folder: Path, name: str, data: bytes) -> Path:
-    """Write `data` at `folder/name`; a name that would leave `folder` is refused."""
-    target = (folder / name).resolve()
-    if not target.is_relative_to(folder.resolve()):
-        raise SourceError(f"{name!r} points outside the repository")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return target
-
-
-def _rule_files(config_text: bytes, name: str) -> list[str]:
-    try:
-        data = load_yaml(config_text, name)
-    except LeakstopError:
-        return []  # the scan reports the error with the file and line
-    files = data.get("rule_files") if isinstance(data, dict) else None
-    return [str(item) for item in files] if isinstance(files, list) else []
 
 
 def _equivalent(request: ScanRequest) -> str:

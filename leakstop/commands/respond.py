@@ -1,10 +1,17 @@
 """`leakstop respond`: scan, confirm each finding against the managed secrets, plan the
-response, and with `--apply` carry it out through the rotation machine."""
+response, and with `--apply` carry it out through the rotation machine.
+
+Inside GitHub Actions (GITHUB_ACTIONS=true) it guards itself, whatever runs it: `--apply` is
+refused for pull requests and forks, the config (so the `secrets:` inventory and providers)
+comes from the default branch, and provider credentials are masked in the log.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,11 +21,12 @@ from typing import TYPE_CHECKING, TextIO
 from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
 from leakstop.config import Config
 from leakstop.config.secrets import ManagedSecret
-from leakstop.errors import LeakstopError
-from leakstop.report.markdown import cell, code
+from leakstop.errors import LeakstopError, UsageError
+from leakstop.github import guard, workflow
+from leakstop.report.response_plan import plan_document, write_plan
+from leakstop.rotator.plan_digest import is_digest, plan_digest
 from leakstop.rotator.policy import PlanEntry, plan
 from leakstop.scanner.session import ScanRequest, execute
-from leakstop.textsafe import sanitize, sanitize_json
 
 if TYPE_CHECKING:  # imported for real only when there is something to rotate
     from leakstop.audit.context import Context
@@ -40,7 +48,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "value of a managed secret in `secrets:`), and print the plan: per distinct credential, "
         "the managed secret it leaks and the action. A dry run unless --apply: then each "
         "confirmed leak is rotated (create, set, test, finish, then the leaked value revoked). "
-        "Unconfirmed findings are listed, never touched.",
+        "Unconfirmed findings are listed, never touched. In GitHub Actions the config comes "
+        "from the default branch and --apply is refused for pull requests and forks.",
     )
     parser.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     parser.add_argument("--dry-run", action="store_true", help="only print the plan (the default)")
@@ -52,33 +61,121 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         help="do not check found credentials with their issuers (by default each one with a "
         "verifier is checked live, and only ever sent to its own issuer)",
     )
+    parser.add_argument(
+        "--plan-out",
+        type=Path,
+        metavar="FILE",
+        help="also write the plan as JSON, with its digest (fingerprints and redactions, "
+        "never values)",
+    )
+    parser.add_argument(
+        "--expect-digest",
+        metavar="SHA256",
+        help="with --apply: apply only if the plan derived now has this digest (the one a "
+        "person approved, from --plan-out or the Action's plan-digest output)",
+    )
+    parser.add_argument(
+        "--github-event",
+        action="store_true",
+        help="GitHub Actions: scan what the event selects, as `leakstop action` does (pull "
+        "request: the lines it adds; push: the pushed commits; schedule: the history), and "
+        "write the plan to the job summary and the step outputs",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> Outcome:
     if args.apply and args.dry_run:
         raise LeakstopError("give --apply or --dry-run, not both")
-    response = respond(
-        scan_request(args), args.apply, args.format, sys.stdout, verify=not args.no_verify
-    )
+    if args.expect_digest is not None:
+        if not args.apply:
+            raise UsageError("--expect-digest needs --apply")
+        if not is_digest(args.expect_digest):
+            raise UsageError("--expect-digest: not a SHA-256 in hex (64 characters 0-9, a-f)")
+    if args.apply:
+        guard.refuse_untrusted_apply("respond --apply")
+    request = scan_request(args)
+    if args.github_event:
+        from leakstop.commands.action import event_request
+
+        selected = event_request(request, os.environ)
+    else:
+        selected = request
+    plan_out = args.plan_out
+    if plan_out is None and args.github_event:
+        plan_out = workflow.runner_temp() / "leakstop" / "plan.json"
+    if selected is None:  # the event has nothing to scan (a deleted branch)
+        _check_digest([], args.expect_digest)
+        write_plan([], [], args.format, args.apply, sys.stdout)
+        response = Response([], [], plan_digest([]), args.apply)
+    else:
+        if guard.in_actions():
+            selected = _with_default_branch_config(selected, args.config)
+        response = respond(
+            selected,
+            args.apply,
+            args.format,
+            sys.stdout,
+            verify=not args.no_verify,
+            expect_digest=args.expect_digest,
+        )
+    if plan_out is not None:
+        _write_plan_file(plan_out, response)
+    if args.github_event:
+        from leakstop.github.response_report import report_response
+
+        report_response(response.entries, response.results, args.apply, response.digest, plan_out)
     failed = any(r.outcome.value in ("failed", "rolled back") for r in response.results)
     return Outcome.FAILED if failed else Outcome.CLEAN
+
+
+def _with_default_branch_config(request: ScanRequest, config: Path | None) -> ScanRequest:
+    """The request with the config of the default branch (GitHub Actions)."""
+    from leakstop.github.default_branch import actions_config
+
+    start = request.paths[0] if request.paths else Path.cwd()
+    return dataclasses.replace(request, config_path=actions_config(start, config))
+
+
+def _write_plan_file(path: Path, response: Response) -> None:
+    document = {"version": 1, "digest": response.digest}
+    document.update(plan_document(response.entries, response.results, response.applied))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)
 class Response:
     entries: list[PlanEntry]
     results: list[RotationResult]
+    #: plan_digest(entries): what an approval of this plan is given for.
+    digest: str = ""
+    applied: bool = False
 
 
 def respond(
-    request: ScanRequest, apply: bool, fmt: str, out: TextIO, *, verify: bool = True
+    request: ScanRequest,
+    apply: bool,
+    fmt: str,
+    out: TextIO,
+    *,
+    verify: bool = True,
+    expect_digest: str | None = None,
 ) -> Response:
+    """Scan, confirm, plan and (with `apply`) act. With `expect_digest`, nothing is applied
+    unless the plan's digest is that one: UsageError, before any action, when it differs."""
     prepared, result = execute(request)
     config = prepared.config
+    if guard.in_actions():
+        from leakstop.github.credential_masks import mask_credentials
+
+        # Before anything could print them: the runner hides masked values in later lines.
+        mask_credentials(config, sys.stderr)
+        workflow.add_masks((f.secret for f in result.findings), sys.stderr)
     if not result.findings:
+        _check_digest([], expect_digest)
         write_plan([], [], fmt, apply, out)
-        return Response([], [])
+        return Response([], [], plan_digest([]), apply)
     if verify:
         from leakstop.verify.runner import verify_result
 
@@ -100,6 +197,7 @@ def respond(
             confirmer.load(config.secrets, providers)
             confirmed = confirmer.confirmed(result.findings)
         entries = plan(result.findings, config.rules, confirmed, config.respond)
+        _check_digest(entries, expect_digest)
         _record_detections(entries, audit_log, context)
         results = []
         if apply and any(e.confirmed for e in entries):
@@ -113,7 +211,18 @@ def respond(
     finally:
         audit_log.close()
     write_plan(entries, results, fmt, apply, out)
-    return Response(entries, results)
+    return Response(entries, results, plan_digest(entries), apply)
+
+
+def _check_digest(entries: Sequence[PlanEntry], expected: str | None) -> None:
+    if expected is None:
+        return
+    digest = plan_digest(entries)
+    if digest != expected:
+        raise UsageError(
+            f"the plan is not the approved one (digest {digest[:12]}…, approved "
+            f"{expected[:12]}…): nothing was applied; plan again and have it approved"
+        )
 
 
 def _apply(
@@ -316,150 +425,3 @@ def _record_detections(entries: list[PlanEntry], audit_log: AuditLog, context: C
                 "managed_secret": entry.managed,
             },
         )
-
-
-def write_plan(
-    entries: Sequence[PlanEntry],
-    results: Sequence[RotationResult],
-    fmt: str,
-    applied: bool,
-    out: TextIO,
-) -> None:
-    if fmt == "json":
-        _write_json(entries, results, applied, out)
-    elif fmt == "markdown":
-        _write_markdown(entries, results, applied, out)
-    else:
-        _write_text(entries, results, applied, out)
-
-
-def _status(entry: PlanEntry) -> str:
-    live = entry.finding.verification
-    checked = f"{live.status.value} ({live.reason})" if live is not None else ""
-    if entry.confirmed and entry.managed is not None:
-        return f"confirmed: the current value of {entry.managed}"
-    if entry.confirmed:
-        acting = "revoked with --apply" if entry.provider == "github" else "needs a person"
-        return f"confirmed live: {checked}; {acting}"
-    if live is not None:
-        return f"not confirmed: checked live, {checked}; reported only"
-    return "not confirmed: reported only"
-
-
-def _write_text(
-    entries: Sequence[PlanEntry],
-    results: Sequence[RotationResult],
-    applied: bool,
-    out: TextIO,
-) -> None:
-    if not entries:
-        out.write("Nothing to respond to: no findings.\n")
-        return
-    confirmed = sum(e.confirmed for e in entries)
-    mode = "applied" if applied else "dry run"
-    out.write(f"Response plan ({mode}): {len(entries)} distinct secrets, {confirmed} confirmed\n")
-    for entry in entries:
-        finding = entry.finding
-        where = sanitize(f"{finding.location.path}:{finding.location.line}")
-        out.write(f"  {finding.rule_id}  {where}  {sanitize(finding.redacted)}\n")
-        for part in entry.parts:
-            out.write(f"    with {part.rule_id}  line {part.location.line}  ")
-            out.write(f"{sanitize(part.redacted)}\n")
-        out.write(f"      → {sanitize(entry.effect)}\n")
-        out.write(f"        ({sanitize(_status(entry))})\n")
-    for result in results:
-        line = f"{result.secret}: {result.outcome.value}"
-        if result.new_version:
-            line += f" (version {result.old_version} → {result.new_version})"
-        if result.error:
-            line += f": {result.error}"
-        out.write(sanitize(line) + "\n")
-    if not applied and confirmed:
-        out.write("Nothing was changed. Run again with --apply to rotate the confirmed leaks.\n")
-
-
-def _write_markdown(
-    entries: Sequence[PlanEntry],
-    results: Sequence[RotationResult],
-    applied: bool,
-    out: TextIO,
-) -> None:
-    out.write(f"## leakstop response plan ({'applied' if applied else 'dry run'})\n\n")
-    if not entries:
-        out.write("Nothing to respond to: no findings.\n")
-        return
-    out.write("| Rule | Location | Secret | Response | Status |\n|---|---|---|---|---|\n")
-    for entry in entries:
-        finding = entry.finding
-        where = code(f"{finding.location.path}:{finding.location.line}")
-        out.write(
-            f"| `{cell(finding.rule_id)}` | {where} | {code(finding.redacted)} "
-            f"| {cell(entry.effect)} | {cell(_status(entry))} |\n"
-        )
-    if results:
-        out.write("\n| Managed secret | Outcome | Versions |\n|---|---|---|\n")
-        for result in results:
-            versions = f"{result.old_version} → {result.new_version}" if result.new_version else ""
-            out.write(f"| {code(result.secret)} | {cell(result.outcome.value)} | {versions} |\n")
-    if not applied:
-        out.write(
-            "\nNo credential is touched in a dry run. Only findings confirmed as a managed "
-            "secret's current value are rotated, with --apply.\n"
-        )
-
-
-def _write_json(
-    entries: Sequence[PlanEntry],
-    results: Sequence[RotationResult],
-    applied: bool,
-    out: TextIO,
-) -> None:
-    document = {
-        "applied": applied,
-        "plan": [
-            {
-                "fingerprint": e.finding.fingerprint,
-                "rule_id": e.finding.rule_id,
-                "path": e.finding.location.path,
-                "line": e.finding.location.line,
-                "redacted": e.finding.redacted,
-                "confirmed": e.confirmed,
-                "managed_secret": e.managed,
-                "action": e.action if e.confirmed or e.action else "none",
-                "provider": e.provider,
-                "effect": e.effect,
-                "verification": (
-                    {
-                        "status": e.finding.verification.status.value,
-                        "reason": e.finding.verification.reason,
-                        "verifier": e.finding.verification.verifier,
-                    }
-                    if e.finding.verification
-                    else None
-                ),
-                "parts": [
-                    {
-                        "rule_id": part.rule_id,
-                        "fingerprint": part.fingerprint,
-                        "line": part.location.line,
-                        "redacted": part.redacted,
-                    }
-                    for part in e.parts
-                ],
-            }
-            for e in entries
-        ],
-        "results": [
-            {
-                "secret": r.secret,
-                "outcome": r.outcome.value,
-                "old_version": r.old_version,
-                "new_version": r.new_version,
-                "revoke_after": r.revoke_after.isoformat() if r.revoke_after else None,
-                "error": r.error,
-                "steps": [s.value for s in r.steps],
-            }
-            for r in results
-        ],
-    }
-    out.write(sanitize_json(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")

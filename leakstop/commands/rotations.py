@@ -15,6 +15,7 @@ from leakstop.commands.base import Outcome, Parser, response_config, verbosity
 from leakstop.config import Config
 from leakstop.durations import parse_duration
 from leakstop.errors import UsageError
+from leakstop.github import guard
 
 if TYPE_CHECKING:  # imported for real only when a rotations command runs
     from leakstop.rotator.schedule import DueItem
@@ -46,6 +47,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     run_parser.add_argument("-f", "--format", choices=["table", "json"], default="table")
     run_parser.add_argument(
+        "--github-summary",
+        action="store_true",
+        help="GitHub Actions: also write what was done to the job summary and the step "
+        "outputs due, rotated, revoked, failed",
+    )
+    run_parser.add_argument(
         "--max-concurrent",
         type=_positive,
         default=4,
@@ -64,7 +71,9 @@ def run(args: argparse.Namespace) -> Outcome:
         within = parse_duration(args.within)
     except ValueError as exc:
         raise UsageError(f"--within: {exc}") from None
-    config = response_config(args.config)
+    if args.rotations_command == "run":
+        guard.refuse_untrusted_apply("rotations run")
+    config = _config(args.config)
     if not config.secrets:
         raise UsageError("no managed secrets: add a `secrets:` section to the config")
     now = datetime.now(timezone.utc)
@@ -75,11 +84,30 @@ def run(args: argparse.Namespace) -> Outcome:
     if args.rotations_command == "due":
         _write_due(items, args.format, sys.stdout)
         return Outcome.CLEAN
-    return _run(items, config, now, args.format, args.max_concurrent)
+    return _run(items, config, now, args.format, args.max_concurrent, args.github_summary)
+
+
+def _config(config_path: Path | None) -> Config:
+    """The config; in GitHub Actions the default branch's, and its credentials masked."""
+    if not guard.in_actions():
+        return response_config(config_path)
+    from leakstop.config import load_config
+    from leakstop.github.credential_masks import mask_credentials
+    from leakstop.github.default_branch import actions_config
+
+    path = actions_config(Path.cwd(), config_path)
+    config = load_config(path, with_rules=False)
+    mask_credentials(config, sys.stderr)
+    return config
 
 
 def _run(
-    items: list[DueItem], config: Config, now: datetime, fmt: str, max_concurrent: int
+    items: list[DueItem],
+    config: Config,
+    now: datetime,
+    fmt: str,
+    max_concurrent: int,
+    github_summary: bool = False,
 ) -> Outcome:
     from leakstop.audit.context import from_environment
     from leakstop.audit.query import Query, select
@@ -119,6 +147,10 @@ def _run(
         for o in outcomes
     ]
     _write_rows(rows, fmt, sys.stdout, ("secret", "status", "done", "detail"))
+    if github_summary:
+        from leakstop.github.response_report import report_rotations
+
+        report_rotations(rows)
     return Outcome.FAILED if any(o.done is Done.FAILED for o in outcomes) else Outcome.CLEAN
 
 

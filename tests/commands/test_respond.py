@@ -122,3 +122,66 @@ def test_a_leaked_managed_secret_is_confirmed_then_rotated_with_apply(
     written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
     assert leaked not in written
     assert new not in written
+
+
+def test_expect_digest_needs_apply_and_a_sha256(
+    leaks: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["respond", "--expect-digest", "ab" * 32]) == 2
+    assert capsys.readouterr().err.strip().endswith("--expect-digest needs --apply")
+    assert main(["respond", "--apply", "--expect-digest", "not-a-digest"]) == 2
+    assert "not a SHA-256 in hex" in capsys.readouterr().err
+
+
+def test_plan_out_holds_the_digest_and_apply_refuses_another_plan(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    private_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from leakstop.audit.context import Context
+    from leakstop.audit.log import AuditLog
+    from leakstop.audit.record import Source
+    from leakstop.store import LocalStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LEAKSTOP_MASTER_KEY", MASTER)
+    audit_log = AuditLog.open(private_home / "audit", None)
+    store = LocalStore.init(
+        private_home,
+        "default",
+        MASTER.encode(),
+        audit_log,
+        Context("t", Source.API),
+        iterations=1000,
+    )
+    leaked = b"acme_Pd4Rk8Wm2Xq6Tn9Lb3Hv7Js5Gf1Cz0Ey"
+    store.write("billing/api-key", leaked, expected_version=None)
+    (tmp_path / ".leakstop.yaml").write_text(
+        "version: 1\nsecrets:\n  - name: billing/api-key\n    store: {provider: local}\n"
+        "    generate: {length: 32, prefix: acme_}\n"
+    )
+    (tmp_path / "app.env").write_text(f"ACME_API_KEY={leaked.decode()}\n")
+    plan_file = tmp_path / "out" / "plan.json"
+
+    assert main(["respond", "-j", "1", "--no-verify", "--plan-out", str(plan_file)]) == 0
+    capsys.readouterr()
+    text = plan_file.read_text()
+    assert leaked.decode() not in text
+    document = json.loads(text)
+    assert document["version"] == 1
+    assert [e["managed_secret"] for e in document["plan"] if e["confirmed"]] == ["billing/api-key"]
+
+    other = "0" * 64
+    assert main(["respond", "--apply", "-j", "1", "--no-verify", "--expect-digest", other]) == 2
+    err = capsys.readouterr().err
+    assert "the plan is not the approved one" in err
+    assert "Traceback" not in err
+    assert store.read("billing/api-key") == leaked
+
+    approved = document["digest"]
+    assert main(["respond", "--apply", "-j", "1", "--no-verify", "--expect-digest", approved]) == 0
+    assert "billing/api-key: rotated" in capsys.readouterr().out
+    assert store.read("billing/api-key") != leaked

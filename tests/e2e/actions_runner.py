@@ -272,7 +272,9 @@ class CompositeRunner:
 
 
 def _loose(value: Any) -> Any:
-    """GitHub compares loosely: 'true' == true."""
+    """GitHub compares loosely: 'true' == true, and null == '' (a skipped step's output)."""
+    if value is None:
+        return ""
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     return value
