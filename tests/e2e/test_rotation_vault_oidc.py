@@ -6,6 +6,7 @@ nor a Vault token appears in any output, log line or audit record."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -56,8 +57,15 @@ def job(
     monkeypatch.setenv("LEAKSTOP_AUDIT_KEY", AUDIT_KEY)
     for name in ("VAULT_TOKEN", "VAULT_ADDR", "VAULT_ROLE_ID", "VAULT_SECRET_ID"):
         monkeypatch.delenv(name, raising=False)
+    # A runner's checkout: the event payload names the default branch, and `origin` has it
+    # (here the repository itself), since in Actions the config is read from there.
+    event = private_home / "event.json"
+    event.write_text(json.dumps({"repository": {"default_branch": "main", "fork": False}}))
+    git_repo.git("remote", "add", "origin", str(git_repo.path))
     runner = {
         "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_PATH": str(event),
+        "RUNNER_TEMP": str(private_home / "runner-temp"),
         "GITHUB_EVENT_NAME": "push",
         "GITHUB_REPOSITORY": REPOSITORY,
         "GITHUB_REF": "refs/heads/main",
@@ -138,6 +146,14 @@ def test_a_job_rotates_a_leaked_vault_password_with_its_oidc_token(
     assert '"rotation_completed"' in records
     assert '"action"' in records  # the records say the run was a GitHub Actions one
     audit_files = "".join(p.read_text() for p in (private_home / "audit").glob("*.jsonl"))
+    # In Actions, respond first tells the runner to mask each found secret: the
+    # `::add-mask::` command line is the runner's, never shown in the job's log.
+    masks = [line for text in seen for line in text.splitlines() if line.startswith("::add-mask::")]
+    assert f"::add-mask::{LEAKED}" in masks
+    seen = [
+        "\n".join(line for line in text.splitlines() if not line.startswith("::add-mask::"))
+        for text in seen
+    ]
     for text in (*seen, caplog.text, records, audit_files):
         assert_no_credentials(text, job)
         assert LEAKED not in text
