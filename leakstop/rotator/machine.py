@@ -246,7 +246,7 @@ class Machine:
                 self.retire(secret, old, old_value)
                 done.append(Step.REVOKE)
             else:
-                revoke_after = self.clock() + grace
+                revoke_after = due
         self._record(
             Action.ROTATION_COMPLETED,
             secret,
