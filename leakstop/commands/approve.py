@@ -10,6 +10,7 @@ from pathlib import Path
 from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.commands.revocation_session import config_of, revocations, write_request
 from leakstop.errors import UsageError
+from leakstop.github import guard
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -39,6 +40,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> Outcome:
+    if args.approving:
+        guard.refuse_untrusted_apply("approve")
     by = _person(args.by)
     with revocations(config_of(args)) as session:
         if args.approving:

@@ -15,6 +15,7 @@ from leakstop.commands.revocation_session import config_of, revocations, write_r
 from leakstop.config import Config
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import UsageError
+from leakstop.github import guard
 from leakstop.textsafe import sanitize, sanitize_json
 
 if TYPE_CHECKING:  # imported for real only when a revocation runs
@@ -72,6 +73,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 def run(args: argparse.Namespace) -> Outcome:
     from leakstop.rotator.targets import by_fingerprint, by_name
 
+    if args.apply:
+        guard.refuse_untrusted_apply("revoke --apply")
     config = config_of(args, with_rules=args.fingerprint is not None)
     with revocations(config) as session:
         if args.fingerprint is not None:
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> Outcome:
 def run_all(args: argparse.Namespace) -> Outcome:
     from leakstop.rotator.targets import by_type
 
+    if args.apply:
+        guard.refuse_untrusted_apply("revoke-all --apply")
     config = config_of(args)
     secrets = by_type(config, args.kind)
     with revocations(config) as session:

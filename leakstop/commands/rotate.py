@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from leakstop.commands.base import Outcome, Parser, response_config, say, verbosity
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ProviderError, UsageError
+from leakstop.github import guard
 from leakstop.textsafe import sanitize, sanitize_json
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 
 def run(args: argparse.Namespace) -> Outcome:
+    if args.apply:
+        guard.refuse_untrusted_apply("rotate --apply")
     config = response_config(args.config)
     secret = _find(config.secrets, args.name, args.org)
     from leakstop.audit.context import from_environment
