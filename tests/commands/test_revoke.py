@@ -301,7 +301,8 @@ def test_in_github_actions_a_protected_environment_is_the_approval(
     monkeypatch.setenv("LEAKSTOP_APPROVAL_ENVIRONMENT", "leakstop-revoke")
     monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
     assert main(argv) == 2
-    assert "never run for pull requests" in capsys.readouterr().err
+    # Refused before anything is read: every acting command is guarded in Actions.
+    assert "revoke --apply never runs for pull_request events" in capsys.readouterr().err
     assert is_readable(store, "billing/api-key")
 
     monkeypatch.setenv("GITHUB_EVENT_NAME", "workflow_dispatch")
