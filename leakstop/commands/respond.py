@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,9 @@ if TYPE_CHECKING:  # imported for real only when there is something to rotate
     from leakstop.rotator.machine import RotationResult
     from leakstop.rotator.providers.base import Store
     from leakstop.rotator.providers.registry import Providers
+
+
+log = logging.getLogger(__name__)
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -195,6 +199,9 @@ def respond(
             providers = Providers(config, audit_log, context)
             confirmer = Confirmer()
             confirmer.load(config.secrets, providers)
+            for name, why in confirmer.unreadable.items():
+                # Otherwise a leak of it is silently "not confirmed".
+                log.warning("cannot read managed secret %s to confirm leaks of it: %s", name, why)
             confirmed = confirmer.confirmed(result.findings)
         entries = plan(result.findings, config.rules, confirmed, config.respond)
         _check_digest(entries, expect_digest)

@@ -185,3 +185,25 @@ def test_plan_out_holds_the_digest_and_apply_refuses_another_plan(
     assert main(["respond", "--apply", "-j", "1", "--no-verify", "--expect-digest", approved]) == 0
     assert "billing/api-key: rotated" in capsys.readouterr().out
     assert store.read("billing/api-key") != leaked
+
+
+def test_a_managed_secret_that_cannot_be_read_is_named_not_silently_unconfirmed(
+    leaks: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.not-a-real-token-for-this-test")
+    (leaks / ".leakstop.yaml").write_text(
+        "version: 1\nproviders:\n"
+        f"  vault: {{type: vault, url: 'http://127.0.0.1:{port}', auth: {{method: token}}}}\n"
+        "secrets:\n  - name: ci/deploy-token\n"
+        "    store: {provider: vault, mount: secret, path: ci/deploy, key: token}\n"
+    )
+    assert main(["respond", "--no-verify", "-j", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "0 confirmed" in captured.out
+    assert "cannot read managed secret ci/deploy-token to confirm leaks of it:" in captured.err
+    assert "hvs.not-a-real-token-for-this-test" not in captured.err
