@@ -312,6 +312,8 @@ def test_rotations_mode_rotates_what_is_due(
     assert isinstance(new, bytes)
     assert new != LEAKED
     _assert_no_secret(result, LEAKED.decode(), new.decode(), VAULT_TOKEN, MASTER)
+    assert "rotation_completed" in [r["action"] for r in _audit_records(result)]
+    assert "| rotation_completed | `billing/api-key` | ok |" in result.summary
 
     forked = {**event, "repository": {"default_branch": "main", "fork": True}}
     refused = run_action(workspace, "schedule", forked, {"mode": "rotations"})
