@@ -51,6 +51,9 @@ class AuditLog:
     #: Where record timestamps come from (tests set days); must return an aware datetime.
     clock: Callable[[], datetime] = _utc_now
     _warned: bool = field(default=False, init=False, repr=False)
+    #: Every record this instance wrote, in order (its own `sink_failed` ones too): what one
+    #: command run added, for the Action's artifact and job summary.
+    appended: list[Record] = field(default_factory=list, init=False, repr=False, compare=False)
     # The folder lock orders processes; this orders threads of one process (parallel
     # rotations), so sinks, which need not be thread-safe, see one record at a time.
     _serial: threading.Lock = field(
@@ -171,7 +174,11 @@ class AuditLog:
     def _locked(self) -> Iterator[Writer]:
         try:
             with lock.exclusive(self.folder):
-                yield Writer(self.folder, self.key, self.clock)
+                writer = Writer(self.folder, self.key, self.clock)
+                try:
+                    yield writer
+                finally:
+                    self.appended.extend(writer.written)
         except OSError as exc:
             raise AuditStorageError(f"cannot write the audit log in {self.folder}: {exc}") from exc
 

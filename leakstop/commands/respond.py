@@ -32,6 +32,7 @@ from leakstop.scanner.session import ScanRequest, execute
 if TYPE_CHECKING:  # imported for real only when there is something to rotate
     from leakstop.audit.context import Context
     from leakstop.audit.log import AuditLog
+    from leakstop.audit.record import Record
     from leakstop.finding import Finding
     from leakstop.notify.dispatch import Notifications
     from leakstop.notify.event import Event
@@ -126,9 +127,11 @@ def run(args: argparse.Namespace) -> Outcome:
     if plan_out is not None:
         _write_plan_file(plan_out, response)
     if args.github_event:
+        from leakstop.github.audit_records import report_audit_records
         from leakstop.github.response_report import report_response
 
         report_response(response.entries, response.results, args.apply, response.digest, plan_out)
+        report_audit_records(response.records)
     failed = any(r.outcome.value in ("failed", "rolled back") for r in response.results)
     return Outcome.FAILED if failed else Outcome.CLEAN
 
@@ -155,6 +158,8 @@ class Response:
     #: plan_digest(entries): what an approval of this plan is given for.
     digest: str = ""
     applied: bool = False
+    #: The audit records this response appended, oldest first.
+    records: tuple[Record, ...] = ()
 
 
 def respond(
@@ -218,7 +223,7 @@ def respond(
     finally:
         audit_log.close()
     write_plan(entries, results, fmt, apply, out)
-    return Response(entries, results, plan_digest(entries), apply)
+    return Response(entries, results, plan_digest(entries), apply, tuple(audit_log.appended))
 
 
 def _check_digest(entries: Sequence[PlanEntry], expected: str | None) -> None:

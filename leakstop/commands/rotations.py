@@ -148,9 +148,11 @@ def _run(
     ]
     _write_rows(rows, fmt, sys.stdout, ("secret", "status", "done", "detail"))
     if github_summary:
+        from leakstop.github.audit_records import report_audit_records
         from leakstop.github.response_report import report_rotations
 
         report_rotations(rows)
+        report_audit_records(audit_log.appended)
     return Outcome.FAILED if any(o.done is Done.FAILED for o in outcomes) else Outcome.CLEAN
 
 

@@ -87,6 +87,17 @@ def pushed(git_repo: GitRepo, tmp_path: Path, store: LocalStore) -> tuple[Path, 
     return git_repo.shallow_clone(tmp_path / "workspace", "main").path, event
 
 
+def _audit_records(result: RunResult) -> list[dict[str, Any]]:
+    """The run's records from the audit-path output: exactly those this run appended."""
+    path = Path(result.outputs["audit-path"])
+    assert path.name == "audit-records.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    assert records, "the run appended no audit records"
+    seqs = [record["seq"] for record in records]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    return records
+
+
 def _assert_no_secret(result: RunResult, *values: str) -> None:
     """No log line but a mask holds a value, and the summary holds none."""
     for line in result.log.splitlines():
@@ -129,6 +140,9 @@ def test_plan_confirms_the_leak_and_touches_nothing(
     assert "`app.env:2`" in result.summary
     assert "confirmed: the current value of billing/api-key" in result.summary
     assert f"Plan digest: `{plan['digest']}`" in result.summary
+    audit = _audit_records(result)
+    assert [r["action"] for r in audit] == ["secret_read", "finding_detected"]
+    assert "| finding_detected | `" in result.summary
     assert store.read("billing/api-key") == LEAKED
     assert "using the config of the default branch main" in result.log
     # The provider credential named by token_env and the leaked value are masked, never shown.
@@ -163,6 +177,11 @@ def test_apply_of_the_approved_plan_rotates(
         ("billing/api-key", "rotated")
     ]
     _assert_no_secret(applied, LEAKED.decode(), new.decode(), VAULT_TOKEN, MASTER)
+    audit = _audit_records(applied)
+    assert "rotation_completed" in [r["action"] for r in audit]
+    assert "| rotation_completed | `billing/api-key` | ok |" in applied.summary
+    for value in (LEAKED.decode(), new.decode(), MASTER):
+        assert value not in Path(applied.outputs["audit-path"]).read_text()
 
 
 def test_apply_refuses_a_plan_that_is_not_the_approved_one(
@@ -293,6 +312,8 @@ def test_rotations_mode_rotates_what_is_due(
     assert isinstance(new, bytes)
     assert new != LEAKED
     _assert_no_secret(result, LEAKED.decode(), new.decode(), VAULT_TOKEN, MASTER)
+    assert "rotation_completed" in [r["action"] for r in _audit_records(result)]
+    assert "| rotation_completed | `billing/api-key` | ok |" in result.summary
 
     forked = {**event, "repository": {"default_branch": "main", "fork": True}}
     refused = run_action(workspace, "schedule", forked, {"mode": "rotations"})
