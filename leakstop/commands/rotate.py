@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from leakstop.commands.base import Outcome, Parser, response_config, say, verbosity
 from leakstop.config.secrets import ManagedSecret
-from leakstop.errors import ProviderError, UsageError
+from leakstop.errors import ProviderError
 from leakstop.github import guard
 from leakstop.textsafe import sanitize, sanitize_json
 
@@ -50,8 +50,10 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 def run(args: argparse.Namespace) -> Outcome:
     if args.apply:
         guard.refuse_untrusted_apply("rotate --apply")
+    from leakstop.rotator.targets import by_name
+
     config = response_config(args.config)
-    secret = _find(config.secrets, args.name, args.org)
+    secret = by_name(config.secrets, args.name, args.org)
     from leakstop.audit.context import from_environment
     from leakstop.audit.setup import open_log
     from leakstop.notify.events import rotation_event
@@ -143,16 +145,6 @@ def _overdue_revocations(
     if failed:
         raise ProviderError(f"cannot revoke an old value of {secret.name}: {failed[0]}")
     return [f"revoked an old value whose grace period was over ({o.detail})" for o in outcomes]
-
-
-def _find(secrets: tuple[ManagedSecret, ...], name: str, org: str | None) -> ManagedSecret:
-    matches = [s for s in secrets if s.name == name and (org is None or s.org == org)]
-    if not matches:
-        known = ", ".join(sorted({s.name for s in secrets})) or "none (add `secrets:` to it)"
-        raise UsageError(f"{name} is not a managed secret in the config (managed: {known})")
-    if len(matches) > 1:
-        raise UsageError(f"{name} is managed in several orgs: choose one with --org")
-    return matches[0]
 
 
 def _plan(secret: ManagedSecret, current: str | None, pending: str | None, fmt: str) -> None:

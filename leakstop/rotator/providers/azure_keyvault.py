@@ -68,9 +68,9 @@ from leakstop.rotator.providers.cloud_options import (
     DEFAULT,
     CloudCommon,
     OptionChecker,
-    is_loopback,
     parse_common,
 )
+from leakstop.rotator.providers.http import is_loopback
 
 LABEL_TAG, SECRET_TAG, REPLACES_TAG = "leakstop-label", "leakstop-secret", "leakstop-replaces"
 DISCARDED = "discarded"

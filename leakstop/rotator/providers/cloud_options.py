@@ -14,7 +14,6 @@ Errors are ConfigError at the place the provider was configured (`Origin`).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,18 +113,6 @@ def parse_common(check: OptionChecker, options: Options) -> CloudCommon:
         ca_file,
         seconds_option(options.get("timeout"), "timeout", DEFAULT_TIMEOUT, 600, check.error),
     )
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for `localhost` and loopback addresses: a server on this machine."""
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _relative_to_config(path: str, origin: Origin) -> str:

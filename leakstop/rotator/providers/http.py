@@ -34,7 +34,10 @@ class HttpResponse:
             return None
 
 
-def is_loopback(host: str) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """True for `localhost` and loopback addresses: a server on this machine."""
+    if host is None:
+        return False
     if host == "localhost":
         return True
     try:

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from leakstop.config.options import ENV_NAME, FrozenMap, Options, OptionValue, Origin
 from leakstop.durations import parse_duration
 from leakstop.errors import ConfigError
+from leakstop.rotator.providers.http import is_loopback
 from leakstop.rotator.providers.option_checks import seconds_option
 
 TOKEN, APPROLE, JWT = "token", "approle", "jwt"
@@ -168,7 +169,7 @@ def parse_settings(
             "network path can read leakstop's token; set tls.ca_file instead, or add "
             "tls.insecure: true if you really mean it"
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not insecure:
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure:
         raise check.error(
             f"'url' {url!r} sends the token in clear text to another machine; use https, or "
             "add tls.insecure: true if you really mean it"
@@ -287,15 +288,6 @@ def _tls(check: _Checker, options: Options) -> TlsSettings:
 
 def _timeout(check: _Checker, value: OptionValue) -> float:
     return seconds_option(value, "timeout", DEFAULT_TIMEOUT, 600, check.error)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class _Checker:
