@@ -156,8 +156,10 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_rules_list_and_check(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "list", "--format", "json"]) == 0
-    rules = json.loads(capsys.readouterr().out)
-    assert any(rule["id"] == "github-pat" for rule in rules)
+    listing = json.loads(capsys.readouterr().out)
+    rules = listing["rules"]
+    assert any(rule["id"] == "github-pat" and rule["category"] == "github" for rule in rules)
+    assert listing["total"] == len(rules) == sum(listing["categories"].values())
     (tree / "good.yaml").write_text(
         "version: 1\nrules:\n  - id: acme\n    description: ACME key\n"
         "    regex: '\\bacme_[a-z0-9]{8}\\b'\n    keywords: [acme_]\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
@@ -55,6 +56,7 @@ def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:
         rows = [
             {
                 "id": rule.id,
+                "category": rule_category(rule.source),
                 "description": rule.description,
                 "severity": rule.severity.value,
                 "tags": list(rule.tags),
@@ -63,7 +65,9 @@ def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:
             }
             for rule in config.rules
         ]
-        json.dump(rows, out, indent=2)
+        categories = Counter(str(row["category"]) for row in rows)
+        listing = {"total": len(rows), "categories": dict(sorted(categories.items())), "rules": rows}
+        json.dump(listing, out, indent=2)
         out.write("\n")
         return
     table = Table(title=f"{len(config.rules)} rules", show_lines=False)
@@ -73,6 +77,11 @@ def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:
     for rule in config.rules:
         table.add_row(rule.id, rule.severity.value, sanitize(rule.description))
     Console(file=out, highlight=False).print(table)
+
+
+def rule_category(source: str) -> str:
+    """A rule's category is the name of the file that holds it (`ai`, `payment`, ...)."""
+    return Path(source).stem if source else "config"
 
 
 def check_rule_files(paths: list[Path], alone: bool, out: TextIO) -> int:

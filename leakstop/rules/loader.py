@@ -29,6 +29,7 @@ RULE_KEYS = (
     "id",
     "description",
     "regex",
+    "context",
     "keywords",
     "entropy",
     "validator",
@@ -132,10 +133,9 @@ def parse_rule(
     if not _ID.fullmatch(rule_id):
         fields.fail("id must be lower-case letters, digits and dashes", fields.line_of("id"))
 
-    source = fields.string("regex", required=True)
+    source, keywords = _regex_and_keywords(fields)
     if not trusted:
         compile_rule_regex(source, fields)
-    keywords = tuple(k.lower() for k in fields.string_list("keywords", required=True))
 
     severity_name = fields.string("severity", "high")
     try:
@@ -182,6 +182,44 @@ def parse_rule(
         negatives=negatives,
         source=path,
     )
+
+
+#: What may sit between an issuer's name and its value: the rest of a variable or key name
+#: (`ABUSEIPDB_API_KEY`, `abuseipdb.token`, `AbuseIPDB(api_key`), then quotes, `=`, `:`, `=>`, `(` and spaces.
+CONTEXT_NAME_TAIL = r"[\w.(-]{0,25}?"
+CONTEXT_SEPARATOR = r"[\s\"'`:=>(,]{1,6}"
+CONTEXT_RIGHT_EDGE = r"(?![A-Za-z0-9_-])"
+
+
+def context_regex(names: Sequence[str], value: str) -> str:
+    """The regex of a context rule: one of the issuer's names, then (in the same key) an
+    assignment, then the value. For issuers whose keys have no prefix or checksum, the name
+    is what keeps breadth from costing precision."""
+    alternatives = "|".join(re.escape(name) for name in names)
+    return (
+        f"(?<![A-Za-z0-9])(?i:{alternatives}){CONTEXT_NAME_TAIL}{CONTEXT_SEPARATOR}"
+        f"(?P<secret>{value}){CONTEXT_RIGHT_EDGE}"
+    )
+
+
+def _regex_and_keywords(fields: Fields) -> tuple[str, tuple[str, ...]]:
+    context = fields.sub("context", "the rule's context")
+    if context is None:
+        source = fields.string("regex", required=True)
+        return source, tuple(k.lower() for k in fields.string_list("keywords", required=True))
+    if fields.has("regex") or fields.has("keywords"):
+        fields.fail(
+            "a rule has either `context` (names and value) or `regex` and `keywords`, not both",
+            fields.line_of("context"),
+        )
+    context.check_keys(("names", "value"))
+    names = [name.lower() for name in context.string_list("names", required=True)]
+    if not names or any(len(name) < 3 for name in names):
+        context.fail("context names must be literals of 3 characters or more", context.line_of("names"))
+    value = context.string("value", required=True)
+    if "(?P<" in value or "(?<" in value.replace("(?<=", "").replace("(?<!", ""):
+        context.fail("a context value must not name groups: it is the secret", context.line_of("value"))
+    return context_regex(names, value), tuple(names)
 
 
 def compile_rule_regex(source: str, fields: Fields) -> regex.Pattern[bytes]:
