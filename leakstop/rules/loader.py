@@ -185,7 +185,8 @@ def parse_rule(
 
 
 #: What may sit between an issuer's name and its value: the rest of a variable or key name
-#: (`ABUSEIPDB_API_KEY`, `abuseipdb.token`, `AbuseIPDB(api_key`), then quotes, `=`, `:`, `=>`, `(` and spaces.
+#: (`ABUSEIPDB_API_KEY`, `abuseipdb.token`, `AbuseIPDB(api_key`), then quotes, `=`, `:`,
+#: `=>`, `(`, commas and spaces.
 CONTEXT_NAME_TAIL = r"[\w.(-]{0,25}?"
 CONTEXT_SEPARATOR = r"[\s\"'`:=>(,]{1,6}"
 CONTEXT_RIGHT_EDGE = r"(?![A-Za-z0-9_-])"
@@ -215,10 +216,14 @@ def _regex_and_keywords(fields: Fields) -> tuple[str, tuple[str, ...]]:
     context.check_keys(("names", "value"))
     names = [name.lower() for name in context.string_list("names", required=True)]
     if not names or any(len(name) < 3 for name in names):
-        context.fail("context names must be literals of 3 characters or more", context.line_of("names"))
+        context.fail(
+            "context names must be literals of 3 characters or more", context.line_of("names")
+        )
     value = context.string("value", required=True)
     if "(?P<" in value or "(?<" in value.replace("(?<=", "").replace("(?<!", ""):
-        context.fail("a context value must not name groups: it is the secret", context.line_of("value"))
+        context.fail(
+            "a context value must not name groups: it is the secret", context.line_of("value")
+        )
     return context_regex(names, value), tuple(names)
 
 

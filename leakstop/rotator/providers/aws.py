@@ -30,7 +30,8 @@ deleted), `aws_check` (`providers check`), `aws_errors` (exceptions as one-line 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from leakstop.config.options import Options
@@ -58,10 +59,12 @@ class AwsProvider:
     #: IAM makes the access key; leakstop does not generate it.
     mints: bool = True
 
-    def __init__(self, name: str, settings: AwsSettings) -> None:
+    def __init__(
+        self, name: str, settings: AwsSettings, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
         self.settings = settings
-        self._session = AwsSession(name, settings)
+        self._session = AwsSession(name, settings, os.environ if environ is None else environ)
         self._store = SecretsManagerStore(self._session)
         self._iam = IamKeyIssuer(self._session)
 
@@ -73,6 +76,7 @@ class AwsProvider:
         return cls(
             context.name,
             parse_settings(context.name, context.options, context.environ, context.origin),
+            context.environ,
         )
 
     def __repr__(self) -> str:

@@ -8,6 +8,11 @@ providers:
     endpoint_url: http://127.0.0.1:5000   # optional (LocalStack, moto); else $AWS_ENDPOINT_URL
     timeout: 30s                 # per request
     test_wait: 20s               # how long a new key may take to work (IAM: eventually consistent)
+    auth:                        # optional; default: boto3's default chain
+      method: github-oidc        # trade the job's OIDC token for the role's credentials (STS)
+      role_arn: arn:aws:iam::123456789012:role/leakstop-rotator
+      audience: sts.amazonaws.com                 # default
+      session_name: leakstop                      # default
 secrets:
   - name: ci/deployer-key
     store: {provider: aws, secret_id: ci/deployer, key: credentials}   # key: optional
@@ -15,7 +20,8 @@ secrets:
 ```
 
 No credential is ever an option: leakstop's own AWS credentials come from boto3's default
-chain (environment, `AWS_PROFILE`, web identity / GitHub OIDC, instance roles). Errors are
+chain (environment, `AWS_PROFILE`, web identity, instance roles), or with `auth.method:
+github-oidc` from STS AssumeRoleWithWebIdentity with the GitHub Actions job's OIDC token. Errors are
 ConfigError at the place the provider or secret was configured (`Origin`).
 """
 
@@ -26,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from leakstop.config.options import Options, Origin
+from leakstop.config.options import FrozenMap, Options, Origin
 from leakstop.rotator.providers.option_checks import OptionChecker
 
 DEFAULT_TIMEOUT = 30.0
@@ -35,7 +41,17 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_TEST_WAIT = 20.0
 DELETE, DEACTIVATE = "delete", "deactivate"
 
-_PROVIDER_KEYS = ("region", "endpoint_url", "timeout", "test_wait")
+_PROVIDER_KEYS = ("region", "endpoint_url", "timeout", "test_wait", "auth")
+DEFAULT_CHAIN, GITHUB_OIDC = "default", "github-oidc"
+_AUTH_KEYS = {
+    DEFAULT_CHAIN: ("method",),
+    GITHUB_OIDC: ("method", "role_arn", "audience", "session_name"),
+}
+#: The audience AWS documents for GitHub's OIDC provider (configure-aws-credentials' default).
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+#: STS's rule for RoleSessionName.
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
 _STORE_KEYS = ("secret_id", "key")
 _ISSUER_KEYS = ("iam_user", "retire")
 #: AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
@@ -44,6 +60,17 @@ _REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
 _IAM_USER = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
 #: A Secrets Manager name (letters, digits and `/_+=.@-`, at most 512) or its ARN.
 _SECRET_ID = re.compile(r"^(?:arn:[\w-]+:secretsmanager:[\w-]+:\d{12}:secret:)?[\w/+=.@-]{1,512}$")
+
+
+@dataclass(frozen=True)
+class AwsAuth:
+    """How leakstop gets its own AWS credentials: boto3's default chain, or the role
+    `role_arn` assumed with the GitHub Actions job's OIDC token."""
+
+    method: str = DEFAULT_CHAIN
+    role_arn: str | None = None
+    audience: str = DEFAULT_AUDIENCE
+    session_name: str = "leakstop"
 
 
 @dataclass(frozen=True)
@@ -57,6 +84,7 @@ class AwsSettings:
     timeout: float = DEFAULT_TIMEOUT
     #: Seconds a new access key is retried with STS before its test fails.
     test_wait: float = DEFAULT_TEST_WAIT
+    auth: AwsAuth = AwsAuth()
 
 
 @dataclass(frozen=True)
@@ -112,7 +140,36 @@ def parse_settings(
         endpoint_url=endpoint,
         timeout=check.seconds(options.get("timeout"), "timeout", DEFAULT_TIMEOUT, 600),
         test_wait=check.seconds(options.get("test_wait"), "test_wait", DEFAULT_TEST_WAIT, 600),
+        auth=_parse_auth(check, options.get("auth")),
     )
+
+
+def _parse_auth(check: OptionChecker, value: object) -> AwsAuth:
+    if value is None:
+        return AwsAuth()
+    if not isinstance(value, FrozenMap):
+        raise check.error("'auth' must be a mapping such as {method: github-oidc, role_arn: ...}")
+    method = check.string(value, "method") or DEFAULT_CHAIN
+    if method not in _AUTH_KEYS:
+        raise check.error(f"auth.method must be one of {', '.join(_AUTH_KEYS)}, got {method!r}")
+    for key in value:
+        if key not in _AUTH_KEYS[method]:
+            known = ", ".join(f"auth.{name}" for name in _AUTH_KEYS[method])
+            raise check.error(
+                f"unknown option auth.{key} for auth.method {method} (known: {known})"
+            )
+    if method == DEFAULT_CHAIN:
+        return AwsAuth()
+    role_arn = check.string(value, "role_arn")
+    if not role_arn:
+        raise check.error("auth.method github-oidc needs auth.role_arn (the role to assume)")
+    if not _ROLE_ARN.match(role_arn):
+        raise check.error(f"auth.role_arn {role_arn!r} is not an IAM role ARN")
+    session_name = check.string(value, "session_name") or "leakstop"
+    if not _SESSION_NAME.match(session_name):
+        raise check.error("auth.session_name must be 2-64 letters, digits or +=,.@_-")
+    audience = check.string(value, "audience") or DEFAULT_AUDIENCE
+    return AwsAuth(GITHUB_OIDC, role_arn, audience, session_name)
 
 
 def parse_place(secret: str, where: Options, origin: Origin | None = None) -> SecretPlace:

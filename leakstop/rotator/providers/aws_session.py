@@ -1,18 +1,24 @@
 """boto3 clients for one configured aws provider, made on first use.
 
-leakstop's own credentials come from boto3's default chain only (environment variables,
-`AWS_PROFILE`, `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN` as GitHub's OIDC set-up writes
-them, an instance or task role): never from the config file. A new access key under test gets
+leakstop's own credentials come from boto3's default chain (environment variables,
+`AWS_PROFILE`, `AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, an instance or task role), or
+with `auth.method: github-oidc` from STS AssumeRoleWithWebIdentity with the GitHub Actions
+job's OIDC token: never from the config file. A new access key under test gets
 a client of its own, with exactly that key and nothing from the chain.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from leakstop.rotator.providers.aws_errors import aws_errors, import_boto3
-from leakstop.rotator.providers.aws_options import AwsSettings
+from leakstop.rotator.providers.aws_options import GITHUB_OIDC, AwsSettings
+from leakstop.rotator.providers.github_oidc import github_oidc_token
+
+log = logging.getLogger(__name__)
 
 #: Loggers whose DEBUG records hold whole responses: CreateAccessKey's has the new secret key.
 _WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
@@ -23,9 +29,12 @@ MAX_ATTEMPTS = 3
 class AwsSession:
     """The clients of one provider. Connects to nothing until a client is asked for."""
 
-    def __init__(self, provider: str, settings: AwsSettings) -> None:
+    def __init__(
+        self, provider: str, settings: AwsSettings, environ: Mapping[str, str] | None = None
+    ) -> None:
         self.provider = provider
         self.settings = settings
+        self._environ = os.environ if environ is None else environ
         self._session: Any = None
         self._clients: dict[str, Any] = {}
 
@@ -40,11 +49,47 @@ class AwsSession:
             with aws_errors(self.doing(f"connect to {service}")):
                 if self._session is None:
                     quiet_wire_logs()
-                    self._session = import_boto3().Session(region_name=self.settings.region)
+                    self._session = self._new_session()
                 self._clients[service] = self._session.client(
                     service, endpoint_url=self.settings.endpoint_url, config=self._config()
                 )
         return self._clients[service]
+
+    def _new_session(self) -> Any:
+        boto3 = import_boto3()
+        if self.settings.auth.method != GITHUB_OIDC:
+            return boto3.Session(region_name=self.settings.region)
+        credentials = self._assume_role_with_github_oidc(boto3)
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.settings.region,
+        )
+
+    def _assume_role_with_github_oidc(self, boto3: Any) -> Any:
+        """The role's temporary credentials for the job's OIDC token. AssumeRoleWithWebIdentity
+        is not signed: the token is the proof, so no credential of the chain is involved."""
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        auth = self.settings.auth
+        token = github_oidc_token(
+            self._environ, auth.audience, self.settings.timeout, self.doing("github-oidc login")
+        )
+        sts = boto3.Session(region_name=self.settings.region).client(
+            "sts",
+            endpoint_url=self.settings.endpoint_url,
+            config=self._config().merge(Config(signature_version=UNSIGNED)),
+        )
+        with aws_errors(
+            self.doing(f"assume role {auth.role_arn} with the job's OIDC token"), hide=(token,)
+        ):
+            answer = sts.assume_role_with_web_identity(
+                RoleArn=auth.role_arn, RoleSessionName=auth.session_name, WebIdentityToken=token
+            )
+        log.debug("aws %r: assumed %s with the job's OIDC token", self.provider, auth.role_arn)
+        return answer["Credentials"]
 
     def client_with_key(self, service: str, access_key_id: str, secret_access_key: str) -> Any:
         """A client that signs with the given key alone (a new key under test)."""

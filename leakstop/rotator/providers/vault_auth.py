@@ -18,14 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from leakstop.errors import ProviderError
+from leakstop.rotator.providers.github_oidc import github_oidc_token, oidc_available
 from leakstop.rotator.providers.vault_errors import import_hvac, vault_errors
 from leakstop.rotator.providers.vault_options import APPROLE, JWT, TOKEN, VaultSettings
 
 log = logging.getLogger(__name__)
-
-#: Set by GitHub Actions in a job with `permissions: id-token: write`.
-GITHUB_OIDC_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
-GITHUB_OIDC_BEARER = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 
 
 class VaultSession:
@@ -150,7 +147,7 @@ class VaultSession:
             if not jwt:
                 raise ProviderError(self.doing(f"auth.jwt_file {auth.jwt_file!r} is empty"))
             return jwt
-        if self._environ.get(GITHUB_OIDC_URL) and self._environ.get(GITHUB_OIDC_BEARER):
+        if oidc_available(self._environ):
             return self._github_oidc_token()
         raise ProviderError(
             self.doing(
@@ -160,31 +157,9 @@ class VaultSession:
         )
 
     def _github_oidc_token(self) -> str:
-        """The job's OIDC token, from the runner's endpoint (GitHub docs, "Configuring OpenID
-        Connect in cloud providers": GET the request URL with `audience`, bearer token)."""
-        import_hvac()
-        import requests  # hvac's dependency; loaded with it
-
-        bearer = self._environ[GITHUB_OIDC_BEARER]
-        audience = self.settings.auth.audience
-        with vault_errors(self.doing("GitHub Actions OIDC token request"), hide=(bearer,)):
-            response = requests.get(
-                self._environ[GITHUB_OIDC_URL],
-                params={"audience": audience} if audience else None,
-                headers={"Authorization": f"bearer {bearer}", "Accept": "application/json"},
-                timeout=self.settings.timeout,
-            )
-            if response.status_code != 200:
-                # 401/403: the request token is stale or the job lacks `id-token: write`.
-                raise ProviderError(
-                    self.doing(
-                        f"GitHub Actions OIDC token request: the runner's endpoint answered "
-                        f"HTTP {response.status_code} (does the job have 'permissions: "
-                        "id-token: write'?)"
-                    )
-                )
-            body = response.json()
-        jwt = body.get("value") if isinstance(body, dict) else None
-        if not isinstance(jwt, str) or not jwt:
-            raise ProviderError(self.doing("GitHub Actions OIDC endpoint returned no token"))
-        return jwt
+        return github_oidc_token(
+            self._environ,
+            self.settings.auth.audience,
+            self.settings.timeout,
+            f"vault {self.provider!r}",
+        )

@@ -49,7 +49,7 @@ class KeyPair:
 class MotoServer:
     """One `moto_server` process; `admin` is a key allowed everything."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, authenticate: bool = True) -> None:
         moto = installed_tool("moto_server")
         if moto is None:
             pytest.fail("moto_server is not installed: pip install -e '.[test]' (moto[server])")
@@ -78,7 +78,12 @@ class MotoServer:
         )
         self.admin = self.new_key("admin", bootstrap)
         # From here on every request must be signed by a key moto knows, with its policies.
-        requests.post(f"{self.url}/moto-api/reset-auth", data=b"0", timeout=5).raise_for_status()
+        # Not for STS web identity tests: moto's authenticator fails (HTTP 500) on the
+        # unsigned AssumeRoleWithWebIdentity request AWS documents (FIELD_NOTES proposal).
+        if authenticate:
+            requests.post(
+                f"{self.url}/moto-api/reset-auth", data=b"0", timeout=5
+            ).raise_for_status()
 
     def client(self, service: str, key: KeyPair | None = None) -> Any:
         key = key or self.admin
@@ -150,8 +155,8 @@ class MotoServer:
         return False
 
 
-def running_moto(folder: Path) -> Iterator[MotoServer]:
-    server = MotoServer(folder)
+def running_moto(folder: Path, authenticate: bool = True) -> Iterator[MotoServer]:
+    server = MotoServer(folder, authenticate)
     try:
         yield server
     finally:
