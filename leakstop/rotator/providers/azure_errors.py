@@ -79,6 +79,14 @@ def error_code(exc: Any) -> str:
 
 def _authentication_reason(exc: Any, exceptions: Any) -> str:
     status = getattr(exc, "status_code", None)
+    message = str(getattr(exc, "message", "") or "")
+    if message.startswith("Microsoft Entra ID error"):
+        # azure-identity's first line carries Entra's AADSTS code and sentence (a federated
+        # credential that does not match, an unknown app); the lines after it are the raw body.
+        said = _one_line(
+            message.splitlines()[0].removeprefix("Microsoft Entra ID error").strip(" '")
+        )
+        return f"Entra ID refused the login ({status}): {said}" if status else said
     if status is not None:
         return http_reason(exc)
     # DefaultAzureCredential lists every credential it tried, over many lines.

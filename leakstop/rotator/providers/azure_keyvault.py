@@ -66,16 +66,22 @@ from leakstop.rotator.providers.base import (
 )
 from leakstop.rotator.providers.cloud_options import (
     DEFAULT,
+    GITHUB_OIDC,
     CloudCommon,
     OptionChecker,
     parse_common,
 )
+from leakstop.rotator.providers.github_oidc import github_oidc_token
 from leakstop.rotator.providers.http import is_loopback
 
 LABEL_TAG, SECRET_TAG, REPLACES_TAG = "leakstop-label", "leakstop-secret", "leakstop-replaces"
 DISCARDED = "discarded"
 JSON_CONTENT = "application/json"
 _PROVIDER_KEYS = ("vault_url", "auth", "tls", "timeout")
+#: `auth.method: github-oidc`: the app registration (or managed identity) whose federated
+#: credential trusts the job's token; `audience` is what Entra ID expects in it.
+AZURE_OIDC_KEYS = ("tenant_id", "client_id", "audience", "authority_host")
+AZURE_OIDC_AUDIENCE = "api://AzureADTokenExchange"
 _STORE_KEYS = ("name",)
 #: Key Vault secret names: 1-127 letters, digits and dashes.
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
@@ -112,7 +118,11 @@ def parse_settings(name: str, options: Options, origin: Origin) -> KeyVaultSetti
             f"vault_url must be the vault's https URL, such as https://NAME.vault.azure.net, "
             f"got {url!r}"
         )
-    return KeyVaultSettings(url.rstrip("/"), parse_common(check, options))
+    common = parse_common(check, options, AZURE_OIDC_KEYS, ("tenant_id", "client_id"))
+    authority = common.auth.oidc.get("authority_host")
+    if authority is not None and urlsplit(authority).scheme != "https":
+        raise check.error(f"auth.authority_host must be an https URL, got {authority!r}")
+    return KeyVaultSettings(url.rstrip("/"), common)
 
 
 def parse_name(secret: str, where: Options, origin: Origin | None = None) -> str:
@@ -344,9 +354,40 @@ class KeyVaultStore:
                         "pip install 'leakstop[azure]'"
                     ) from exc
                 self._credential = DefaultAzureCredential()
+            elif auth.method == GITHUB_OIDC:
+                self._credential = self._github_oidc_credential()
             else:
                 self._credential = StaticToken(auth.token(self.name, self._environ))
         return self._credential
+
+    def _github_oidc_credential(self) -> Any:
+        """Entra ID's client-assertion flow with the job's OIDC token as the assertion (what
+        `azure/login` does with `client-id` and `tenant-id`, without the Azure CLI). The token
+        is asked for each time Entra ID needs one: it lives minutes."""
+        try:
+            from azure.identity import ClientAssertionCredential
+        except ImportError as exc:
+            raise ProviderError(
+                "the azure-keyvault provider needs azure-identity: pip install 'leakstop[azure]'"
+            ) from exc
+        common = self.settings.common
+        oidc = common.auth.oidc
+        audience = oidc.get("audience") or AZURE_OIDC_AUDIENCE
+
+        def assertion() -> str:
+            return github_oidc_token(
+                self._environ, audience, common.timeout, self._doing("github-oidc login")
+            )
+
+        options: dict[str, Any] = {}
+        authority = oidc.get("authority_host")
+        if authority is not None:
+            options["authority"] = authority
+            # A sovereign cloud or a private authority is not in Microsoft's instance list.
+            options["disable_instance_discovery"] = True
+            if common.ca_file is not None:
+                options["connection_verify"] = common.ca_file
+        return ClientAssertionCredential(oidc["tenant_id"], oidc["client_id"], assertion, **options)
 
     def _call(self, doing: str, call: Any, secret: str | None = None) -> Any:
         """`call(client)` with errors as one-line ProviderErrors; a secret that is missing

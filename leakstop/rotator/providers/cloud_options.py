@@ -5,6 +5,7 @@ own place options; this module only reads the common ones into a frozen dataclas
 ```yaml
 auth: {method: default}                     # the platform's default chain (OIDC in CI)
 auth: {method: token, token_env: VAR}       # a bearer access token from the environment
+auth: {method: github-oidc, ...}            # the GitHub Actions job's OIDC token, federated
 tls: {ca_file: /etc/ssl/private-ca.pem}     # a private endpoint's CA
 timeout: 30s
 ```
@@ -15,15 +16,15 @@ Errors are ConfigError at the place the provider was configured (`Origin`).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakstop.config.options import ENV_NAME, FrozenMap, Options, Origin
 from leakstop.errors import ConfigError, ProviderError
 from leakstop.rotator.providers.option_checks import seconds_option
 
-DEFAULT, TOKEN = "default", "token"
-AUTH_METHODS = (DEFAULT, TOKEN)
+DEFAULT, TOKEN, GITHUB_OIDC = "default", "token", "github-oidc"
+AUTH_METHODS = (DEFAULT, TOKEN, GITHUB_OIDC)
 DEFAULT_TIMEOUT = 30.0
 _AUTH_KEYS = {DEFAULT: ("method",), TOKEN: ("method", "token_env")}
 _TLS_KEYS = ("ca_file",)
@@ -36,6 +37,9 @@ class CloudAuth:
 
     method: str = DEFAULT
     token_env: str | None = None
+    #: `method: github-oidc`: the store's federation options (tenant and client ids, a
+    #: workload identity provider...), all plain identifiers, none of them a secret.
+    oidc: Mapping[str, str] = field(default_factory=dict)
 
     def token(self, provider: str, environ: Mapping[str, str]) -> str:
         """The access token of `method: token`; ProviderError (no value) when unset."""
@@ -91,13 +95,29 @@ class OptionChecker:
         return value
 
 
-def parse_common(check: OptionChecker, options: Options) -> CloudCommon:
-    """`auth`, `tls` and `timeout` of a cloud store's provider options."""
+def parse_common(
+    check: OptionChecker,
+    options: Options,
+    oidc_keys: Collection[str] = (),
+    oidc_required: Collection[str] = (),
+) -> CloudCommon:
+    """`auth`, `tls` and `timeout` of a cloud store's provider options. `oidc_keys` are the
+    store's options for `auth.method: github-oidc` (`oidc_required` among them)."""
     auth_options = check.mapping(options, "auth")
     method = check.string(auth_options, "method", "auth.") or DEFAULT
     if method not in AUTH_METHODS:
         raise check.error(f"auth.method must be one of {', '.join(AUTH_METHODS)}, got {method!r}")
-    check.keys(auth_options, _AUTH_KEYS[method], "auth.")
+    allowed = ("method", *oidc_keys) if method == GITHUB_OIDC else _AUTH_KEYS[method]
+    check.keys(auth_options, allowed, "auth.")
+    oidc: dict[str, str] = {}
+    if method == GITHUB_OIDC:
+        for key in oidc_keys:
+            value = check.string(auth_options, key, "auth.")
+            if value is not None:
+                oidc[key] = value
+        missing = [f"auth.{key}" for key in oidc_required if not oidc.get(key)]
+        if missing:
+            raise check.error(f"auth.method github-oidc needs {', '.join(missing)}")
     token_env = check.string(auth_options, "token_env", "auth.")
     if method == TOKEN and token_env is None:
         raise check.error("auth.method token needs auth.token_env (the variable holding it)")
@@ -109,7 +129,7 @@ def parse_common(check: OptionChecker, options: Options) -> CloudCommon:
     if ca_file is not None:
         ca_file = _relative_to_config(ca_file, check.origin)
     return CloudCommon(
-        CloudAuth(method, token_env),
+        CloudAuth(method, token_env, oidc),
         ca_file,
         seconds_option(options.get("timeout"), "timeout", DEFAULT_TIMEOUT, 600, check.error),
     )

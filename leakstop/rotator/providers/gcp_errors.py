@@ -6,6 +6,7 @@ talks to Secret Manager, so the default install and leakstop's start-up never lo
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -72,6 +73,12 @@ def gcp_errors(doing: str) -> Iterator[None]:
             f"{doing}: no Google credentials found (run google-github-actions/auth in CI, set "
             "GOOGLE_APPLICATION_CREDENTIALS, or gcloud auth application-default login)"
         ) from exc
+    except auth_exceptions.OAuthError as exc:
+        # Google STS refusing a federated token (workload identity): its error_description
+        # says why (the attribute condition, the audience); never the token itself.
+        raise ProviderError(
+            f"{doing}: Google STS refused the workload identity token{_sts_reason(exc)}"
+        ) from exc
     except auth_exceptions.RefreshError as exc:
         # The session refreshes on a 401; a bare access token cannot be refreshed.
         raise ProviderError(
@@ -79,7 +86,7 @@ def gcp_errors(doing: str) -> Iterator[None]:
             "cannot be refreshed)"
         ) from exc
     except auth_exceptions.GoogleAuthError as exc:
-        raise ProviderError(f"{doing}: cannot get a Google access token") from exc
+        raise ProviderError(f"{doing}: cannot get a Google access token{_sts_reason(exc)}") from exc
     except requests.exceptions.RequestException as exc:
         raise ProviderError(f"{doing}: {_network_reason(exc, requests)}") from exc
 
@@ -121,3 +128,15 @@ def _network_reason(exc: Any, requests: Any) -> str:
 def _one_line(text: str) -> str:
     text = sanitize(" ".join(text.split()))
     return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 1] + "…"
+
+
+def _sts_reason(exc: Any) -> str:
+    """`: <Google STS's error_description>` from an OAuthError's arguments, or ''."""
+    for argument in getattr(exc, "args", ()):
+        try:
+            body = json.loads(argument) if isinstance(argument, str) else None
+        except ValueError:
+            continue
+        if isinstance(body, dict) and isinstance(body.get("error_description"), str):
+            return f": {sanitize(' '.join(body['error_description'].split()))[:200]}"
+    return ""

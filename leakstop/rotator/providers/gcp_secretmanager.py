@@ -61,11 +61,18 @@ from leakstop.rotator.providers.base import (
 )
 from leakstop.rotator.providers.cloud_options import (
     DEFAULT,
+    GITHUB_OIDC,
     CloudCommon,
     OptionChecker,
     parse_common,
 )
 from leakstop.rotator.providers.gcp_errors import gcp_errors, import_gcp, is_etag_mismatch
+from leakstop.rotator.providers.gcp_oidc import (
+    GCP_OIDC_KEYS,
+    check_oidc_options,
+    identity_pool_file_credentials,
+    job_token_credentials,
+)
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 DISABLE, DESTROY = "disable", "destroy"
@@ -113,7 +120,10 @@ def parse_settings(name: str, options: Options, origin: Origin) -> SecretManager
     endpoint = check.string(options, "api_endpoint")
     if endpoint is not None and (endpoint.startswith("http://") or not endpoint.strip()):
         raise check.error("api_endpoint must be host[:port] or an https:// URL")
-    return SecretManagerSettings(project, endpoint, parse_common(check, options))
+    common = parse_common(check, options, GCP_OIDC_KEYS, ("workload_identity_provider",))
+    if common.auth.method == GITHUB_OIDC:
+        check_oidc_options(check, common.auth.oidc)
+    return SecretManagerSettings(project, endpoint, common)
 
 
 def parse_place(secret: str, where: Options, origin: Origin | None = None) -> _Place:
@@ -336,7 +346,17 @@ class SecretManagerStore:
                 import google.auth
 
                 with gcp_errors(self._doing("find Google credentials")):
-                    self._credentials, _ = google.auth.default(scopes=list(SCOPES))
+                    self._credentials = identity_pool_file_credentials(self._environ, SCOPES)
+                    if self._credentials is None:
+                        self._credentials, _ = google.auth.default(scopes=list(SCOPES))
+            elif auth.method == GITHUB_OIDC:
+                self._credentials = job_token_credentials(
+                    auth.oidc,
+                    self._environ,
+                    self.settings.common.timeout,
+                    self._doing("github-oidc login"),
+                    SCOPES,
+                )
             else:
                 from google.oauth2.credentials import Credentials
 

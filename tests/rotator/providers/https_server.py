@@ -40,10 +40,12 @@ Route = Callable[[Request], Response]
 
 
 class HttpsServer:
-    """Serves `route` over TLS on a free 127.0.0.1 port until `stop()`. Every request is kept
+    """Serves `route` over TLS (plain HTTP with `tls=False`, for a loopback-only API such as
+    a token exchange leakstop allows over http://127.0.0.1) on a free 127.0.0.1 port until
+    `stop()`. Every request is kept
     in `requests` (bodies included), so a test can search them for a value."""
 
-    def __init__(self, route: Route, folder: Path) -> None:
+    def __init__(self, route: Route, folder: Path, tls: bool = True) -> None:
         self.route = route
         self.requests: list[Request] = []
         ca = trustme.CA()
@@ -83,9 +85,10 @@ class HttpsServer:
             do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _serve
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        if tls:
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
-        self.url = f"https://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 

@@ -211,7 +211,10 @@ def _handler_for(issuer: OidcIssuer) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"message": "Not Found"})
 
         def _token(self, query: dict[str, list[str]]) -> None:
-            if self.headers.get("Authorization", "") != f"bearer {issuer.request_token}":
+            # The auth scheme is case-insensitive (RFC 7235): the toolkit sends `bearer`,
+            # google-github-actions/auth's credential file `Bearer`.
+            scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or token != issuer.request_token:
                 self._json(401, {"message": "Unauthorized"})
                 return
             if query.get("api-version") != ["2.0"]:
