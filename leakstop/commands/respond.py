@@ -116,14 +116,26 @@ def run(args: argparse.Namespace) -> Outcome:
     else:
         if guard.in_actions():
             selected = _with_default_branch_config(selected, args.config)
-        response = respond(
-            selected,
-            args.apply,
-            args.format,
-            sys.stdout,
-            verify=not args.no_verify,
-            expect_digest=args.expect_digest,
-        )
+        appended: list[Record] = []
+        try:
+            response = respond(
+                selected,
+                args.apply,
+                args.format,
+                sys.stdout,
+                verify=not args.no_verify,
+                expect_digest=args.expect_digest,
+                appended=appended,
+            )
+        except LeakstopError as exc:
+            if args.github_event:
+                # The job still shows what stopped it and what was already done.
+                from leakstop.github.audit_records import report_audit_records
+                from leakstop.github.response_report import report_stopped
+
+                report_stopped(str(exc))
+                report_audit_records(appended)
+            raise
     if plan_out is not None:
         _write_plan_file(plan_out, response)
     if args.github_event:
@@ -170,9 +182,11 @@ def respond(
     *,
     verify: bool = True,
     expect_digest: str | None = None,
+    appended: list[Record] | None = None,
 ) -> Response:
     """Scan, confirm, plan and (with `apply`) act. With `expect_digest`, nothing is applied
-    unless the plan's digest is that one: UsageError, before any action, when it differs."""
+    unless the plan's digest is that one: UsageError, before any action, when it differs.
+    `appended` receives the audit records written, also when an error ends the run."""
     prepared, result = execute(request)
     config = prepared.config
     if guard.in_actions():
@@ -209,7 +223,22 @@ def respond(
                 log.warning("cannot read managed secret %s to confirm leaks of it: %s", name, why)
             confirmed = confirmer.confirmed(result.findings)
         entries = plan(result.findings, config.rules, confirmed, config.respond)
-        _check_digest(entries, expect_digest)
+        try:
+            _check_digest(entries, expect_digest)
+        except UsageError as exc:
+            from leakstop.audit.record import Action
+
+            # A refused apply is part of the story: someone ran it with an approval that was
+            # given for another plan.
+            audit_log.append(
+                Action.ACCESS_DENIED,
+                f"plan:{plan_digest(entries)}",
+                context,
+                details={"operation": "respond --apply", "approved_digest": expect_digest},
+                success=False,
+                error="the plan is not the approved one",
+            )
+            raise exc from None
         _record_detections(entries, audit_log, context)
         results = []
         if apply and any(e.confirmed for e in entries):
@@ -222,6 +251,8 @@ def respond(
             results += _revoke_live_tokens(entries, config, providers, audit_log, context)
     finally:
         audit_log.close()
+        if appended is not None:
+            appended.extend(audit_log.appended)
     write_plan(entries, results, fmt, apply, out)
     return Response(entries, results, plan_digest(entries), apply, tuple(audit_log.appended))
 

@@ -46,5 +46,6 @@ def summary_table(records: Sequence[Record]) -> str:
         secret = code(record.secret) if record.secret else "–"
         time = record.time.strftime("%Y-%m-%d %H:%M:%S")
         lines.append(f"| {time} | {cell(record.action.value)} | {secret} | {cell(result)} |\n")
-    lines.append(f"\n{len(records)} records, in the artifact's `{FILE_NAME}`.\n")
+    count = f"{len(records)} record" + ("" if len(records) == 1 else "s")
+    lines.append(f"\n{count}, in the artifact's `{FILE_NAME}`.\n")
     return "".join(lines)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from leakstop.github import workflow
+from leakstop.report.markdown import cell
 from leakstop.report.response_plan import write_plan
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ def report_response(
         },
         environ,
     )
+
+
+def report_stopped(message: str, environ: Mapping[str, str] = os.environ) -> None:
+    """Summary: the one line that ended the run (a refused digest, a provider down before the
+    plan was made). Error messages never hold secret values."""
+    workflow.append_summary(f"\n### leakstop stopped\n\n{cell(message)}\n", environ)
 
 
 def report_rotations(

@@ -143,7 +143,7 @@ def test_plan_out_holds_the_digest_and_apply_refuses_another_plan(
 
     from leakstop.audit.context import Context
     from leakstop.audit.log import AuditLog
-    from leakstop.audit.record import Source
+    from leakstop.audit.record import Action, Source
     from leakstop.store import LocalStore
 
     monkeypatch.chdir(tmp_path)
@@ -180,6 +180,12 @@ def test_plan_out_holds_the_digest_and_apply_refuses_another_plan(
     assert "the plan is not the approved one" in err
     assert "Traceback" not in err
     assert store.read("billing/api-key") == leaked
+    # The refusal is on the record: which approval was offered for which plan.
+    records = AuditLog.open(private_home / "audit", None).records()
+    (record,) = [r for r in records if r.action is Action.ACCESS_DENIED]
+    assert record.secret == f"plan:{document['digest']}"
+    assert record.details["approved_digest"] == other
+    assert not record.success
 
     approved = document["digest"]
     assert main(["respond", "--apply", "-j", "1", "--no-verify", "--expect-digest", approved]) == 0

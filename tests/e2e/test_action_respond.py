@@ -196,6 +196,13 @@ def test_apply_refuses_a_plan_that_is_not_the_approved_one(
     assert "nothing was applied" in result.log
     assert "Traceback" not in result.log
     assert store.read("billing/api-key") == LEAKED
+    # The job still says why it stopped, and hands over the records written before that.
+    assert "### leakstop stopped" in result.summary
+    assert "the plan is not the approved one" in result.summary
+    actions = [r["action"] for r in _audit_records(result)]
+    assert actions[-1] == "access_denied"
+    assert "| access_denied | `plan:" in result.summary
+    assert "| failed: the plan is not the approved one |" in result.summary
 
 
 REFUSALS = {
