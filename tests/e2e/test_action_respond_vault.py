@@ -142,6 +142,15 @@ def assert_log_holds_no_credential(log: str, secrets: list[str], issuer: OidcIss
         assert not VAULT_TOKEN.search(line), line[:30]
 
 
+def _show(job: str, result: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The job's summary and outputs, shown with `pytest -s` (the run's transcript)."""
+    with capsys.disabled():
+        print(f"\n==== {job}: outputs")
+        for name, value in sorted(result.outputs.items()):
+            print(f"{name}={value}")
+        print(f"==== {job}: job summary\n{result.summary}")
+
+
 def test_a_pushed_vault_password_is_planned_approved_and_rotated(
     bao: BaoServer,
     issuer: OidcIssuer,
@@ -168,8 +177,10 @@ def test_a_pushed_vault_password_is_planned_approved_and_rotated(
     assert re.fullmatch(r"[0-9a-f]{64}", digest)
     assert "confirmed: the current value of ledger/db-password" in planned.summary
     assert kv(bao)["password"] == LEAKED  # a plan touches nothing
+    _show("plan job", planned, capsys)
 
     applied = run_action(workspace, event, issuer, {"respond": "apply", "plan-digest": digest})
+    _show("apply job", applied, capsys)
 
     assert applied.steps["respond"].outcome == "success", applied.log
     assert (applied.outputs["confirmed"], applied.outputs["rotated"]) == ("1", "1")
