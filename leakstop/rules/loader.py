@@ -22,6 +22,7 @@ from leakstop.rules.model import (
     Rule,
     VerifySpec,
 )
+from leakstop.rules.regex_guard import regex_hazard
 from leakstop.rules.validators import VALIDATORS
 from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
 
@@ -228,6 +229,13 @@ def _regex_and_keywords(fields: Fields) -> tuple[str, tuple[str, ...]]:
 
 
 def compile_rule_regex(source: str, fields: Fields) -> regex.Pattern[bytes]:
+    """The rule's regex, compiled; one clear error for a bad one or one that could hang a
+    scan (the shipped rules are checked by the test suite instead)."""
+    hazard = regex_hazard(source)
+    if hazard is not None:
+        fields.fail(
+            f"regex refused: {hazard}", fields.line_of("regex") or fields.line_of("context")
+        )
     try:
         pattern = regex.compile(source.encode("utf-8"))
     except regex.error as exc:

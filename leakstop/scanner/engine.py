@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 #: A window never snaps further than this to reach a line start or end: minified files have
 #: megabyte-long lines, and re-reading a whole such line for every trigger would dominate.
 MAX_SNAP = 4096
+#: Seconds one rule's regex may spend on one window before it is given up there (the `regex`
+#: module checks its clock now and then, so a stuck match ends within a few budgets). A
+#: pathological file or rule costs a warning and a skipped count, not a hung CI job.
+CONFIRM_BUDGET = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,10 @@ class Engine(Protocol):
 
     def find(self, data: bytes) -> list[Candidate]:
         """Every rule match in `data`, ordered by secret start, then rule order."""
+        ...
+
+    def take_timeouts(self) -> list[str]:
+        """The ids of rules given up on (too slow) since the last call."""
         ...
 
 
@@ -112,6 +120,12 @@ class _WindowConfirmer:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
         self.reach = _cached_reaches(self.rules)
+        self._timed_out: list[str] = []
+
+    def take_timeouts(self) -> list[str]:
+        """The ids of rules given up (over CONFIRM_BUDGET) since the last call."""
+        taken, self._timed_out = self._timed_out, []
+        return taken
 
     def confirm(self, data: bytes, triggers: dict[int, list[tuple[int, int]]]) -> list[Candidate]:
         """`triggers` maps a rule index to (low, high) offsets that every match lies around."""
@@ -132,24 +146,32 @@ class _WindowConfirmer:
         found: list[tuple[int, int, Candidate]] = []
         for index in sorted(windows):
             rule = self.rules[index]
-            for start, end in merge_spans(windows[index]):
-                for match in rule.pattern.finditer(data, start, end):
-                    if match.end() == end and end < size:
-                        # The window may have cut the match short: match again with room.
-                        longer = rule.pattern.match(data, match.start(), min(size, end + MAX_SNAP))
-                        if longer is None:
+            try:
+                for start, end in merge_spans(windows[index]):
+                    for match in rule.pattern.finditer(data, start, end, timeout=CONFIRM_BUDGET):
+                        if match.end() == end and end < size:
+                            # The window may have cut the match short: match again with room.
+                            longer = rule.pattern.match(
+                                data,
+                                match.start(),
+                                min(size, end + MAX_SNAP),
+                                timeout=CONFIRM_BUDGET,
+                            )
+                            if longer is None:
+                                continue
+                            match = longer
+                        key = (index, match.start(), match.end())
+                        if key in seen:
                             continue
-                        match = longer
-                    key = (index, match.start(), match.end())
-                    if key in seen:
-                        continue
-                    seen.add(key)
-                    secret_start, secret_end = rule.secret_span(match)
-                    if secret_end > secret_start:
-                        candidate = Candidate(
-                            rule, match.start(), match.end(), secret_start, secret_end, match
-                        )
-                        found.append((secret_start, index, candidate))
+                        seen.add(key)
+                        secret_start, secret_end = rule.secret_span(match)
+                        if secret_end > secret_start:
+                            candidate = Candidate(
+                                rule, match.start(), match.end(), secret_start, secret_end, match
+                            )
+                            found.append((secret_start, index, candidate))
+            except TimeoutError:
+                self._timed_out.append(rule.id)
         found.sort(key=lambda item: (item[0], item[1], item[2].secret_end))
         return [candidate for _start, _index, candidate in found]
 

@@ -59,6 +59,8 @@ class Outcome:
     added_lines: frozenset[int] | None = None
     blob_id: str | None = None
     same_as: str | None = None
+    #: Rules given up on in this item (over the engine's time budget).
+    timed_out: tuple[str, ...] = ()
 
 
 def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
@@ -67,14 +69,16 @@ def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
         return Outcome(
             chunk.path, chunk.skipped, chunk.size, [], chunk.commit, same_as=chunk.same_as
         )
+    hits = detector.hits(chunk.data)
     return Outcome(
         chunk.path,
         None,
         len(chunk.data),
-        detector.hits(chunk.data),
+        hits,
         chunk.commit,
         chunk.added_lines,
         chunk.blob_id,
+        timed_out=tuple(detector.engine.take_timeouts()),
     )
 
 

@@ -3,6 +3,7 @@ statistics."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from itertools import chain, islice
@@ -13,9 +14,13 @@ from leakstop.results import ScanResult, ScanStats
 from leakstop.rules.model import Rule
 from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector, Hit
+from leakstop.scanner.engine import CONFIRM_BUDGET
 from leakstop.scanner.parallel import DetectorRecipe, Outcome
 from leakstop.scanner.sources import Source
 
+log = logging.getLogger(__name__)
+#: The skipped count of a rule given up in one file (pathological input or rule).
+RULE_TIMED_OUT = "rule timed out"
 #: Below this many items a process pool costs more than it saves.
 PARALLEL_MIN_ITEMS = 64
 
@@ -84,6 +89,14 @@ def run_scan(
         if outcome.same_as is None:
             stats.scanned += 1
             stats.bytes += outcome.size
+        if outcome.timed_out:
+            stats.skipped[RULE_TIMED_OUT] += len(outcome.timed_out)
+            log.warning(
+                "%s: rule %s took over %gs here and was skipped in this file",
+                outcome.path,
+                ", ".join(sorted(set(outcome.timed_out))),
+                CONFIRM_BUDGET,
+            )
         hits = history.hits(outcome)
         if not hits:
             continue
