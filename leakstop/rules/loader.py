@@ -14,6 +14,7 @@ import yaml
 from leakstop.allowlist import parse_allowlist
 from leakstop.errors import ConfigError, RuleError
 from leakstop.finding import Severity
+from leakstop.rules.globs import glob_problem
 from leakstop.rules.model import (
     DEFAULT_REMEDIATION,
     Example,
@@ -31,6 +32,7 @@ RULE_KEYS = (
     "regex",
     "context",
     "keywords",
+    "paths",
     "entropy",
     "validator",
     "severity",
@@ -134,6 +136,12 @@ def parse_rule(
         fields.fail("id must be lower-case letters, digits and dashes", fields.line_of("id"))
 
     source, keywords = _regex_and_keywords(fields)
+    paths = _paths(fields)
+    if not keywords and not paths:
+        fields.fail(
+            "keywords must list at least one literal (only a rule with `paths` may have none)",
+            fields.line_of("keywords"),
+        )
     if not trusted:
         compile_rule_regex(source, fields)
 
@@ -180,8 +188,20 @@ def parse_rule(
         respond=_respond_spec(fields),
         positives=positives,
         negatives=negatives,
+        paths=paths,
         source=path,
     )
+
+
+def _paths(fields: Fields) -> tuple[str, ...]:
+    globs = fields.string_list("paths")
+    if fields.has("paths") and not globs:
+        fields.fail("paths must list at least one glob (or be left out)", fields.line_of("paths"))
+    for glob in globs:
+        problem = glob_problem(glob)
+        if problem is not None:
+            fields.fail(f"paths: {glob!r} {problem}", fields.line_of("paths"))
+    return tuple(globs)
 
 
 #: What may sit between an issuer's name and its value: the rest of a variable or key name
@@ -215,10 +235,14 @@ def _regex_and_keywords(fields: Fields) -> tuple[str, tuple[str, ...]]:
     context.check_keys(("names", "value"))
     names = [name.lower() for name in context.string_list("names", required=True)]
     if not names or any(len(name) < 3 for name in names):
-        context.fail("context names must be literals of 3 characters or more", context.line_of("names"))
+        context.fail(
+            "context names must be literals of 3 characters or more", context.line_of("names")
+        )
     value = context.string("value", required=True)
     if "(?P<" in value or "(?<" in value.replace("(?<=", "").replace("(?<!", ""):
-        context.fail("a context value must not name groups: it is the secret", context.line_of("value"))
+        context.fail(
+            "a context value must not name groups: it is the secret", context.line_of("value")
+        )
     return context_regex(names, value), tuple(names)
 
 

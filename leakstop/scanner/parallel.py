@@ -71,7 +71,7 @@ def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
         chunk.path,
         None,
         len(chunk.data),
-        detector.hits(chunk.data),
+        detector.hits(chunk.data, chunk.path),
         chunk.commit,
         chunk.added_lines,
         chunk.blob_id,
