@@ -205,7 +205,8 @@ def _paths(fields: Fields) -> tuple[str, ...]:
 
 
 #: What may sit between an issuer's name and its value: the rest of a variable or key name
-#: (`ABUSEIPDB_API_KEY`, `abuseipdb.token`, `AbuseIPDB(api_key`), then quotes, `=`, `:`, `=>`, `(` and spaces.
+#: (`ABUSEIPDB_API_KEY`, `abuseipdb.token`, `AbuseIPDB(api_key`), then quotes, `=`, `:`,
+#: `=>`, `(` and spaces.
 CONTEXT_NAME_TAIL = r"[\w.(-]{0,25}?"
 CONTEXT_SEPARATOR = r"[\s\"'`:=>(,]{1,6}"
 CONTEXT_RIGHT_EDGE = r"(?![A-Za-z0-9_-])"
