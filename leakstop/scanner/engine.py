@@ -452,7 +452,10 @@ class KeywordEngine(_WindowConfirmer):
 
 
 def _keyword_automaton(keywords: list[bytes]) -> Any:
-    """An Aho-Corasick automaton over `keywords`, or None without pyahocorasick."""
+    """An Aho-Corasick automaton over `keywords`, or None without pyahocorasick or keywords
+    (every rule restricted to some paths)."""
+    if not keywords:
+        return None
     try:
         import ahocorasick
     except ImportError:

@@ -55,7 +55,8 @@ CREDENTIAL_FILES = [
     ),
     (
         "FileZilla/sitemanager.xml",
-        '<Server><Host>ftp.shop.internal</Host><User>web</User>\n<Pass encoding="base64">cGFzczEyMw==</Pass></Server>\n',
+        "<Server><Host>ftp.shop.internal</Host><User>web</User>\n"
+        '<Pass encoding="base64">cGFzczEyMw==</Pass></Server>\n',
         "filezilla-password",
         "pass123",
     ),
@@ -67,7 +68,7 @@ CREDENTIAL_FILES = [
     ),
     (
         ".idea/webServers.xml",
-        '<fileTransfer accessType="SFTP" host="staging" port="22" login="deploy" password="dfc4" />\n',
+        '<fileTransfer accessType="SFTP" host="staging" login="deploy" password="dfc4" />\n',
         "jetbrains-webservers-password",
         "dfc4",
     ),
