@@ -66,7 +66,11 @@ def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:
             for rule in config.rules
         ]
         categories = Counter(str(row["category"]) for row in rows)
-        listing = {"total": len(rows), "categories": dict(sorted(categories.items())), "rules": rows}
+        listing = {
+            "total": len(rows),
+            "categories": dict(sorted(categories.items())),
+            "rules": rows,
+        }
         json.dump(listing, out, indent=2)
         out.write("\n")
         return
