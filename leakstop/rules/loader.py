@@ -14,6 +14,7 @@ import yaml
 from leakstop.allowlist import parse_allowlist
 from leakstop.errors import ConfigError, RuleError
 from leakstop.finding import Severity
+from leakstop.rules.globs import glob_problem
 from leakstop.rules.model import (
     DEFAULT_REMEDIATION,
     Example,
@@ -32,6 +33,7 @@ RULE_KEYS = (
     "regex",
     "context",
     "keywords",
+    "paths",
     "entropy",
     "validator",
     "severity",
@@ -135,6 +137,12 @@ def parse_rule(
         fields.fail("id must be lower-case letters, digits and dashes", fields.line_of("id"))
 
     source, keywords = _regex_and_keywords(fields)
+    paths = _paths(fields)
+    if not keywords and not paths:
+        fields.fail(
+            "keywords must list at least one literal (only a rule with `paths` may have none)",
+            fields.line_of("keywords"),
+        )
     if not trusted:
         compile_rule_regex(source, fields)
 
@@ -181,8 +189,20 @@ def parse_rule(
         respond=_respond_spec(fields),
         positives=positives,
         negatives=negatives,
+        paths=paths,
         source=path,
     )
+
+
+def _paths(fields: Fields) -> tuple[str, ...]:
+    globs = fields.string_list("paths")
+    if fields.has("paths") and not globs:
+        fields.fail("paths must list at least one glob (or be left out)", fields.line_of("paths"))
+    for glob in globs:
+        problem = glob_problem(glob)
+        if problem is not None:
+            fields.fail(f"paths: {glob!r} {problem}", fields.line_of("paths"))
+    return tuple(globs)
 
 
 #: What may sit between an issuer's name and its value: the rest of a variable or key name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 import regex as regex_module
@@ -10,6 +11,7 @@ from regex import Match, Pattern
 
 from leakstop.allowlist import Allowlist
 from leakstop.finding import Severity
+from leakstop.rules.globs import compile_globs
 
 #: Used in help text when a rule gives no remediation of its own.
 DEFAULT_REMEDIATION = (
@@ -94,9 +96,14 @@ class Rule:
     respond: RespondSpec | None = field(default=None, repr=False)
     positives: tuple[Example, ...] = field(default=(), repr=False)
     negatives: tuple[Example, ...] = field(default=(), repr=False)
+    #: Globs of the files the rule applies to (`**/.netrc`); empty: every file. Such files
+    #: exist to hold credentials, so a weak value there is a real one: the rule runs only on
+    #: them, and skips the placeholder heuristics, keeping only the unfilled-template check.
+    paths: tuple[str, ...] = ()
     #: The file the rule came from, for error messages.
     source: str = ""
     _compiled: list[Pattern[bytes]] = field(default_factory=list, repr=False, compare=False)
+    _path_pattern: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def pattern(self) -> Pattern[bytes]:
@@ -104,6 +111,14 @@ class Rule:
         if not self._compiled:
             self._compiled.append(regex_module.compile(self.regex.encode("utf-8")))
         return self._compiled[0]
+
+    def applies_to_path(self, path: str) -> bool:
+        """Whether the rule runs on the file at `path` (relative to the scan root, `/`)."""
+        if not self.paths:
+            return True
+        if not self._path_pattern:
+            self._path_pattern.append(compile_globs(self.paths))
+        return self._path_pattern[0].fullmatch(path) is not None
 
     def secret_span(self, match: Match[bytes]) -> tuple[int, int]:
         """Start and end offsets of the secret within the matched bytes' buffer."""

@@ -41,7 +41,7 @@ def regex_hazard(source: str) -> str | None:
             parsed = sre_parse.parse(source)
     except (sre.error, RecursionError, OverflowError, ValueError):
         return None
-    return _walk(list(parsed), 1)
+    return _walk(list(parsed.data), 1)
 
 
 def _walk(items: list[tuple[Any, Any]], expansion: int) -> str | None:

@@ -100,12 +100,13 @@ class Detector:
 
     def detect(self, chunk: Chunk) -> list[Finding]:
         """The findings in one chunk, reported under its path."""
-        return self.place(self.hits(chunk.data), chunk.path, chunk.commit)
+        return self.place(self.hits(chunk.data, chunk.path), chunk.path, chunk.commit)
 
-    def hits(self, raw_data: bytes) -> list[Hit]:
-        """Every secret in `raw_data` that passes the checks no path decides."""
+    def hits(self, raw_data: bytes, path: str | None = None) -> list[Hit]:
+        """Every secret in `raw_data` that passes the checks no path decides; with `path`,
+        also those of the rules restricted to files like it (`Rule.paths`)."""
         data = to_scannable(raw_data, sniff(raw_data[:SNIFF_BYTES]))
-        raw = self.engine.find(data)
+        raw = self.engine.find(data, path)
         candidates = _drop_shadowed(raw)
         if not candidates:
             return []
@@ -130,6 +131,9 @@ class Detector:
         findings = []
         for hit in hits:
             rule = self._rule(hit.rule_id)
+            if not rule.applies_to_path(path):
+                # History reports one blob's hits under each path that held it.
+                continue
             if rule.generic and (
                 filters.is_lock_file(path) or (hit.bare_identifier and filters.is_code_file(path))
             ):
@@ -172,6 +176,8 @@ class Detector:
         if rule.entropy is not None and entropy < rule.entropy:
             return []
         bare = False
+        if rule.paths and filters.is_unfilled_template(secret):
+            return []
         if rule.generic:
             verdict = _generic_verdict(candidate, secret, site.line, data)
             if verdict is _Generic.FALSE_POSITIVE:

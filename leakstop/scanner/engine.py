@@ -26,6 +26,7 @@ import regex
 
 from leakstop import __version__, cache
 from leakstop.errors import ConfigError, RuleError
+from leakstop.rules.globs import compile_globs
 from leakstop.rules.model import Rule
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,14 @@ class Engine(Protocol):
     #: The rules, in order; a candidate's `rule` is one of them.
     rules: list[Rule]
 
-    def find(self, data: bytes) -> list[Candidate]:
-        """Every rule match in `data`, ordered by secret start, then rule order."""
+    def find(self, data: bytes, path: str | None = None) -> list[Candidate]:
+        """Every rule match in `data`, ordered by secret start, then rule order. Rules with
+        `paths` run only when `path` (the file's, relative to the scan root) matches one."""
+        ...
+
+    def path_group(self, path: str) -> str:
+        """Which path-restricted rules apply to `path` ("" for none), as a key: two files
+        with the same bytes and the same group get the same candidates."""
         ...
 
     def take_timeouts(self) -> list[str]:
@@ -121,11 +128,55 @@ class _WindowConfirmer:
         self.rules = list(rules)
         self.reach = _cached_reaches(self.rules)
         self._timed_out: list[str] = []
+        #: Rules for every file: only these enter the prefilter (database, keyword search),
+        #: so a rule restricted to some paths costs nothing on the others.
+        self.everywhere = [index for index, rule in enumerate(self.rules) if not rule.paths]
+        self._scoped = [index for index, rule in enumerate(self.rules) if rule.paths]
+        self._any_scoped = compile_globs([g for i in self._scoped for g in self.rules[i].paths])
 
     def take_timeouts(self) -> list[str]:
         """The ids of rules given up (over CONFIRM_BUDGET) since the last call."""
         taken, self._timed_out = self._timed_out, []
         return taken
+
+    def path_group(self, path: str) -> str:
+        return ",".join(str(index) for index in self._scoped_for(path))
+
+    def _scoped_for(self, path: str | None) -> list[int]:
+        """Indexes of the path-restricted rules that apply to `path`."""
+        if path is None or not self._scoped or not self._any_scoped.fullmatch(path):
+            return []
+        return [index for index in self._scoped if self.rules[index].applies_to_path(path)]
+
+    def _scoped_windows(self, data: bytes, path: str | None) -> dict[int, list[tuple[int, int]]]:
+        """Windows of the path-restricted rules that apply to `path`: around their keywords,
+        or the whole file for a rule without keywords (a file that is one key, `master.key`).
+        Found with `bytes.find`, whatever the engine: these files are few and small."""
+        windows: dict[int, list[tuple[int, int]]] = {}
+        indexes = self._scoped_for(path)
+        if not indexes:
+            return windows
+        lowered = data.lower()
+        for index in indexes:
+            rule = self.rules[index]
+            if not rule.keywords:
+                windows[index] = [(0, len(data))]
+                continue
+            spans: list[tuple[int, int]] = []
+            for keyword in rule.keywords:
+                needle = keyword.encode()
+                position = lowered.find(needle)
+                while position >= 0:
+                    spans.append(
+                        (
+                            max(0, position - self.reach[index]),
+                            position + len(needle) + self.reach[index],
+                        )
+                    )
+                    position = lowered.find(needle, position + 1)
+            if spans:
+                windows[index] = _line_windows(data, merge_spans(spans), 0)
+        return windows
 
     def confirm(self, data: bytes, triggers: dict[int, list[tuple[int, int]]]) -> list[Candidate]:
         """`triggers` maps a rule index to (low, high) offsets that every match lies around."""
@@ -215,12 +266,15 @@ class HyperscanEngine(_WindowConfirmer):
         super().__init__(rules)
         import hyperscan
 
-        self._database = _compile_database(hyperscan, self.rules)
+        everywhere = [self.rules[index] for index in self.everywhere]
+        self._database = _compile_database(hyperscan, everywhere) if everywhere else None
 
-    def find(self, data: bytes) -> list[Candidate]:
+    def find(self, data: bytes, path: str | None = None) -> list[Candidate]:
         ends: dict[int, list[tuple[int, int]]] = {}
+        everywhere = self.everywhere
 
-        def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+        def on_match(pattern_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+            rule_index = everywhere[pattern_id]
             spans = ends.get(rule_index)
             if spans is None:
                 ends[rule_index] = [(end, end)]
@@ -229,9 +283,14 @@ class HyperscanEngine(_WindowConfirmer):
             else:
                 spans.append((end, end))
 
-        self._database.scan(data, match_event_handler=on_match)
+        if self._database is not None:
+            self._database.scan(data, match_event_handler=on_match)
         # A window reaches back `max_length` from the first end of each run.
-        return self.confirm(data, ends)
+        windows = {
+            index: _line_windows(data, spans, self.reach[index]) for index, spans in ends.items()
+        }
+        windows.update(self._scoped_windows(data, path))
+        return self.confirm_windows(data, windows)
 
 
 def hyperscan_pattern(source: str) -> bytes:
@@ -376,15 +435,15 @@ class KeywordEngine(_WindowConfirmer):
     def __init__(self, rules: Sequence[Rule]) -> None:
         super().__init__(rules)
         by_keyword: dict[bytes, dict[int, list[int]]] = {}
-        for index, rule in enumerate(self.rules):
-            for keyword in rule.keywords:
+        for index in self.everywhere:
+            for keyword in self.rules[index].keywords:
                 by_reach = by_keyword.setdefault(keyword.lower().encode(), {})
                 by_reach.setdefault(self.reach[index], []).append(index)
         self._by_keyword = by_keyword
         self._automaton = _keyword_automaton(list(by_keyword))
 
-    def find(self, data: bytes) -> list[Candidate]:
-        windows: dict[int, list[tuple[int, int]]] = {}
+    def find(self, data: bytes, path: str | None = None) -> list[Candidate]:
+        windows: dict[int, list[tuple[int, int]]] = self._scoped_windows(data, path)
         for keyword, positions in self._occurrences(data.lower()).items():
             for reach, indexes in self._by_keyword[keyword].items():
                 # The keyword may sit anywhere in the match: reach both ways. Occurrences are
@@ -415,7 +474,10 @@ class KeywordEngine(_WindowConfirmer):
 
 
 def _keyword_automaton(keywords: list[bytes]) -> Any:
-    """An Aho-Corasick automaton over `keywords`, or None without pyahocorasick."""
+    """An Aho-Corasick automaton over `keywords`, or None without pyahocorasick or keywords
+    (every rule restricted to some paths)."""
+    if not keywords:
+        return None
     try:
         import ahocorasick
     except ImportError:

@@ -103,6 +103,17 @@ def _heuristic() -> ModuleType:
     return heuristic
 
 
+#: A value that only masks one (`****`, `xxxxxx`, `...`, `•••`): a form or a redacted copy.
+_MASK_ONLY = re.compile(r"^(?:[*xX#._-]|\u2022){3,}$")
+
+
+def is_unfilled_template(secret: str) -> bool:
+    """A slot, not a value: `${PASS}`, `{{ pass }}`, `<password>`, `%(pw)s`, `$DB_PASS`,
+    `****`. The only check left for rules that apply to credential files (`.netrc`,
+    `.pgpass`), where a weak or stock-looking value is still the real password."""
+    return bool(_TEMPLATE.search(secret) or _MASK_ONLY.match(secret))
+
+
 def is_placeholder(secret: str) -> bool:
     """Templates (`${X}`, `{{ x }}`, `<your-key>`), filler (`xxxx`, `****`) and stock words."""
     return bool(

@@ -69,7 +69,7 @@ def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
         return Outcome(
             chunk.path, chunk.skipped, chunk.size, [], chunk.commit, same_as=chunk.same_as
         )
-    hits = detector.hits(chunk.data)
+    hits = detector.hits(chunk.data, chunk.path)
     return Outcome(
         chunk.path,
         None,

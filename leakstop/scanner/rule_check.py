@@ -66,7 +66,8 @@ def structure_problems(rule: Rule, *, min_examples: int = 0) -> list[str]:
     for example in rule.positives:
         for match in rule.pattern.finditer(example.text.encode()):
             text = match.group().lower()
-            if not any(keyword.encode() in text for keyword in rule.keywords):
+            # A rule without keywords runs only on its `paths`, over the whole file.
+            if rule.keywords and not any(keyword.encode() in text for keyword in rule.keywords):
                 problems.append(
                     f"match {match.group()!r} holds none of the keywords {list(rule.keywords)}"
                 )

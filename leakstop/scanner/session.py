@@ -149,7 +149,7 @@ def prepare(request: ScanRequest, *, warn_legacy_baseline: bool = True) -> Prepa
         engine=engine.name,
     )
     detector = Detector(engine, config.allowlists, key.key)
-    source = _source(request, root, config)
+    source = _source(request, root, config, engine.path_group)
     return Prepared(root, config, source, detector, recipe, key, baseline)
 
 
@@ -204,7 +204,9 @@ def _root(request: ScanRequest) -> Path:
     return top
 
 
-def _source(request: ScanRequest, root: Path, config: Config) -> Source:
+def _source(
+    request: ScanRequest, root: Path, config: Config, path_group: Callable[[str], str]
+) -> Source:
     max_size = config.max_file_size
     if request.max_file_size is not None:
         max_size = request.max_file_size or None
@@ -214,7 +216,7 @@ def _source(request: ScanRequest, root: Path, config: Config) -> Source:
         return StdinSource(request.stdin, request.stdin_name, max_size)
     if request.mode is Mode.HISTORY:
         return GitHistorySource(
-            root, list(request.log_opts), list(request.revisions), max_size, skip
+            root, list(request.log_opts), list(request.revisions), max_size, skip, path_group
         )
     if request.mode is Mode.DIFF:
         base, head = resolve_range(root, request.diff_range, request.fetch)

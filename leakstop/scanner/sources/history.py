@@ -41,6 +41,9 @@ class Introduction:
     blob_id: str
     path: str
     commit: Commit
+    #: What the blob's hits are remembered by (`Chunk.blob_id`): the blob id, and the group
+    #: of path-restricted rules its path gets, if any (`GitHistorySource.path_group`).
+    key: str = ""
 
 
 class BlobChunkReader(CatFileChunkReader[Introduction]):
@@ -52,7 +55,7 @@ class BlobChunkReader(CatFileChunkReader[Introduction]):
             log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
             return None
         chunk = blob_chunk(entry.path, blob, commit=entry.commit)
-        return dataclasses.replace(chunk, blob_id=entry.blob_id)
+        return dataclasses.replace(chunk, blob_id=entry.key or entry.blob_id)
 
 
 @dataclass
@@ -73,6 +76,9 @@ class GitHistorySource:
     revisions: list[str] = field(default_factory=list)
     max_size: int | None = None
     skip: Callable[[str], bool] = field(default=lambda _path: False)
+    #: Which path-restricted rules apply at a path (`Engine.path_group`): a blob seen before
+    #: is read again at a path with other such rules (a `notes.txt` copied to `.netrc`).
+    path_group: Callable[[str], str] = field(default=lambda _path: "")
     unit: str = "blob"
 
     def warn_if_shallow(self) -> None:
@@ -96,18 +102,21 @@ class GitHistorySource:
         for commit, blob_id, path, mode in self._log():
             if mode in _NOT_CONTENT:
                 continue
-            key = bytes.fromhex(blob_id)
-            place = key + os.fsencode(path)
+            place = bytes.fromhex(blob_id) + os.fsencode(path)
             if place in placed:
                 continue
             placed.add(place)
             if self.skip(path):
                 yield Chunk(path, commit=commit, skipped=SkipReason.ALLOWLISTED)
-            elif key in read:
-                yield Chunk(path, commit=commit, same_as=blob_id)
+                continue
+            group = self.path_group(path)
+            key = bytes.fromhex(blob_id) + group.encode()
+            remembered = f"{blob_id}:{group}" if group else blob_id
+            if key in read:
+                yield Chunk(path, commit=commit, same_as=remembered)
             else:
                 read.add(key)
-                yield Introduction(blob_id, path, commit)
+                yield Introduction(blob_id, path, commit, remembered)
 
     def command(self) -> list[str]:
         """`git log`: our options first (so no user option can reorder or hide them), then

@@ -1,0 +1,69 @@
+"""Path globs of rules that apply only to some files (`paths:`): `**/.netrc`, `**/filezilla/*.xml`.
+
+A glob is matched against the whole path relative to the scan root, with `/` separators and
+ignoring case (the credential files we know keep their names on Windows too, where case does
+not count): `**/` is any number of folders (none included), `*` any characters but `/`, `?` one
+of them, `[...]` one of a set. A glob without `/` matches a file name in any folder, as in
+`.gitignore`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+#: Characters a glob must not contain: a backslash is a Windows separator or an escape, and
+#: either reading would surprise someone.
+_FORBIDDEN = "\\\0\n"
+
+
+def glob_problem(glob: str) -> str | None:
+    """Why `glob` is not a usable path glob, or None."""
+    if not glob or glob != glob.strip():
+        return "must be a non-empty glob without surrounding spaces"
+    if any(char in glob for char in _FORBIDDEN):
+        return "must use / between folders (no backslashes)"
+    if glob.startswith("/") or glob.startswith("./"):
+        return "is matched against paths relative to the scan root: drop the leading / or ./"
+    if glob.count("[") != glob.count("]"):
+        return "has an unclosed [...] set"
+    if "**" in glob.replace("**/", "").replace("/**", ""):
+        return "may use ** only as a whole folder name (**/name, folder/**)"
+    return None
+
+
+def glob_regex(glob: str) -> str:
+    """The regex (for `re.fullmatch` on a `/`-separated path) that `glob` stands for."""
+    if "/" not in glob:
+        glob = "**/" + glob
+    out: list[str] = []
+    position = 0
+    while position < len(glob):
+        if glob.startswith("**/", position):
+            out.append("(?:[^/]*/)*")
+            position += 3
+        elif glob.startswith("/**", position) and position + 3 == len(glob):
+            out.append("/.*")
+            position += 3
+        elif glob[position] == "*":
+            out.append("[^/]*")
+            position += 1
+        elif glob[position] == "?":
+            out.append("[^/]")
+            position += 1
+        elif glob[position] == "[":
+            close = glob.index("]", position + 1)
+            members = glob[position + 1 : close]
+            negate = members.startswith("!")
+            body = re.escape(members[1:] if negate else members).replace("\\-", "-")
+            out.append(f"[{'^/' if negate else ''}{body}]")
+            position = close + 1
+        else:
+            out.append(re.escape(glob[position]))
+            position += 1
+    return "".join(out)
+
+
+def compile_globs(globs: Sequence[str]) -> re.Pattern[str]:
+    """One pattern that fully matches a path when any of `globs` does (case ignored)."""
+    return re.compile("|".join(f"(?:{glob_regex(glob)})" for glob in globs), re.IGNORECASE)
