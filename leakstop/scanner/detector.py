@@ -301,13 +301,18 @@ def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
     """Keep one candidate per secret span (the highest precedence; ties: rule order), and drop
     generic candidates that overlap a specific rule's match: the specific rule knows the
     format (even when it then rejects the value, say for a bad checksum, the generic rule must
-    not report it instead)."""
+    not report it instead). Of generic candidates that start at the same byte, only the
+    longest stays: `password=Xk9%p^2;Lm#7` in an INI file is one value, not its first part."""
     best: dict[tuple[int, int], Candidate] = {}
+    generic_end: dict[int, int] = {}
     for candidate in candidates:
         span = (candidate.secret_start, candidate.secret_end)
         kept = best.get(span)
         if kept is None or precedence(candidate.rule) > precedence(kept.rule):
             best[span] = candidate
+        if candidate.rule.generic:
+            start, end = span
+            generic_end[start] = max(end, generic_end.get(start, end))
     specific = merge_spans([span for span, c in best.items() if not c.rule.generic])
     starts = [start for start, _end in specific]
     kept_candidates = []
@@ -316,6 +321,8 @@ def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
         if best[span] is not candidate:
             continue
         if candidate.rule.generic:
+            if generic_end[span[0]] > span[1]:
+                continue
             # The last specific span starting before this one's end is the only one that
             # can overlap it (spans are merged).
             index = bisect.bisect_left(starts, span[1]) - 1
