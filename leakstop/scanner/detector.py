@@ -153,7 +153,7 @@ class Detector:
         rule = candidate.rule
         raw = data[candidate.secret_start : candidate.secret_end]
         if (rule.generic or rule.decode) and depth < decode.MAX_DEPTH:
-            inside = self._decoded(raw, site, depth)
+            inside = self._decoded(raw, site, depth, with_generic=not rule.generic)
             if inside:
                 return inside
         secret = decode_secret(raw)
@@ -183,24 +183,38 @@ class Detector:
             return []
         return [(secret, rule, validated, entropy, encodings, bare)]
 
-    def _decoded(self, raw: bytes, site: _Site, depth: int) -> list[_Verdict]:
+    def _decoded(
+        self, raw: bytes, site: _Site, depth: int, with_generic: bool = False
+    ) -> list[_Verdict]:
         """Credentials of specific rules inside a decoded value (a base64 GitHub token in a
         Kubernetes Secret, a token in an `Authorization: Basic` header). Generic matches
-        inside are not reported twice: the outer candidate stands for them."""
+        inside a generic candidate are not reported twice: the outer candidate stands for
+        them. A container rule's value (`with_generic`) has no such stand-in, so when no
+        specific rule finds anything inside, a generic one may (`password=...` in a base64
+        config file)."""
         for decoded in decode.decodings(raw, decode.MAX_DEPTH - depth):
-            found = []
-            for inner in _drop_shadowed(self.engine.find(decoded.data)):
-                if inner.rule.generic:
-                    continue
-                for secret, rule, validated, entropy, encodings, bare in self._evaluate(
-                    inner, decoded.data, site, depth + len(decoded.encodings)
-                ):
-                    found.append(
-                        (secret, rule, validated, entropy, (*decoded.encodings, *encodings), bare)
-                    )
+            inner = _drop_shadowed(self.engine.find(decoded.data))
+            specific = [c for c in inner if not c.rule.generic]
+            found = self._inside(specific, decoded, site, depth)
+            if not found and with_generic:
+                generic = [c for c in inner if c.rule.generic]
+                found = self._inside(generic, decoded, site, depth)
             if found:
                 return found
         return []
+
+    def _inside(
+        self, candidates: list[Candidate], decoded: decode.Decoded, site: _Site, depth: int
+    ) -> list[_Verdict]:
+        found = []
+        for inner in candidates:
+            for secret, rule, validated, entropy, encodings, bare in self._evaluate(
+                inner, decoded.data, site, depth + len(decoded.encodings)
+            ):
+                found.append(
+                    (secret, rule, validated, entropy, (*decoded.encodings, *encodings), bare)
+                )
+        return found
 
     def _hit(
         self,
