@@ -144,6 +144,18 @@ def is_basic_auth(secret: str) -> bool:
     return bool(colon and user and password) and raw.isprintable()
 
 
+def is_base64_text(secret: str) -> bool:
+    """Base64 of printable text with no surrounding whitespace: an encoded password (npm's
+    `_password`), not a random string that happens to use the base64 alphabet."""
+    if len(secret) % 4:
+        return False
+    try:
+        raw = base64.b64decode(secret, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    return bool(raw) and raw.isprintable() and raw == raw.strip()
+
+
 Validator = Callable[[str], bool]
 
 VALIDATORS: dict[str, Validator] = {
@@ -157,4 +169,5 @@ VALIDATORS: dict[str, Validator] = {
     "grafana-service-account": is_grafana_service_account_token,
     "private-key": is_private_key,
     "basic-auth": is_basic_auth,
+    "base64-text": is_base64_text,
 }

@@ -157,7 +157,7 @@ class Detector:
         rule = candidate.rule
         raw = data[candidate.secret_start : candidate.secret_end]
         if (rule.generic or rule.decode) and depth < decode.MAX_DEPTH:
-            inside = self._decoded(raw, site, depth)
+            inside = self._decoded(raw, site, depth, with_generic=not rule.generic)
             if inside:
                 return inside
         secret = decode_secret(raw)
@@ -189,24 +189,38 @@ class Detector:
             return []
         return [(secret, rule, validated, entropy, encodings, bare)]
 
-    def _decoded(self, raw: bytes, site: _Site, depth: int) -> list[_Verdict]:
+    def _decoded(
+        self, raw: bytes, site: _Site, depth: int, with_generic: bool = False
+    ) -> list[_Verdict]:
         """Credentials of specific rules inside a decoded value (a base64 GitHub token in a
         Kubernetes Secret, a token in an `Authorization: Basic` header). Generic matches
-        inside are not reported twice: the outer candidate stands for them."""
+        inside a generic candidate are not reported twice: the outer candidate stands for
+        them. A container rule's value (`with_generic`) has no such stand-in, so when no
+        specific rule finds anything inside, a generic one may (`password=...` in a base64
+        config file)."""
         for decoded in decode.decodings(raw, decode.MAX_DEPTH - depth):
-            found = []
-            for inner in _drop_shadowed(self.engine.find(decoded.data)):
-                if inner.rule.generic:
-                    continue
-                for secret, rule, validated, entropy, encodings, bare in self._evaluate(
-                    inner, decoded.data, site, depth + len(decoded.encodings)
-                ):
-                    found.append(
-                        (secret, rule, validated, entropy, (*decoded.encodings, *encodings), bare)
-                    )
+            inner = _drop_shadowed(self.engine.find(decoded.data))
+            specific = [c for c in inner if not c.rule.generic]
+            found = self._inside(specific, decoded, site, depth)
+            if not found and with_generic:
+                generic = [c for c in inner if c.rule.generic]
+                found = self._inside(generic, decoded, site, depth)
             if found:
                 return found
         return []
+
+    def _inside(
+        self, candidates: list[Candidate], decoded: decode.Decoded, site: _Site, depth: int
+    ) -> list[_Verdict]:
+        found = []
+        for inner in candidates:
+            for secret, rule, validated, entropy, encodings, bare in self._evaluate(
+                inner, decoded.data, site, depth + len(decoded.encodings)
+            ):
+                found.append(
+                    (secret, rule, validated, entropy, (*decoded.encodings, *encodings), bare)
+                )
+        return found
 
     def _hit(
         self,
@@ -307,13 +321,18 @@ def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
     """Keep one candidate per secret span (the highest precedence; ties: rule order), and drop
     generic candidates that overlap a specific rule's match: the specific rule knows the
     format (even when it then rejects the value, say for a bad checksum, the generic rule must
-    not report it instead)."""
+    not report it instead). Of generic candidates that start at the same byte, only the
+    longest stays: `password=Xk9%p^2;Lm#7` in an INI file is one value, not its first part."""
     best: dict[tuple[int, int], Candidate] = {}
+    generic_end: dict[int, int] = {}
     for candidate in candidates:
         span = (candidate.secret_start, candidate.secret_end)
         kept = best.get(span)
         if kept is None or precedence(candidate.rule) > precedence(kept.rule):
             best[span] = candidate
+        if candidate.rule.generic:
+            start, end = span
+            generic_end[start] = max(end, generic_end.get(start, end))
     specific = merge_spans([span for span, c in best.items() if not c.rule.generic])
     starts = [start for start, _end in specific]
     kept_candidates = []
@@ -322,6 +341,8 @@ def _drop_shadowed(candidates: list[Candidate]) -> list[Candidate]:
         if best[span] is not candidate:
             continue
         if candidate.rule.generic:
+            if generic_end[span[0]] > span[1]:
+                continue
             # The last specific span starting before this one's end is the only one that
             # can overlap it (spans are merged).
             index = bisect.bisect_left(starts, span[1]) - 1

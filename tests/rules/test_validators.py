@@ -121,3 +121,12 @@ def test_basic_auth() -> None:
     assert is_basic_auth("dXNlcjpwYXNz")  # user:pass
     assert not is_basic_auth("dXNlcg==")  # no password
     assert not is_basic_auth("not base64!")
+
+
+def test_base64_text() -> None:
+    from leakstop.rules.validators import is_base64_text
+
+    assert is_base64_text(base64.b64encode(b"Tz8$kQ3nWv6@").decode())
+    assert not is_base64_text("Tq8vW3xLz6Rk2pN9")  # the alphabet, but decodes to binary
+    assert not is_base64_text(base64.b64encode(b" padded ").decode())
+    assert not is_base64_text("VHo4JGtRM25XdjZ")  # not a whole number of 4-character groups
