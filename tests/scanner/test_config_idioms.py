@@ -34,7 +34,8 @@ FOUND: list[tuple[str, str, set[tuple[str, str]]]] = [
         f"[pypi]\nusername = __token__\npassword = {PYPI_TOKEN}\n\n"
         "[private]\nrepository = https://nexus.corp.internal/repository/pypi-internal/\n"
         "username = deployer\npassword = Vq8#kT2;mZ!x\n",
-        {("pypi-api-token", PYPI_TOKEN), ("generic-config-password", "Vq8#kT2;mZ!x")},
+        # In a .pypirc the credential-file rule reports it (credfiles.yaml).
+        {("pypi-api-token", PYPI_TOKEN), ("pypirc-password", "Vq8#kT2;mZ!x")},
     ),
     (
         "npm/.npmrc",
@@ -91,7 +92,7 @@ FOUND: list[tuple[str, str, set[tuple[str, str]]]] = [
     (
         "ini/my.cnf",
         "[client]\nuser=backup\npassword=Hq2'vL9\"xTz,7\n",
-        {("generic-config-password", "Hq2'vL9\"xTz,7")},
+        {("mysql-option-file-password", "Hq2'vL9\"xTz,7")},
     ),
     (
         "nginx/upstream.conf",
