@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from leakstop.finding import Finding
+from leakstop.scanner.rule_check import available_engines
 from leakstop.scanner.session import ScanRequest, execute
 
 #: Random values of no issuer's format (secrets.choice over letters and digits).
@@ -98,6 +99,13 @@ IDIOMS = [
             'os.environ.setdefault("DJANGO_SECRET_KEY", "")',
             'os.environ.setdefault("DJANGO_SECRET_KEY", "change-me")',
         ),
+    ),
+    Idiom(
+        "python-setdefault-nested",
+        "app/factory.py",
+        f'app.config.from_mapping(SECRET_KEY=os.environ.setdefault("FLASK_SECRET_KEY", "{KEY}"))',
+        KEY,
+        ('app.config.from_mapping(SECRET_KEY=os.environ.setdefault("FLASK_SECRET_KEY", ""))',),
     ),
     Idiom(
         "python-getenv-default",
@@ -409,15 +417,19 @@ def _write(root: Path, folder: str, path: str, text: str) -> str:
     return relative
 
 
-@pytest.fixture(scope="module")
-def scanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Finding]]:
-    """Findings by file, for every literal and clean variant written under one root."""
+@pytest.fixture(scope="module", params=available_engines())
+def scanned(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[Finding]]:
+    """Findings by file, for every literal and clean variant written under one root, on each
+    engine (Hyperscan once missed `x.setdefault("SECRET_KEY", ...)` that the keywords found)."""
     root = tmp_path_factory.mktemp("idioms")
     for idiom in IDIOMS:
         _write(root, f"literal/{idiom.name}", idiom.path, idiom.literal)
         for number, clean in enumerate(idiom.clean):
             _write(root, f"clean/{idiom.name}/{number}", idiom.path, clean)
-    _prepared, result = execute(ScanRequest(paths=(root,), use_git=False, jobs=1))
+    scan = ScanRequest(paths=(root,), use_git=False, jobs=1, engine=request.param)
+    _prepared, result = execute(scan)
     by_file: dict[str, list[Finding]] = {}
     for finding in result.findings:
         by_file.setdefault(finding.location.path, []).append(finding)
