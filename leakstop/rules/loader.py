@@ -190,6 +190,7 @@ def parse_rule(
         positives=positives,
         negatives=negatives,
         paths=paths,
+        triggers=keywords if fields.has("context") else (),
         source=path,
     )
 

@@ -100,6 +100,10 @@ class Rule:
     #: exist to hold credentials, so a weak value there is a real one: the rule runs only on
     #: them, and skips the placeholder heuristics, keeping only the unfilled-template check.
     paths: tuple[str, ...] = ()
+    #: Literals (case-insensitive) a prefilter may look for instead of the regex: the issuer
+    #: names of a context rule. Every match starts with one, and reaches at most the rule's
+    #: width past it.
+    triggers: tuple[str, ...] = ()
     #: The file the rule came from, for error messages.
     source: str = ""
     _compiled: list[Pattern[bytes]] = field(default_factory=list, repr=False, compare=False)

@@ -268,20 +268,27 @@ class HyperscanEngine(_WindowConfirmer):
 
         everywhere = [self.rules[index] for index in self.everywhere]
         self._database = _compile_database(hyperscan, everywhere) if everywhere else None
+        #: How far past a trigger literal a rule's match may end (0: Hyperscan matches the
+        #: whole regex, and reports match ends).
+        self._forward = [
+            self.reach[index] if rule.triggers else 0 for index, rule in enumerate(self.rules)
+        ]
 
     def find(self, data: bytes, path: str | None = None) -> list[Candidate]:
         ends: dict[int, list[tuple[int, int]]] = {}
         everywhere = self.everywhere
+        forward = self._forward
 
         def on_match(pattern_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
             rule_index = everywhere[pattern_id]
+            high = end + forward[rule_index]
             spans = ends.get(rule_index)
             if spans is None:
-                ends[rule_index] = [(end, end)]
-            elif end - spans[-1][1] <= 1:
-                spans[-1] = (spans[-1][0], end)  # a run of ends from one greedy match
+                ends[rule_index] = [(end, high)]
+            elif end - spans[-1][1] <= 1 or end <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(high, spans[-1][1]))  # one greedy match's run
             else:
-                spans.append((end, end))
+                spans.append((end, high))
 
         if self._database is not None:
             self._database.scan(data, match_event_handler=on_match)
@@ -332,11 +339,25 @@ def hyperscan_pattern(source: str) -> bytes:
     return "".join(out).encode()
 
 
+def prefilter_pattern(rule: Rule) -> bytes:
+    """What Hyperscan looks for: the rule's regex, or for a rule with trigger literals (a
+    context rule: an issuer name, then a value) just those literals, case-insensitive. A
+    literal compiles and scans far faster than the regex, and the names are rare; the
+    regex confirms in a window around each one."""
+    if rule.triggers:
+        return b"(?i:" + b"|".join(re.escape(t).encode() for t in rule.triggers) + b")"
+    return hyperscan_pattern(rule.regex)
+
+
 def _compile_database(hyperscan: Any, rules: Sequence[Rule]) -> Any:
     """One database of all rules, from the on-disk cache when these exact patterns were
     compiled before (compiling ~200 rules takes seconds; loading the cache milliseconds)."""
     key = _rules_key(
-        rules, getattr(hyperscan, "__version__", ""), platform.machine(), platform.system()
+        rules,
+        getattr(hyperscan, "__version__", ""),
+        platform.machine(),
+        platform.system(),
+        ",".join(str(i) for i, rule in enumerate(rules) if rule.triggers),
     )
     cached = cache.load(f"hyperscan-{key}.db")
     if cached is not None:
@@ -347,7 +368,7 @@ def _compile_database(hyperscan: Any, rules: Sequence[Rule]) -> Any:
             return database
         except hyperscan.error:
             log.debug("cached Hyperscan database is unusable here; compiling again")
-    patterns = [hyperscan_pattern(rule.regex) for rule in rules]
+    patterns = [prefilter_pattern(rule) for rule in rules]
     database = _compile_all(hyperscan, rules, patterns)
     cache.store(f"hyperscan-{key}.db", hyperscan.dumpb(database))
     return database
