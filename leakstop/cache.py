@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 #: Entries not read or written for this long are deleted.
 MAX_AGE_SECONDS = 30 * 24 * 3600
 #: At most this many entries stay. A rule set makes two (its compiled Hyperscan database,
-#: a few MB, and its regex reaches), so the last eight rule sets (versions, repositories with
-#: their own rules) stay warm; a miss costs a few seconds of compiling.
-MAX_ENTRIES = 16
+#: a few MB, and its regex reaches) and each leakstop version one more (its parsed rule
+#: files), so the last several rule sets (versions, repositories with their own rules) stay
+#: warm; a miss costs a few seconds of compiling.
+MAX_ENTRIES = 24
 
 _ENTRY_NAME = r"[a-z][a-z0-9_]*-[0-9a-f]{16,64}\.[a-z]{1,8}"
 _ENTRY = re.compile(_ENTRY_NAME)
