@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from leakstop.errors import RuleError
@@ -53,3 +55,22 @@ def test_a_rule_id_with_a_trailing_newline_is_refused() -> None:
     text = RULE.replace("id: acme-key", 'id: "acme-key\\n"')
     with pytest.raises(RuleError, match="id must be lower-case"):
         load_rule_document(text, "acme.yaml")
+
+
+def test_builtin_rules_come_back_the_same_from_the_json_cache_and_survive_a_bad_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def shape() -> list[tuple[object, ...]]:
+        return [
+            (r.id, r.regex, r.keywords, r.severity, r.paths, r.triggers, r.positives, r.negatives)
+            for r in load_builtin_rules()
+        ]
+
+    monkeypatch.setenv("LEAKSTOP_CACHE_DIR", str(tmp_path))
+    first = shape()  # parses the YAML, writes the entry
+    (entry,) = tmp_path.glob("rules-*.json")
+    assert shape() == first
+    entry.write_text('{"not": "a list"')  # torn or tampered: ignored, parsed again
+    assert shape() == first
+    entry.write_text("[1, 2]")  # wrong shape: ignored too
+    assert shape() == first
