@@ -27,7 +27,7 @@ from leakstop.finding import (
 )
 from leakstop.rules.model import Rule
 from leakstop.rules.validators import VALIDATORS
-from leakstop.scanner import decode, filters
+from leakstop.scanner import decode, examples, filters, placeholders, ui_text
 from leakstop.scanner.engine import Candidate, Engine, merge_spans
 from leakstop.scanner.sources import Chunk
 from leakstop.scanner.text import (
@@ -131,7 +131,9 @@ class Detector:
         for hit in hits:
             rule = self._rule(hit.rule_id)
             if rule.generic and (
-                filters.is_lock_file(path) or (hit.bare_identifier and filters.is_code_file(path))
+                filters.is_lock_file(path)
+                or (hit.bare_identifier and filters.is_code_file(path))
+                or (ui_text.is_locale_path(path) and not ui_text.looks_random(hit.secret))
             ):
                 continue
             if any(a.applies_to(rule.id) and a.allows_path(path) for a in self._all(rule)):
@@ -170,6 +172,8 @@ class Detector:
             validated = True
         entropy = shannon_entropy(secret)
         if rule.entropy is not None and entropy < rule.entropy:
+            return []
+        if _is_stand_in(rule, secret):
             return []
         bare = False
         if rule.generic:
@@ -332,14 +336,36 @@ class _Generic(enum.Enum):
     UNLESS_CODE = "unless code"
 
 
+def _is_stand_in(rule: Rule, secret: str) -> bool:
+    """A value that stands in for a credential in any rule: an issuer's documented example,
+    or (for an issuer token) a body that is a sequence or keyboard run (`sk_live_1234…`).
+    Private keys and other long containers are left to their validators."""
+    if examples.is_documented_example(secret):
+        return True
+    if rule.generic or len(secret) > 512:
+        return False
+    if rule.password_like and placeholders.is_stock_password(secret, plain=True):
+        return True
+    body = secret[rule.public_prefix(secret) :]
+    return placeholders.is_sequence_placeholder(body, strict=True)
+
+
 def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) -> _Generic:
     passwords = "password" in candidate.rule.tags
     raw_key = candidate.match.groupdict().get("key")
     key = raw_key.decode("latin-1") if raw_key is not None else None
     word_like = filters.is_word_like(secret)
     plain = urllib.parse.unquote(secret)
+    raw = data[candidate.secret_start : candidate.secret_end].decode("utf-8", "replace")
+    quoted = candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES
     if (
-        not filters.has_letter(secret)
+        placeholders.is_variable_reference(raw)
+        or placeholders.is_sequence_placeholder(secret)
+        or (passwords and placeholders.is_stock_password(secret))
+        or ui_text.is_ui_text(secret)
+        or (not quoted and filters.is_code_expression(secret))
+        or filters.is_indexed_expression(secret)
+        or not filters.has_letter(secret)
         or filters.has_outer_whitespace(secret)
         or filters.is_placeholder(secret)
         or filters.is_placeholder(plain)
@@ -365,7 +391,7 @@ def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) 
         return _Generic.FALSE_POSITIVE
     if key is not None and filters.is_non_secret_key(key):
         return _Generic.FALSE_POSITIVE
-    if candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES:
+    if quoted:
         return _Generic.SECRET
     # Unquoted: in code an expression, in config a literal unless it reads like one.
     if data[candidate.secret_end : candidate.secret_end + 1] in (b"(", b"["):

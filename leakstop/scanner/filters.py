@@ -64,6 +64,16 @@ _PLACEHOLDER_WORDS = re.compile(
 _LONG_REPEAT = re.compile(r"(.)\1{7,}")
 
 _IDENTIFIER_CHAIN = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(\))?$")
+#: `args[token.index]`, `config["db"]["password"]`, `~azure.core.TokenCredential` (a Sphinx
+#: cross-reference in a `:type:` field), `!!options.withCredentials`.
+_EXPRESSION_CHAIN = re.compile(
+    r"""(?x)^(?:~|!{1,2})?[A-Za-z_$][\w$]*
+    (?:(?:\.|\?\.|->|::)[A-Za-z_$][\w$]*|\[(?:[A-Za-z_$][\w$.]*|\d+|"[^"]*"|'[^']*')\])*
+    (?:\(\))?$"""
+)
+#: Operators of C-family code: an unquoted value holding one is an expression.
+# `==` only with more after it: base64 padding ends a value.
+_OPERATOR = re.compile(r"^[=&|]|={2,3}(?=[^=\s])|!==?|&&|\|\||\?\.[A-Za-z_$]|\?\?|=>")
 _CODE_LITERALS = frozenset(
     {"none", "null", "nil", "true", "false", "undefined", "nan", "self", "this", "new", "return"}
 )
@@ -79,7 +89,8 @@ _NON_SECRET_KEY = re.compile(
       |param|strength|rule|rules|error|message|text|title|description|help|input|ref|kind
       |version|provider|location|store|manager|length|cache|key_?id|prefix|suffix|separator
     |last_?used|last_?changed|created(?:_?at)?|updated(?:_?at)?|date|time|age|policy_?name
-    |spec|arn|usage|period|algorithm|algo|scheme|style|class|kind|rotation)
+    |spec|arn|usage|period|algorithm|algo|scheme|style|class|kind|rotation|encryption
+    |encoding|method|hasher|selector|route|placeholder_?text|i18n|translation|locale)
     ["']?$
     """
 )
@@ -144,6 +155,8 @@ _DEMO_PATH = re.compile(
 def is_identifier_uri(secret: str) -> bool:
     """An ARN, URN or similar name (`arn:aws:secretsmanager:...:secret:db`): it names a
     secret, it is not one."""
+    if secret.endswith("/aws4_request"):
+        return True  # a SigV4 credential scope: key id/date/region/service, no secret
     return secret.startswith(("arn:aws", "arn:aws-", "urn:", "projects/", "secretsmanager:"))
 
 
@@ -290,9 +303,22 @@ def is_code_reference(secret: str) -> bool:
     `None`): an expression, not a value, in any file."""
     if secret.lower() in _CODE_LITERALS:
         return True
-    if not _IDENTIFIER_CHAIN.match(secret):
-        return False
-    return any(sep in secret for sep in (".", "->", "::", "()"))
+    if _IDENTIFIER_CHAIN.match(secret):
+        return any(sep in secret for sep in (".", "->", "::", "()"))
+    return bool(_EXPRESSION_CHAIN.match(secret)) and any(ch in secret for ch in ".[~!")
+
+
+def is_indexed_expression(secret: str) -> bool:
+    """`args[token.index]`, `~azure.core.TokenCredential`: a subscript or a Sphinx reference
+    is code even between quotes or backticks (prose cites code that way)."""
+    return bool(_EXPRESSION_CHAIN.match(secret)) and ("[" in secret or secret.startswith("~"))
+
+
+def is_code_expression(secret: str) -> bool:
+    """An unquoted value that is a piece of code: it starts with or holds an operator
+    (`==18||e.token===20`, `null==s?void`, `options?.addSuffix`, `!!options.x`). Meaningful
+    only for unquoted values: `=`, `&&` or `?` may well be in a quoted password."""
+    return bool(_OPERATOR.search(secret))
 
 
 def is_bare_identifier(secret: str) -> bool:
