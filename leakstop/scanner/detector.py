@@ -27,7 +27,7 @@ from leakstop.finding import (
 )
 from leakstop.rules.model import Rule
 from leakstop.rules.validators import VALIDATORS
-from leakstop.scanner import decode, examples, filters, placeholders, ui_text
+from leakstop.scanner import companions, decode, examples, filters, placeholders, ui_text
 from leakstop.scanner.engine import Candidate, Engine, merge_spans
 from leakstop.scanner.sources import Chunk
 from leakstop.scanner.text import (
@@ -123,7 +123,7 @@ class Detector:
             )
             for verdict in self._evaluate(candidate, data, site):
                 hits.append(self._hit(verdict, site, lines, data, spans, docstrings))
-        return hits
+        return companions.drop_superseded(hits)
 
     def place(self, hits: Iterable[Hit], path: str, commit: Commit | None = None) -> list[Finding]:
         """`hits` as findings at `path`: what path allowlists and file types decide."""

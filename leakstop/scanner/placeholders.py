@@ -155,8 +155,8 @@ def is_stock_password(value: str, *, plain: bool = False) -> bool:
     word = match.group("word").lower()
     if word in _STOCK:
         return True
-    plain = word.translate(_LEET)
-    return plain in _STOCK or plain.rstrip("i") in _STOCK
+    spelled = word.translate(_LEET)
+    return spelled in _STOCK or spelled.rstrip("i") in _STOCK
 
 
 #: References to a value defined elsewhere, in the syntaxes of shells, CI systems, template
