@@ -359,13 +359,7 @@ def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) 
     raw = data[candidate.secret_start : candidate.secret_end].decode("utf-8", "replace")
     quoted = candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES
     if (
-        placeholders.is_variable_reference(raw)
-        or placeholders.is_sequence_placeholder(secret)
-        or (passwords and placeholders.is_stock_password(secret))
-        or ui_text.is_ui_text(secret)
-        or (not quoted and filters.is_code_expression(secret))
-        or filters.is_indexed_expression(secret)
-        or not filters.has_letter(secret)
+        not filters.has_letter(secret)
         or filters.has_outer_whitespace(secret)
         or filters.is_placeholder(secret)
         or filters.is_placeholder(plain)
@@ -387,6 +381,12 @@ def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) 
         or (not passwords and (" " in secret or word_like))
         or (passwords and word_like and not (secret.isalpha() and secret.islower()))
         or (passwords and filters.is_weak_word_password(secret))
+        or placeholders.is_variable_reference(raw)
+        or (not quoted and filters.is_code_expression(secret))
+        or filters.is_indexed_expression(secret)
+        or (passwords and placeholders.is_stock_password(secret))
+        or ui_text.is_ui_text(secret)
+        or placeholders.is_sequence_placeholder(secret)
     ):
         return _Generic.FALSE_POSITIVE
     if key is not None and filters.is_non_secret_key(key):
