@@ -24,7 +24,7 @@ _LOCALE_PATH = re.compile(
     | (?:^|/)[^/]*_[a-z]{2}(?:_[A-Z]{2})?\.properties$
     | (?:^|/)(?:en|fr|de|es|it|pt|ru|ja|ko|zh|nl|sv|pl|tr|uk|cs|ar|he|fa|hi|th|vi|da|fi|nb|el|hu
               |ro|bg|sk|sl|et|lv|lt|sr|hr|ms|ta|bn|ur|ca|eu|gl)
-        (?:[_-](?:[A-Z]{2}|Han[st]|[A-Z][a-z]{3}))?\.(?:json|ya?ml|js|ts|php|toml)$
+        (?:[_-](?:[A-Z]{2}|Han[st]|[A-Z][a-z]{3}))?\.(?:json|ya?ml|[cm]?js|ts|php|toml)$
     """
 )
 
@@ -47,7 +47,7 @@ def _non_latin_letters(text: str) -> int:
 def looks_random(piece: str) -> bool:
     """A piece that could be a key: 12+ characters mixing digits with letters, high entropy.
     In a translation file only such a value is reported by a generic rule."""
-    if len(piece) < 12:
+    if len(piece) < 12 or not piece.isascii():
         return False
     if not (any(ch.isdigit() for ch in piece) and any(ch.isalpha() for ch in piece)):
         return False
@@ -70,8 +70,13 @@ def is_natural_text(value: str) -> bool:
     if not text:
         return False
     letters = sum(ch.isalpha() for ch in text)
-    if _non_latin_letters(text) >= 2 and _non_latin_letters(text) >= 0.5 * letters:
+    non_latin = _non_latin_letters(text)
+    if non_latin >= 2 and non_latin >= 0.5 * letters:
         return not any(looks_random(piece) for piece in text.split())
+    # One word with a letter beyond ASCII (`Contraseña`, `Lösenord`, `API-nøgle`): a word
+    # of a language written in Latin letters.
+    if non_latin and re.fullmatch(r"(?:[^\W\d_]+[-'’ ]?)+", text):
+        return True
     if " " not in text:
         return False
     pieces = text.split()

@@ -74,6 +74,12 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("locales/fr.json", '"newPassword": "Nouveau mot de passe",'),
         ("settings.json", '"pwd_empty": "密码不能为空",'),
         ("config.yaml", 'token_expired: "Ваш токен истёк, войдите снова"'),
+        ("dist/pl-PL.mjs", "    passwordLabel: 'Hasło',"),
+        ("dist/da-DK.mjs", "    apiKeyTitle: 'API-nøgle',"),
+        (
+            "dist/ja-JP.js",
+            "    passwordTooShort: 'パスワードが短すぎます。8文字以上である必要があります。',",
+        ),
     ],
     "css and dom selectors": [
         ("src/pages/login.js", "const passwordSelector = '#add-password';"),
@@ -354,6 +360,8 @@ def test_stock_passwords(value: str, stock: bool) -> None:
         ("Mot de passe (8 caractères minimum)", True),
         ("x9 kq", False),
         ("Bearer q7Zt2Vx9Lk4Rw8Mn3Bp6", False),
+        ("Lösenord", True),
+        ("Xk4ñpRz8wQm12", False),
         (PASSWORD, False),
     ],
 )
