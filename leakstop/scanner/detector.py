@@ -346,8 +346,11 @@ def _is_stand_in(rule: Rule, secret: str) -> bool:
         return False
     if rule.password_like and placeholders.is_stock_password(secret, plain=True):
         return True
-    body = secret[rule.public_prefix(secret) :]
-    return placeholders.is_sequence_placeholder(body, strict=True)
+    # The body after the issuer's literal prefix (`sk_live_`), whole: `public_prefix` is
+    # capped for display and would leave part of the prefix in.
+    lowered = secret.lower()
+    prefix = max((len(k) for k in rule.keywords if lowered.startswith(k)), default=0)
+    return placeholders.is_sequence_placeholder(secret[prefix:], strict=True)
 
 
 def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) -> _Generic:

@@ -105,11 +105,12 @@ def is_sequence_placeholder(value: str, *, strict: bool = False) -> bool:
     `a1b2c3d4e5f6`, `ABCDEFGHIJKL`, `1234567890abcdef`, `qwertyuiop123`, `1a2b3c4d-5e6f-…`.
 
     Separators (`-`, `_`, `.`) are ignored. By default (generic rules) a run of 8 such
-    characters or half the value is enough; `strict` (the random body of an issuer token)
-    asks for 10, or 60% of the value.
+    characters or half the value is enough; `strict` (the random body of an issuer token,
+    12 characters or more) asks for 10, or 60% of the value.
     """
     text = "".join(ch for ch in value if ch.isascii() and ch.isalnum())
-    if len(text) < 8:
+    # An issuer body shorter than 12 carries too little evidence either way.
+    if len(text) < (12 if strict else 8):
         return False
     if _is_periodic(text.lower()):
         return True
