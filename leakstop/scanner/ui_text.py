@@ -17,7 +17,7 @@ from collections import Counter
 #: resources, Android string resources, Laravel `lang/`, i18next, Rails, Flutter .arb).
 _LOCALE_PATH = re.compile(
     r"""(?ix)
-    (?:^|/)(?:locales?|i18n|l10n|lang|langs|languages|translations?|intl|nls|messages|strings
+    (?:^|/)(?:locales?|i18n|l10n|lang|langs|languages|translations?|intl|nls
           |[a-z]{2}(?:[_-][a-z]{2,4})?\.lproj|res/values(?:-[\w-]+)?)/
     | \.(?:po|pot|xliff|xlf|strings|stringsdict|resx|resw|arb|ftl|ts\.xml)$
     | (?:^|/)messages(?:_[a-z]{2}(?:_[A-Za-z]{2})?)?\.properties$
