@@ -401,6 +401,10 @@ def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) 
         return _Generic.FALSE_POSITIVE
     if filters.is_code_reference(secret):
         return _Generic.FALSE_POSITIVE
+    if data[candidate.secret_end : candidate.secret_end + 1] == b">" and secret.endswith("-"):
+        return _Generic.FALSE_POSITIVE  # `$obj->field`: cut at the arrow
+    if filters.is_sigil_variable(secret):
+        return _Generic.UNLESS_CODE
     return _Generic.UNLESS_CODE if filters.is_bare_identifier(secret) else _Generic.SECRET
 
 

@@ -73,7 +73,10 @@ _EXPRESSION_CHAIN = re.compile(
 )
 #: Operators of C-family code: an unquoted value holding one is an expression.
 # `==` only with more after it: base64 padding ends a value.
-_OPERATOR = re.compile(r"^[=&|]|={2,3}(?=[^=\s])|!==?|&&|\|\||\?\.[A-Za-z_$]|\?\?|=>")
+# `/^...` opens a JavaScript regular-expression literal.
+_OPERATOR = re.compile(r"^[=&|]|^/\^|={2,3}(?=[^=\s])|!==?|&&|\|\||\?\.[A-Za-z_$]|\?\?|=>")
+#: A sigil variable (`$self`, `$CPAN::Config`, `@args`, `%opts`): Perl, PHP, shell.
+_SIGIL_VARIABLE = re.compile(r"^[$@%][A-Za-z_][\w:]*-?$")
 _CODE_LITERALS = frozenset(
     {"none", "null", "nil", "true", "false", "undefined", "nan", "self", "this", "new", "return"}
 )
@@ -312,6 +315,12 @@ def is_indexed_expression(secret: str) -> bool:
     """`args[token.index]`, `~azure.core.TokenCredential`: a subscript or a Sphinx reference
     is code even between quotes or backticks (prose cites code that way)."""
     return bool(_EXPRESSION_CHAIN.match(secret)) and ("[" in secret or secret.startswith("~"))
+
+
+def is_sigil_variable(secret: str) -> bool:
+    """`$self` (cut before `->`), `$CPAN::Config`: in source code, a variable. In config files
+    a value may start with `$`, so callers apply this to source code only."""
+    return bool(_SIGIL_VARIABLE.match(secret))
 
 
 def is_code_expression(secret: str) -> bool:

@@ -136,6 +136,9 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
             "Credential=mock_access_key/20220524/us-east-1/cognito-idp/aws4_request",
         ),
         ("postgresql.conf", "#password_encryption = scram-sha-256   # or md5"),
+        ("lib/CPAN/HTTP/Credentials.pm", "    my $password = $CPAN::Config->{proxy_pass};"),
+        ("lib/Test2/Hub.pm", "    my $token = $self->{token};"),
+        ("lib/index.js", "const UNEXPECTED_TOKEN = /^Unexpected token ([^ ]+)/"),
     ],
     "documented example keys": [
         ("credentials", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE"),
