@@ -232,7 +232,7 @@ def is_demo_path(path: str) -> bool:
     return bool(_DEMO_PATH.search(path))
 
 
-_WORD_SEQUENCE = re.compile(r"^[._:/=&+,;-]*[A-Za-z]+(?:[._:/=&+,;-]+[A-Za-z]+)*[._:/=&+,;-]*$")
+_WORD_SEQUENCE = re.compile(r"^[._:/=&+,;*-]*[A-Za-z]+(?:[._:/=&+,;*-]+[A-Za-z]+)*[._:/=&+,;*-]*$")
 #: Acronyms (`DSA`, `HTTP` before `Server`) and capitalised or lower-case words.
 _CASE_PIECES = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 #: A lone lower-case word shorter than this is a stock or demo password (`nodejs`, `postgres`).

@@ -143,34 +143,65 @@ _LEET = str.maketrans(
         "+": "t",
     }
 )
-_STOCK_SHAPE = re.compile(
-    r"""(?ix)^
-    (?:my|your|the|some|new|old|test|demo|default|super|strong|secure|top|dev|prod|local)*
-    [_.-]?(?P<word>[a-z@$!0-9]+?)
-    [_.-]?(?:\d{1,4}|[!@#$%^&*?.]{1,3}|\d{1,4}[!@#$%^&*?.]{1,3})?$"""
+#: Words people put before a stock password: `mypassword`, `testpass`, `somepass`.
+_STOCK_PREFIXES = (
+    "my",
+    "your",
+    "the",
+    "some",
+    "new",
+    "old",
+    "test",
+    "demo",
+    "default",
+    "super",
+    "strong",
+    "secure",
+    "top",
+    "dev",
+    "prod",
+    "local",
+    "admin",
+    "db",
+    "app",
+    "user",
 )
+#: What people append to a stock password: `2`, `123`, `!`, `2024!`.
+_STOCK_SUFFIX = re.compile(r"[_.-]?(?:\d{1,4}[!@#$%^&*?.]{0,3}|[!@#$%^&*?.]{1,3})$")
+_STOCK_CHARACTERS = re.compile(r"[A-Za-z0-9@$!_.#%^&*?+-]{3,32}")
+
+
+def _is_stock_word(word: str, spelled: bool) -> bool:
+    """`word`, after any stock prefixes, is a stock word (also in leetspeak if `spelled`)."""
+    while True:
+        if word in _STOCK:
+            return True
+        if spelled:
+            plain = word.translate(_LEET)
+            if plain in _STOCK or plain.rstrip("i") in _STOCK:
+                return True
+        prefix = next((p for p in _STOCK_PREFIXES if word.startswith(p) and word != p), None)
+        if prefix is None:
+            return False
+        word = word[len(prefix) :].lstrip("_.-")
 
 
 def is_stock_password(value: str, *, plain: bool = False) -> bool:
     """A stock or demo password in any spelling: `password2`, `P@55w0rd!`, `s3cr3t`,
-    `hunter2`, `Letmein123`, `mynewpassword`.
+    `hunter2`, `Letmein123`, `mynewpassword`, `test123`.
 
-    `plain`: only the stock word itself, with at most one digit after it (`sample`,
-    `hunter2`), for issuer rules whose match already says a password is there: a decorated
-    `Pa$$w0rd-2024` there is a weak password, but a real one.
+    `plain`: stock words as written, with at most one digit after them (`sample`,
+    `somepass`, `hunter2`), for issuer rules whose match already says a password is there:
+    a decorated `Pa$$w0rd-2024` there is a weak password, but a real one.
     """
+    if not _STOCK_CHARACTERS.fullmatch(value):
+        return False
+    text = value.lower()
     if plain:
-        return re.sub(r"\d$", "", value.lower()) in _STOCK
-    if len(value) > 32:
-        return False
-    match = _STOCK_SHAPE.match(value)
-    if match is None:
-        return False
-    word = match.group("word").lower()
-    if word in _STOCK:
-        return True
-    spelled = word.translate(_LEET)
-    return spelled in _STOCK or spelled.rstrip("i") in _STOCK
+        return _is_stock_word(re.sub(r"\d$", "", text), spelled=False)
+    return _is_stock_word(text, spelled=True) or _is_stock_word(
+        _STOCK_SUFFIX.sub("", text), spelled=True
+    )
 
 
 #: References to a value defined elsewhere, in the syntaxes of shells, CI systems, template

@@ -122,6 +122,9 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         (".env", "DB_PASSWORD=P@55w0rd!"),
         (".env", "ADMIN_PASSWORD=password2"),
         ("openssl.sh", "openssl pkcs12 -export -in c.pem -passout pass:sample -out c.p12"),
+        ("make_certs.py", '    "-passout", "pass:somepass",'),
+        ("test_auth.py", '    PASSWORD = "test123"'),
+        ("config.ini", "password = *all*authentication*tokens*updated*successfully*"),
     ],
     "code, not values": [
         ("dist/parser.min.js", "if((e.token=e.token===1074790415?1:0)&&q)return"),
@@ -348,6 +351,8 @@ def test_random_hex_bodies_are_almost_never_sequences() -> None:
         ("Summer2024!Deploy", False),
         (PASSWORD, False),
         ("h4rdT0Gu3ss", False),
+        ("test123", True),
+        ("Pa$$w0rd-2024", True),
     ],
 )
 def test_stock_passwords(value: str, stock: bool) -> None:
