@@ -149,7 +149,8 @@ _DEMO_PATH = re.compile(
     r"""(?ix)
     (?:^|/)(?:tests?|testing|spec|specs|__tests__|fixtures?|testdata|mocks?|examples?|samples?
             |docs?|documentation)(?:/|$)
-    | (?:^|/)(?:test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(?:test|spec)\.[a-z]+|[^/]*examples?[^/]*)$
+    | (?:^|/)(?:test_[^/]*|tests?\.[a-z]+|[^/]*_test\.[a-z]+|[^/]*\.(?:test|spec)\.[a-z]+
+              |[^/]*examples?[^/]*)$
     | \.(?:md|rst|adoc)$
     """
 )

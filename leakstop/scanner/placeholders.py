@@ -126,6 +126,7 @@ _STOCK = frozenset(
     password passwd passwort passphrase pass pwd secret secrets admin administrator root
     letmein welcome qwerty hunter changeme changeit default guest test tester testing
     demo sample example dummy foobar abc abcd login user username token apikey mypassword
+    anonymous
     mysecret topsecret supersecret
     """.split()
 )
@@ -196,7 +197,8 @@ def is_stock_password(value: str, *, plain: bool = False) -> bool:
     """
     if not _STOCK_CHARACTERS.fullmatch(value):
         return False
-    text = value.lower()
+    # `-anonymous@`: FTP's convention for "no password" keeps its decoration.
+    text = value.lower().strip("_.-@")
     if plain:
         return _is_stock_word(re.sub(r"\d$", "", text), spelled=False)
     return _is_stock_word(text, spelled=True) or _is_stock_word(

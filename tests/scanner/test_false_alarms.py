@@ -124,6 +124,7 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("openssl.sh", "openssl pkcs12 -export -in c.pem -passout pass:sample -out c.p12"),
         ("make_certs.py", '    "-passout", "pass:somepass",'),
         ("test_auth.py", '    PASSWORD = "test123"'),
+        ("lib/Net/FTP.pm", "    $pass = '-anonymous@' unless defined $pass;"),
         ("config.ini", "password = *all*authentication*tokens*updated*successfully*"),
     ],
     "code, not values": [
