@@ -5,6 +5,11 @@ templates, variables and look-alikes. Specific rules reject filler such as `sk_l
 through their own `entropy` minimum instead: a real key body may well contain `-----` or a long
 run of `A` (OpenSSH private keys do). Where
 detect-secrets already has the heuristic (`detect_secrets.filters.heuristic`) we call it.
+
+Beside this module: `placeholders.py` (sequences, keyboard runs, stock passwords, variable
+references), `ui_text.py` (UI text in any script, selectors, routes, locale files),
+`examples.py` (issuers' documented example keys, for every rule) and `companions.py` (one
+finding per leak).
 """
 
 from __future__ import annotations
