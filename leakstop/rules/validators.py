@@ -193,6 +193,12 @@ VALIDATORS: dict[str, Validator] = {
     "github-token": is_github_token,
     "npm-token": is_npm_token,
     "jwt": is_jwt,
+    # Tokens that are base64 JSON: the issuer's own fields must be in it.
+    "sentry-org-token": _fields_after("sntrys_", ("iat", "org"), separator="_"),
+    "grafana-cloud-token": _fields_after("glc_", ("o", "n", "k")),
+    "grafana-api-key": _fields_after("", ("k", "n", "id")),
+    "onepassword-service-account": _fields_after("ops_", ("signInAddress",)),
+    "mapbox-token": is_mapbox_token,
     "pypi-token": is_pypi_token,
     "gitlab-routable": is_gitlab_routable_token,
     "atlassian-token": is_atlassian_token,
@@ -200,10 +206,4 @@ VALIDATORS: dict[str, Validator] = {
     "grafana-service-account": is_grafana_service_account_token,
     "private-key": is_private_key,
     "basic-auth": is_basic_auth,
-    # Tokens that are base64 JSON: the issuer's own fields must be in it.
-    "sentry-org-token": _fields_after("sntrys_", ("iat", "org"), separator="_"),
-    "grafana-cloud-token": _fields_after("glc_", ("o", "n", "k")),
-    "grafana-api-key": _fields_after("", ("k", "n", "id")),
-    "onepassword-service-account": _fields_after("ops_", ("signInAddress",)),
-    "mapbox-token": is_mapbox_token,
 }
