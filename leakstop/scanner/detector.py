@@ -344,8 +344,6 @@ def _is_stand_in(rule: Rule, secret: str) -> bool:
         return True
     if rule.generic or len(secret) > 512:
         return False
-    if rule.password_like and placeholders.is_stock_password(secret, plain=True):
-        return True
     # The body after the issuer's literal prefix (`sk_live_`), whole: `public_prefix` is
     # capped for display and would leave part of the prefix in.
     lowered = secret.lower()

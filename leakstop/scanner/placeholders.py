@@ -187,20 +187,18 @@ def _is_stock_word(word: str, spelled: bool) -> bool:
         word = word[len(prefix) :].lstrip("_.-")
 
 
-def is_stock_password(value: str, *, plain: bool = False) -> bool:
+def is_stock_password(value: str) -> bool:
     """A stock or demo password in any spelling: `password2`, `P@55w0rd!`, `s3cr3t`,
     `hunter2`, `Letmein123`, `mynewpassword`, `test123`.
 
-    `plain`: stock words as written, with at most one digit after them (`sample`,
-    `somepass`, `hunter2`), for issuer rules whose match already says a password is there:
-    a decorated `Pa$$w0rd-2024` there is a weak password, but a real one.
+    For generic rules only: a name next to a value is a guess, and these values are what
+    samples and docs put there. An issuer or credential-file rule (`.netrc`, a Git
+    credential store) reports a stock password as the working, weak credential it is.
     """
     if not _STOCK_CHARACTERS.fullmatch(value):
         return False
     # `-anonymous@`: FTP's convention for "no password" keeps its decoration.
     text = value.lower().strip("_.-@")
-    if plain:
-        return _is_stock_word(re.sub(r"\d$", "", text), spelled=False)
     return _is_stock_word(text, spelled=True) or _is_stock_word(
         _STOCK_SUFFIX.sub("", text), spelled=True
     )

@@ -71,6 +71,15 @@ def is_natural_text(value: str) -> bool:
         return False
     letters = sum(ch.isalpha() for ch in text)
     non_latin = _non_latin_letters(text)
+    # `Секрет42Юг`: one token mixing cases with digits is a password in any script; UI text
+    # has spaces or sentence punctuation, or a script without case (`密码至少8位`).
+    if (
+        not any(ch.isspace() or ch in _SENTENCE_PUNCTUATION for ch in text)
+        and any(ch.isdigit() for ch in text)
+        and any(ch.isupper() for ch in text)
+        and any(ch.islower() for ch in text)
+    ):
+        return False
     if non_latin >= 2 and non_latin >= 0.5 * letters:
         return not any(looks_random(piece) for piece in text.split())
     # One word with a letter beyond ASCII (`Contraseña`, `Lösenord`, `API-nøgle`): a word
