@@ -36,10 +36,11 @@ def _step(a: str, b: str) -> int:
     return {1: 1, size - 1: -1}.get(delta % size, 0)
 
 
-def _sequence_cover(text: str) -> int:
+def _sequence_cover(text: str, digit_runs: bool = True) -> int:
     """How many characters of `text` (letters and digits only) sit in runs of successors,
     read one by one (`abcdef`, `987654`) or two apart (`a1b2c3`, `1a2b3c`). A run keeps
-    one direction: `1212` is no sequence."""
+    one direction: `1212` is no sequence. Without `digit_runs`, runs of digits alone do
+    not count (an id such as a Telegram bot's `7654321098` is a number, not filler)."""
     covered = [False] * len(text)
     for stride in (1, 2):
         run, direction = 0, 0
@@ -48,18 +49,23 @@ def _sequence_cover(text: str) -> int:
             if step and (run == 0 or step == direction):
                 run, direction = run + 1, step
                 continue
-            _mark(covered, index, run, stride)
+            _mark(covered, text, index, run, stride, digit_runs)
             run, direction = (1, step) if step else (0, 0)
-        _mark(covered, len(text) - stride, run, stride)
+        _mark(covered, text, len(text) - stride, run, stride, digit_runs)
     return sum(covered)
 
 
-def _mark(covered: list[bool], end: int, run: int, stride: int) -> None:
+def _mark(
+    covered: list[bool], text: str, end: int, run: int, stride: int, digit_runs: bool
+) -> None:
     """Mark a finished run of `run` steps ending at `end`, if it is long enough to count:
     four characters in a row, or four pairs interleaved."""
     if run < (3 if stride == 1 else 6):
         return
-    for position in range(end - run, end + stride):
+    span = range(end - run, end + stride)
+    if not digit_runs and text[span.start : span.stop].isdigit():
+        return
+    for position in span:
         covered[position] = True
 
 
@@ -114,7 +120,7 @@ def is_sequence_placeholder(value: str, *, strict: bool = False) -> bool:
         return False
     if _is_periodic(text.lower()):
         return True
-    covered = max(_sequence_cover(text), _keyboard_cover(text))
+    covered = max(_sequence_cover(text, digit_runs=not strict), _keyboard_cover(text))
     if strict:
         return covered >= 10 or covered >= 0.6 * len(text)
     return covered >= 8 or covered >= 0.5 * len(text)
