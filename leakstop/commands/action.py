@@ -37,6 +37,7 @@ from leakstop.results import ScanResult, ScanStats
 from leakstop.scanner.session import Mode, ScanRequest, execute
 from leakstop.scanner.sources.diff import resolve_range
 from leakstop.textsafe import sanitize
+from leakstop.verify.pairing import one_per_credential
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +180,7 @@ def run_action(
     masked = workflow.add_masks((f.secret for f in (*result.findings, *result.known)), stdout)
     if masked:
         log.info("masked %d secret values in later log output", masked)
+    result.findings = one_per_credential(result.findings)
     options = ReportOptions(
         root=repo, color=False, category=inputs.category, title="leakstop secret scan"
     )

@@ -17,6 +17,7 @@ from leakstop.report import ReportOptions
 from leakstop.report.registry import REPORTERS
 from leakstop.results import ScanResult
 from leakstop.scanner.session import Mode, ScanRequest, execute
+from leakstop.verify.pairing import one_per_credential
 
 STDOUT = "-"
 _EXTENSIONS = {".sarif": "sarif", ".json": "json"}
@@ -145,6 +146,7 @@ def scan(
         from leakstop.verify.runner import verify_result
 
         verify_result(result, prepared.root, only_verified=live.only_verified)
+    result.findings = one_per_credential(result.findings)
     write_reports(result, targets, dataclasses.replace(options, root=prepared.root), stdout)
     return result
 

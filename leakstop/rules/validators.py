@@ -158,10 +158,59 @@ def is_base64_text(secret: str) -> bool:
 
 Validator = Callable[[str], bool]
 
+
+def is_mapbox_token(secret: str) -> bool:
+    """`pk.`/`sk.`/`tk.` + base64url JSON naming the user (`u`) and key (`a`) + a signature."""
+    parts = secret.split(".")
+    return len(parts) == 3 and has_json_fields(parts[1], ("u", "a"))
+
+
+def _decoded_json_object(text: str) -> bytes | None:
+    """The bytes a base64 or base64url `text` decodes to, if they open a JSON object."""
+    standard = text.replace("-", "+").replace("_", "/")
+    try:
+        raw = base64.b64decode(standard + "=" * (-len(standard) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if raw.lstrip()[:2] in (b'{"', b"{ ") else None
+
+
+def has_json_fields(encoded: str, fields: tuple[str, ...]) -> bool:
+    """`encoded` is base64(url) of a JSON object naming every one of `fields`.
+
+    Names are looked up in the decoded bytes (`"name":`), not by parsing: an issuer may add
+    fields or nest objects, but a token that lacks its issuer's fields is some other
+    base64 JSON (a JWT, a config blob) that merely starts the same way.
+    """
+    raw = _decoded_json_object(encoded)
+    if raw is None:
+        return False
+    return all(re.search(rb'"%s"\s*:' % re.escape(name.encode()), raw) for name in fields)
+
+
+def _fields_after(prefix: str, fields: tuple[str, ...], separator: str = "") -> Validator:
+    """A check that the base64 JSON after `prefix` (up to the last `separator`, when the
+    token ends with a signature) names `fields`."""
+
+    def check(secret: str) -> bool:
+        body = secret[len(prefix) :] if secret.startswith(prefix) else secret
+        if separator:
+            body = body.rpartition(separator)[0] or body
+        return has_json_fields(body, fields)
+
+    return check
+
+
 VALIDATORS: dict[str, Validator] = {
     "github-token": is_github_token,
     "npm-token": is_npm_token,
     "jwt": is_jwt,
+    # Tokens that are base64 JSON: the issuer's own fields must be in it.
+    "sentry-org-token": _fields_after("sntrys_", ("iat", "org"), separator="_"),
+    "grafana-cloud-token": _fields_after("glc_", ("o", "n", "k")),
+    "grafana-api-key": _fields_after("", ("k", "n", "id")),
+    "onepassword-service-account": _fields_after("ops_", ("signInAddress",)),
+    "mapbox-token": is_mapbox_token,
     "pypi-token": is_pypi_token,
     "gitlab-routable": is_gitlab_routable_token,
     "atlassian-token": is_atlassian_token,

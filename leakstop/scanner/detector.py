@@ -27,7 +27,7 @@ from leakstop.finding import (
 )
 from leakstop.rules.model import Rule
 from leakstop.rules.validators import VALIDATORS
-from leakstop.scanner import decode, filters
+from leakstop.scanner import companions, decode, examples, filters, placeholders, ui_text
 from leakstop.scanner.engine import Candidate, Engine, merge_spans
 from leakstop.scanner.sources import Chunk
 from leakstop.scanner.text import (
@@ -124,7 +124,7 @@ class Detector:
             )
             for verdict in self._evaluate(candidate, data, site):
                 hits.append(self._hit(verdict, site, lines, data, spans, docstrings))
-        return hits
+        return companions.drop_superseded(hits)
 
     def place(self, hits: Iterable[Hit], path: str, commit: Commit | None = None) -> list[Finding]:
         """`hits` as findings at `path`: what path allowlists and file types decide."""
@@ -135,7 +135,9 @@ class Detector:
                 # History reports one blob's hits under each path that held it.
                 continue
             if rule.generic and (
-                filters.is_lock_file(path) or (hit.bare_identifier and filters.is_code_file(path))
+                filters.is_lock_file(path)
+                or (hit.bare_identifier and filters.is_code_file(path))
+                or (ui_text.is_locale_path(path) and not ui_text.looks_random(hit.secret))
             ):
                 continue
             if any(a.applies_to(rule.id) and a.allows_path(path) for a in self._all(rule)):
@@ -174,6 +176,8 @@ class Detector:
             validated = True
         entropy = shannon_entropy(secret)
         if rule.entropy is not None and entropy < rule.entropy:
+            return []
+        if _is_stand_in(rule, secret):
             return []
         bare = False
         if rule.paths and filters.is_unfilled_template(secret):
@@ -359,12 +363,29 @@ class _Generic(enum.Enum):
     UNLESS_CODE = "unless code"
 
 
+def _is_stand_in(rule: Rule, secret: str) -> bool:
+    """A value that stands in for a credential in any rule: an issuer's documented example,
+    or (for an issuer token) a body that is a sequence or keyboard run (`sk_live_1234…`).
+    Private keys and other long containers are left to their validators."""
+    if examples.is_documented_example(secret):
+        return True
+    if rule.generic or len(secret) > 512:
+        return False
+    # The body after the issuer's literal prefix (`sk_live_`), whole: `public_prefix` is
+    # capped for display and would leave part of the prefix in.
+    lowered = secret.lower()
+    prefix = max((len(k) for k in rule.keywords if lowered.startswith(k)), default=0)
+    return placeholders.is_sequence_placeholder(secret[prefix:], strict=True)
+
+
 def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) -> _Generic:
     passwords = "password" in candidate.rule.tags
     raw_key = candidate.match.groupdict().get("key")
     key = raw_key.decode("latin-1") if raw_key is not None else None
     word_like = filters.is_word_like(secret)
     plain = urllib.parse.unquote(secret)
+    raw = data[candidate.secret_start : candidate.secret_end].decode("utf-8", "replace")
+    quoted = candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES
     if (
         not filters.has_letter(secret)
         or filters.has_outer_whitespace(secret)
@@ -388,17 +409,27 @@ def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) 
         or (not passwords and (" " in secret or word_like))
         or (passwords and word_like and not (secret.isalpha() and secret.islower()))
         or (passwords and filters.is_weak_word_password(secret))
+        or placeholders.is_variable_reference(raw)
+        or (not quoted and filters.is_code_expression(secret))
+        or filters.is_indexed_expression(secret)
+        or (passwords and placeholders.is_stock_password(secret))
+        or ui_text.is_ui_text(secret)
+        or placeholders.is_sequence_placeholder(secret)
     ):
         return _Generic.FALSE_POSITIVE
     if key is not None and filters.is_non_secret_key(key):
         return _Generic.FALSE_POSITIVE
-    if candidate.secret_start > 0 and data[candidate.secret_start - 1] in _QUOTES:
+    if quoted:
         return _Generic.SECRET
     # Unquoted: in code an expression, in config a literal unless it reads like one.
     if data[candidate.secret_end : candidate.secret_end + 1] in (b"(", b"["):
         return _Generic.FALSE_POSITIVE
     if filters.is_code_reference(secret):
         return _Generic.FALSE_POSITIVE
+    if data[candidate.secret_end : candidate.secret_end + 1] == b">" and secret.endswith("-"):
+        return _Generic.FALSE_POSITIVE  # `$obj->field`: cut at the arrow
+    if filters.is_sigil_variable(secret):
+        return _Generic.UNLESS_CODE
     return _Generic.UNLESS_CODE if filters.is_bare_identifier(secret) else _Generic.SECRET
 
 

@@ -5,6 +5,11 @@ templates, variables and look-alikes. Specific rules reject filler such as `sk_l
 through their own `entropy` minimum instead: a real key body may well contain `-----` or a long
 run of `A` (OpenSSH private keys do). Where
 detect-secrets already has the heuristic (`detect_secrets.filters.heuristic`) we call it.
+
+Beside this module: `placeholders.py` (sequences, keyboard runs, stock passwords, variable
+references), `ui_text.py` (UI text in any script, selectors, routes, locale files),
+`examples.py` (issuers' documented example keys, for every rule) and `companions.py` (one
+finding per leak).
 """
 
 from __future__ import annotations
@@ -64,6 +69,19 @@ _PLACEHOLDER_WORDS = re.compile(
 _LONG_REPEAT = re.compile(r"(.)\1{7,}")
 
 _IDENTIFIER_CHAIN = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|->|::)[A-Za-z_$][\w$]*)*(?:\(\))?$")
+#: `args[token.index]`, `config["db"]["password"]`, `~azure.core.TokenCredential` (a Sphinx
+#: cross-reference in a `:type:` field), `!!options.withCredentials`.
+_EXPRESSION_CHAIN = re.compile(
+    r"""(?x)^(?:~|!{1,2})?[A-Za-z_$][\w$]*
+    (?:(?:\.|\?\.|->|::)[A-Za-z_$][\w$]*|\[(?:[A-Za-z_$][\w$.]*|\d+|"[^"]*"|'[^']*')\])*
+    (?:\(\))?$"""
+)
+#: Operators of C-family code: an unquoted value holding one is an expression.
+# `==` only with more after it: base64 padding ends a value.
+# `/^...` opens a JavaScript regular-expression literal.
+_OPERATOR = re.compile(r"^[=&|]|^/\^|={2,3}(?=[^=\s])|!==?|&&|\|\||\?\.[A-Za-z_$]|\?\?|=>")
+#: A sigil variable (`$self`, `$CPAN::Config`, `@args`, `%opts`): Perl, PHP, shell.
+_SIGIL_VARIABLE = re.compile(r"^[$@%][A-Za-z_][\w:]*-?$")
 _CODE_LITERALS = frozenset(
     {"none", "null", "nil", "true", "false", "undefined", "nan", "self", "this", "new", "return"}
 )
@@ -79,7 +97,8 @@ _NON_SECRET_KEY = re.compile(
       |param|strength|rule|rules|error|message|text|title|description|help|input|ref|kind
       |version|provider|location|store|manager|length|cache|key_?id|prefix|suffix|separator
     |last_?used|last_?changed|created(?:_?at)?|updated(?:_?at)?|date|time|age|policy_?name
-    |spec|arn|usage|period|algorithm|algo|scheme|style|class|kind|rotation)
+    |spec|arn|usage|period|algorithm|algo|scheme|style|class|kind|rotation|encryption
+    |encoding|method|hasher|selector|route|placeholder_?text|i18n|translation|locale)
     ["']?$
     """
 )
@@ -146,7 +165,8 @@ _DEMO_PATH = re.compile(
     r"""(?ix)
     (?:^|/)(?:tests?|testing|spec|specs|__tests__|fixtures?|testdata|mocks?|examples?|samples?
             |docs?|documentation)(?:/|$)
-    | (?:^|/)(?:test_[^/]*|[^/]*_test\.[a-z]+|[^/]*\.(?:test|spec)\.[a-z]+|[^/]*examples?[^/]*)$
+    | (?:^|/)(?:test_[^/]*|tests?\.[a-z]+|[^/]*_test\.[a-z]+|[^/]*\.(?:test|spec)\.[a-z]+
+              |[^/]*examples?[^/]*)$
     | \.(?:md|rst|adoc)$
     """
 )
@@ -155,6 +175,8 @@ _DEMO_PATH = re.compile(
 def is_identifier_uri(secret: str) -> bool:
     """An ARN, URN or similar name (`arn:aws:secretsmanager:...:secret:db`): it names a
     secret, it is not one."""
+    if secret.endswith("/aws4_request"):
+        return True  # a SigV4 credential scope: key id/date/region/service, no secret
     return secret.startswith(("arn:aws", "arn:aws-", "urn:", "projects/", "secretsmanager:"))
 
 
@@ -227,7 +249,7 @@ def is_demo_path(path: str) -> bool:
     return bool(_DEMO_PATH.search(path))
 
 
-_WORD_SEQUENCE = re.compile(r"^[._:/=&+,;-]*[A-Za-z]+(?:[._:/=&+,;-]+[A-Za-z]+)*[._:/=&+,;-]*$")
+_WORD_SEQUENCE = re.compile(r"^[._:/=&+,;*-]*[A-Za-z]+(?:[._:/=&+,;*-]+[A-Za-z]+)*[._:/=&+,;*-]*$")
 #: Acronyms (`DSA`, `HTTP` before `Server`) and capitalised or lower-case words.
 _CASE_PIECES = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 #: A lone lower-case word shorter than this is a stock or demo password (`nodejs`, `postgres`).
@@ -301,9 +323,28 @@ def is_code_reference(secret: str) -> bool:
     `None`): an expression, not a value, in any file."""
     if secret.lower() in _CODE_LITERALS:
         return True
-    if not _IDENTIFIER_CHAIN.match(secret):
-        return False
-    return any(sep in secret for sep in (".", "->", "::", "()"))
+    if _IDENTIFIER_CHAIN.match(secret):
+        return any(sep in secret for sep in (".", "->", "::", "()"))
+    return bool(_EXPRESSION_CHAIN.match(secret)) and any(ch in secret for ch in ".[~!")
+
+
+def is_indexed_expression(secret: str) -> bool:
+    """`args[token.index]`, `~azure.core.TokenCredential`: a subscript or a Sphinx reference
+    is code even between quotes or backticks (prose cites code that way)."""
+    return bool(_EXPRESSION_CHAIN.match(secret)) and ("[" in secret or secret.startswith("~"))
+
+
+def is_sigil_variable(secret: str) -> bool:
+    """`$self` (cut before `->`), `$CPAN::Config`: in source code, a variable. In config files
+    a value may start with `$`, so callers apply this to source code only."""
+    return bool(_SIGIL_VARIABLE.match(secret))
+
+
+def is_code_expression(secret: str) -> bool:
+    """An unquoted value that is a piece of code: it starts with or holds an operator
+    (`==18||e.token===20`, `null==s?void`, `options?.addSuffix`, `!!options.x`). Meaningful
+    only for unquoted values: `=`, `&&` or `?` may well be in a quoted password."""
+    return bool(_OPERATOR.search(secret))
 
 
 def is_bare_identifier(secret: str) -> bool:

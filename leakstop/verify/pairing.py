@@ -8,6 +8,7 @@ to build requests, `respond` to act once per credential rather than once per fin
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -106,3 +107,29 @@ def _nearest(
         return None
     # The closest line wins; on a tie the one above, as config files put the id first.
     return min(matches, key=lambda f: (abs(f.location.line - line), f.location.line > line))
+
+
+def one_per_credential(
+    findings: Sequence[Finding],
+    companions: Mapping[str, Sequence[Companion]] = COMPANIONS,
+) -> list[Finding]:
+    """One finding per leak, for reports: a companion that completes a primary in the same
+    file (an AWS access key id above its secret) is folded into it, and the primary is
+    tagged `with:<companion rule>`. A companion found alone is still reported.
+
+    Verification and responses pair findings themselves (`pair`), so call this last.
+    """
+    folded: set[int] = set()
+    tags: dict[int, tuple[str, ...]] = {}
+    for credential in pair(findings, companions):
+        parts = [f for f in credential.companions.values() if f.rule_id not in companions]
+        folded.update(id(part) for part in parts)
+        if parts:
+            tags[id(credential.primary)] = tuple(sorted({f"with:{p.rule_id}" for p in parts}))
+    kept = []
+    for finding in findings:
+        if id(finding) in folded and id(finding) not in tags:
+            continue
+        extra = tuple(tag for tag in tags.get(id(finding), ()) if tag not in finding.tags)
+        kept.append(dataclasses.replace(finding, tags=finding.tags + extra) if extra else finding)
+    return kept
