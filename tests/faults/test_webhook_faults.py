@@ -54,14 +54,14 @@ HTTP_FAULTS = {
     ),
     "timeout": (
         lambda b: Fault("POST", "/hook", kind="sleep", delay=2.5, body=b),
-        "timed out",
+        "did not answer within 1s (timeout)",
     ),
 }
 
 
 @pytest.fixture
 def receiver(httpserver_ipv4: HTTPServer) -> Receiver:
-    return Receiver(httpserver_ipv4, KEY.encode(), {OLD})
+    return Receiver(httpserver_ipv4, KEY.encode(), {OLD.encode()})
 
 
 @pytest.fixture
