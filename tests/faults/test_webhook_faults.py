@@ -49,7 +49,9 @@ HTTP_FAULTS = {
         "answered HTTP 429; it takes requests again in 30s",
     ),
     "429-date": (
-        lambda b: Fault("POST", "/hook", status=429, headers={"Retry-After": _in_a_minute()}, body=b),
+        lambda b: Fault(
+            "POST", "/hook", status=429, headers={"Retry-After": _in_a_minute()}, body=b
+        ),
         "answered HTTP 429; it takes requests again in",
     ),
     "timeout": (
