@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -152,7 +152,8 @@ def test_a_fault_before_finish_rolls_back_to_the_working_value(
 
     assert code == 2
     line = _error_line(err)
-    assert f"rotation of {NAME} rolled back" in line and says in line, line
+    assert f"rotation of {NAME} rolled back" in line, line
+    assert says in line, line
     assert proxy.hits == [("POST", "/hook", proxy.faults[0].kind, proxy.faults[0].status)]
     assert store.read(NAME) == OLD.encode()
     assert "pending" not in store.describe(NAME).labels
@@ -165,7 +166,8 @@ def test_a_fault_before_finish_rolls_back_to_the_working_value(
     code, out, err = _rotate(capsys)
     assert code == 0, err
     new = store.read(NAME)
-    assert isinstance(new, bytes) and new != OLD.encode()
+    assert isinstance(new, bytes)
+    assert new != OLD.encode()
     assert receiver.working == {new}
     _audit_verifies(capsys)
 
@@ -192,7 +194,8 @@ def test_a_fault_on_the_revoke_leaves_the_old_value_due_and_the_next_run_revokes
     line = _error_line(err)
     assert says in line, line
     new = store.read(NAME)
-    assert isinstance(new, bytes) and new != OLD.encode()
+    assert isinstance(new, bytes)
+    assert new != OLD.encode()
     # Finished: the new value is current and works; the old one still works until revoked.
     assert new in receiver.working
     assert "pending" not in store.describe(NAME).labels
@@ -228,7 +231,8 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
         code, out, err = _rotate(capsys)
     assert code == 2
     line = _error_line(err)
-    assert f"rotation of {NAME} rolled back" in line and says in line, line
+    assert f"rotation of {NAME} rolled back" in line, line
+    assert says in line, line
     assert receiver.bodies == []  # no value went to a server that could not prove who it is
     assert store.read(NAME) == OLD.encode()
     assert "pending" not in store.describe(NAME).labels
@@ -238,5 +242,6 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     records = json.loads(capsys.readouterr().out)
     (rollback,) = [r for r in records if r["action"] == "rollback"]
     # The rollback could not reach the service either, and says so.
-    assert rollback["success"] is False and says in rollback["error"]
+    assert rollback["success"] is False
+    assert says in rollback["error"]
     _nothing_leaked(store, private_home, out, err)

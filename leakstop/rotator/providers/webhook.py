@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING
 from leakstop.config.options import FrozenMap, Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ProviderError
-from leakstop.rotator.providers.base import ProviderContext, Value
 from leakstop.retry_after import retry_after_seconds
+from leakstop.rotator.providers.base import ProviderContext, Value
 from leakstop.rotator.providers.http import HttpResponse, send, tls_context, url_problem
 from leakstop.rotator.providers.option_checks import OptionChecker
 from leakstop.rotator.providers.steps import AppliedValues, StepKind, decode_value, step_document
