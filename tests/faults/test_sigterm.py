@@ -15,7 +15,7 @@ from pytest_httpserver import HTTPServer
 
 from leakstop.cli import main
 from tests.faults.test_webhook_faults import KEY, NAME, OLD
-from tests.faults.test_webhook_faults import store as store  # noqa: F401 - fixture
+from tests.faults.test_webhook_faults import store as store
 from tests.rotator.providers.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.e2e]
