@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -35,6 +37,35 @@ def write_atomic(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
         raise
     if sync_folder:
         fsync_folder(path.parent)
+
+
+@contextmanager
+def previous_kept(path: Path) -> Iterator[Callable[[], None]]:
+    """Keep the file at `path` as it is now while the block replaces it; the function it
+    yields puts it back (or removes `path`, when there was none). The old file is kept as a
+    hard link, so putting it back is a rename that needs no room on a full disk. The link
+    is gone when the block ends."""
+    kept: Path | None = path.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}-prev-{path.name}")
+    assert kept is not None
+    try:
+        os.link(path, kept)
+    except FileNotFoundError:
+        kept = None
+
+    def put_back() -> None:
+        nonlocal kept
+        if kept is None:
+            path.unlink(missing_ok=True)
+        else:
+            os.replace(kept, path)
+            kept = None
+        fsync_folder(path.parent)
+
+    try:
+        yield put_back
+    finally:
+        if kept is not None:
+            kept.unlink(missing_ok=True)
 
 
 def write_new(path: Path, data: bytes) -> None:

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Action, utc_timestamp
-from leakstop.errors import StoreAccessError, StoreError
+from leakstop.errors import AuditIntegrityError, AuditStorageError, StoreAccessError, StoreError
 from leakstop.store import changes, secretfile
 from leakstop.store.access import KeyCache, Keys
 from leakstop.store.document import LABELS, SecretDocument
-from leakstop.store.files import make_folder
+from leakstop.store.files import make_folder, previous_kept
 from leakstop.store.info import SecretInfo, VersionInfo, describe_document
 from leakstop.store.keys import KdfParams, derive
 from leakstop.store.lock import locked
@@ -360,8 +360,15 @@ class LocalStore:
                         document, session.keys, session.keys.write, str(path)
                     )
                 new, taken, details = change(document, utc_timestamp(), session.keys)
-                secretfile.save(path, new, session.keys.write)
-                self.record(taken, name, {"revision": new.revision, **details})
+                with previous_kept(path) as put_back:
+                    secretfile.save(path, new, session.keys.write)
+                    try:
+                        self.record(taken, name, {"revision": new.revision, **details})
+                    except (AuditStorageError, AuditIntegrityError):
+                        # A change the audit log cannot show must not stand (a full disk
+                        # took the record, not the secret's file): undo it, then say why.
+                        put_back()
+                        raise
         return new
 
     def record(

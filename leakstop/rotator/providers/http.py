@@ -87,8 +87,14 @@ def send(
         with exc:
             return HttpResponse(exc.code, dict(exc.headers.items()), exc.read())
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise _no_answer(what, url, timeout) from exc
         raise ProviderError(f"{what}: cannot reach {_origin(url)}: {exc.reason}") from exc
-    except (TimeoutError, OSError) as exc:
+    except TimeoutError as exc:
+        # The request may have reached the server: it did not answer in time, which is not
+        # the same as "cannot reach" (the step may have been done; the machine rolls back).
+        raise _no_answer(what, url, timeout) from exc
+    except OSError as exc:
         raise ProviderError(
             f"{what}: cannot reach {_origin(url)}: {exc.__class__.__name__}"
         ) from exc
@@ -100,6 +106,10 @@ class _Stay(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
+
+
+def _no_answer(what: str, url: str, timeout: float) -> ProviderError:
+    return ProviderError(f"{what}: {_origin(url)} did not answer within {timeout:g}s (timeout)")
 
 
 def _origin(url: str) -> str:

@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING
 from leakstop.config.options import FrozenMap, Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ProviderError
+from leakstop.retry_after import retry_after_seconds
 from leakstop.rotator.providers.base import ProviderContext, Value
-from leakstop.rotator.providers.http import send, tls_context, url_problem
+from leakstop.rotator.providers.http import HttpResponse, send, tls_context, url_problem
 from leakstop.rotator.providers.option_checks import OptionChecker
 from leakstop.rotator.providers.steps import AppliedValues, StepKind, decode_value, step_document
 
@@ -84,6 +85,15 @@ def parse_settings(context: ProviderContext) -> WebhookSettings:
         timeout=check.timeout(options.get("timeout"), 10.0, maximum=300.0),
         ca_file=check.string(options, "ca_file"),
     )
+
+
+def _when_to_retry(response: HttpResponse) -> str:
+    """What a 429 or 503's `Retry-After` said, for the error line: the machine does not
+    retry (a rotation is rolled back and the next run starts anew), the user or the
+    schedule does, and should know when."""
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    wait = retry_after_seconds(headers.get("retry-after"))
+    return f"; it takes requests again in {wait:.0f}s" if wait is not None else ""
 
 
 def sign(key: bytes, body: bytes) -> str:
@@ -172,7 +182,10 @@ class WebhookIssuer:
         )
         if not 200 <= response.status < 300:
             about = f" of {secret}" if secret else ""
-            raise ProviderError(f"{what}: {step.value}{about} answered HTTP {response.status}")
+            raise ProviderError(
+                f"{what}: {step.value}{about} answered HTTP {response.status}"
+                + _when_to_retry(response)
+            )
 
     def _applied_values(self) -> AppliedValues:
         if self._applied is None:
