@@ -117,7 +117,9 @@ def run_tool(tool: str, mode: str, corpus: str, reports: str, a) -> Run:
             cmd += ["--format", "json", "--output", out, "--show-secrets"]
             run.ok, run.error, run.seconds = _exec(cmd, corpus, (0, 1))
             if run.ok:
-                run.findings = score.normalize_leakstop(_load(out), corpus)
+                run.findings = score.normalize_leakstop(
+                    _load(out), corpus, count_hashes=getattr(a, "count_hashes", False)
+                )
         elif tool == "gitleaks":
             exe = find_gitleaks(a.gitleaks)
             if not exe:
@@ -291,6 +293,9 @@ def main(argv=None) -> int:
     ap.add_argument("--kingfisher", help="path to the kingfisher binary")
     ap.add_argument("--detect-secrets", help="path to detect-secrets")
     ap.add_argument("--json", help="write all scores here (default WORK/results.json)")
+    ap.add_argument("--count-hashes", action="store_true",
+                    help="score leakstop's password-hash findings as credential findings "
+                         "(by default they are their own kind and left out)")
     a = ap.parse_args(argv)
     tools = [t.strip() for t in a.tools.split(",") if t.strip()]
     for t in tools:

@@ -70,10 +70,18 @@ def _secret_hashes(*secrets) -> list[str]:
     return sorted(set(out))
 
 
-def normalize_leakstop(data, root=None, target=None):
+#: Finding kinds that are not credentials: leakstop reports password hashes (a shadow line, a
+#: SQL dump) as findings of their own kind, which this benchmark, scoring leaked credentials,
+#: leaves out unless asked (run.py --count-hashes). The corpus labels such hashes as decoys.
+NOT_CREDENTIALS = {"password-hash"}
+
+
+def normalize_leakstop(data, root=None, target=None, count_hashes=False):
     out = []
     findings = data.get("findings", []) if isinstance(data, dict) else data
     for f in findings:
+        if not count_hashes and NOT_CREDENTIALS & set(f.get("tags") or ()):
+            continue
         commit = f.get("commit")
         if isinstance(commit, dict):
             commit = commit.get("sha") or commit.get("id")

@@ -153,7 +153,9 @@ _HASH = re.compile(
 _DATE = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
-_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+#: An e-mail address: its domain ends in a top-level domain of letters only, so a password
+#: such as `ilcxp0JoF2v@FQfIC.O4v` (an `@` and a `.`, but no real domain) is not taken for one.
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,24}$")
 _ASCENDING = re.compile(
     "|".join(
         "".join(chr(c) for c in range(start, start + 6)) for start in range(ord("a"), ord("u"))
