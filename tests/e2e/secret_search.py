@@ -121,9 +121,12 @@ class Witness:
 
 
 def snapshot(roots: Iterable[Path]) -> dict[str, str]:
-    """path -> SHA-256 of every regular file under `roots` (symbolic links not followed)."""
+    """path -> SHA-256 of every regular file under `roots` (folders or files; symbolic links
+    not followed)."""
     digests = {}
     for root in roots:
+        if root.is_file():
+            digests[str(root)] = hashlib.sha256(root.read_bytes()).hexdigest()
         for folder, _dirs, files in os.walk(root):
             for name in files:
                 path = os.path.join(folder, name)
