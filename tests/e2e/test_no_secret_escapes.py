@@ -599,6 +599,7 @@ def test_no_command_lets_a_secret_escape(
         assert len(servers["notifications"].requests) >= 2
         assert len(servers["audit sink"].requests) >= 10
         _failures(world, servers, out)
+        roots += _action(world, tmp_path)
 
     finally:
         with capfd.disabled():
@@ -606,6 +607,47 @@ def test_no_command_lets_a_secret_escape(
                 "\n" + "\n".join(f"{r.label}: {r.code} ({r.seconds:.1f} s)" for r in world.matrix)
             )
     _assert_nothing_escaped(world, servers, roots, before)
+
+
+def _action(world: World, tmp_path: Path) -> list[Path]:
+    """The Action's composite steps (scan of a push, then respond plan) on a shallow clone;
+    returns the runners' folders (event, outputs, summary, plan) for the file search."""
+    workspace = world.repo.shallow_clone(tmp_path / "workspace", "main").path
+    before, after = world.repo.git("rev-list", "--max-count=2", "HEAD").split()[::-1]
+    event = {
+        "before": before,
+        "after": after,
+        "ref": "refs/heads/main",
+        "repository": {"default_branch": "main", "full_name": "o/r", "fork": False},
+    }
+    folders = []
+    for mode in ("push", "respond"):
+        runner = CompositeRunner(
+            CHECKOUT,
+            workspace,
+            "push",
+            event,
+            standins={
+                "actions/setup-python": lambda _inputs: {"python-path": sys.executable},
+                "actions/cache": cache_hit,
+                "github/codeql-action/upload-sarif": Uploads(),
+            },
+        )
+        started = time.monotonic()
+        result = runner.run({"mode": mode, "log-level": "debug"})
+        step = "respond" if mode == "respond" else "scan"
+        world.matrix.append(
+            Ran(f"action mode={mode}", int(result.failed), time.monotonic() - started)
+        )
+        assert result.steps[step].outcome in ("success", "failure"), result.log[-2000:]
+        assert "Traceback" not in result.log, result.log[-3000:]
+        # `::add-mask::VALUE` is how a value is hidden from the runner's log: it must hold it.
+        masks = [line for line in result.log.splitlines() if line.startswith("::add-mask::")]
+        log = "\n".join(line for line in result.log.splitlines() if line not in masks)
+        world.witness.add(f"log of action mode={mode}", log)
+        world.witness.add(f"summary of action mode={mode}", result.summary)
+        folders.append(runner.temp)
+    return folders
 
 
 def _assert_nothing_escaped(
