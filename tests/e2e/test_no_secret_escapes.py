@@ -131,12 +131,13 @@ class World:
     matrix: list[Ran] = field(default_factory=list)
     #: Output that prints a secret on purpose: checked for it, kept out of the search.
     asked: dict[str, str] = field(default_factory=dict)
-    #: Files the test itself writes with a secret in them (bad configs).
-    planted: list[Path] = field(default_factory=list)
+    #: Files the test itself wrote with a secret in them (bad configs, a clone), as they
+    #: were before leakstop ran: only a change by leakstop would be searched.
+    planted: dict[str, str] = field(default_factory=dict)
 
     def plant(self, path: Path, text: str) -> Path:
         path.write_text(text)
-        self.planted.append(path)
+        self.planted.update(snapshot([path]))
         return path
 
     def run(self, label: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -613,6 +614,7 @@ def _action(world: World, tmp_path: Path) -> list[Path]:
     """The Action's composite steps (scan of a push, then respond plan) on a shallow clone;
     returns the runners' folders (event, outputs, summary, plan) for the file search."""
     workspace = world.repo.shallow_clone(tmp_path / "workspace", "main").path
+    world.planted.update(snapshot([workspace]))
     before, after = world.repo.git("rev-list", "--max-count=2", "HEAD").split()[::-1]
     event = {
         "before": before,
@@ -653,7 +655,7 @@ def _action(world: World, tmp_path: Path) -> list[Path]:
 def _assert_nothing_escaped(
     world: World, servers: dict[str, Recorder], roots: list[Path], before: dict[str, str]
 ) -> None:
-    before = {**before, **snapshot(world.planted)}
+    before = {**before, **world.planted}
     written = world.witness.add_files(roots, before)
     assert written, "no command wrote a file: the file capture is broken"
     for server in servers.values():
