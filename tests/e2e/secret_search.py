@@ -9,6 +9,7 @@ it came from, so a failure names where the secret escaped."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
@@ -110,10 +111,9 @@ class Witness:
             self.add(f"file {path}", raw)
             added.append(path)
             if path.endswith(".gz"):
-                try:
+                # Not gzip after all: it was searched as it is.
+                with contextlib.suppress(OSError, EOFError):
                     self.add(f"file {path} (gunzipped)", gzip.decompress(raw))
-                except (OSError, EOFError):
-                    pass  # not gzip after all: searched as it is
         return added
 
     def hits(self, search: SecretSearch) -> list[Hit]:
@@ -137,4 +137,3 @@ def snapshot(roots: Iterable[Path]) -> dict[str, str]:
                 except OSError:
                     continue  # a socket or a file removed meanwhile
     return digests
-

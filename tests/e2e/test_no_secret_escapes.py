@@ -140,7 +140,9 @@ class World:
         self.planted.update(snapshot([path]))
         return path
 
-    def run(self, label: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    def run(
+        self, label: str, *args: str, stdin: str | None = None, bug: bool = False
+    ) -> tuple[int, str, str]:
         """`leakstop ARGS` in this process (0.4 s instead of 2 s for a new one), or in a new
         process when it reads stdin; returns the exit code, stdout and stderr."""
         started = time.monotonic()
@@ -162,7 +164,7 @@ class World:
         self.matrix.append(Ran(label, code, time.monotonic() - started))
         self.witness.add(f"stdout of {label}", out)
         self.witness.add(f"stderr of {label}", err)
-        assert "Traceback" not in err, f"{label}: {err[-2000:]}"
+        assert ("Traceback" in err) == bug, f"{label}: {err[-2000:]}"
         return code, out, err
 
     def ok(self, label: str, *args: str, expect: int = 0) -> str:
@@ -403,157 +405,13 @@ def _failures(world: World, servers: dict[str, Recorder], out: Path) -> None:
     world.plant(
         inline,
         "version: 1\nproviders:\n"
-        f"  vault: {{type: vault, url: '{down}', auth: {{method: token, token: '{GITHUB_TOKEN}'}}}}\n",
+        f"  vault: {{type: vault, url: '{down}',\n"
+        f"          auth: {{method: token, token: '{GITHUB_TOKEN}'}}}}\n",
     )
     world.run("scan, a credential in the config", "scan", "-vv", "-c", str(inline))
     broken = out / "broken.yaml"
     world.plant(broken, f"version: 1\nallowlist:\n  paths: [{PASSWORD}\n  - {AWS_SECRET}: ]\n")
     world.run("scan, broken YAML", "scan", "-vv", "-c", str(broken))
-    hook = servers["notifications"]
-    env = dict(
-        HOME=str(home),
-        TMPDIR=str(home / "tmp"),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        LEAKSTOP_HOME=str(home / "leakstop"),
-        LEAKSTOP_CACHE_DIR=str(home / "cache"),
-        LEAKSTOP_MASTER_KEY=MASTER_KEY,
-        LEAKSTOP_AUDIT_KEY=AUDIT_KEY,
-        VAULT_TOKEN=bao.root_token,
-        SINK_KEY=SINK_KEY,
-        SIEM_KEY=SIEM_KEY,
-        OPS_WEBHOOK=hook.url(HOOK_PATH + "/ops"),
-        SIEM_WEBHOOK=hook.url(HOOK_PATH + "/siem"),
-        VAULT_ADDR_FOR_TEST=bao.url,
-        LEAKSTOP_VERIFY_ENDPOINTS=json.dumps(
-            {
-                host: servers["issuer"].url()
-                for host in ("api.github.com", "sts.amazonaws.com", "slack.com")
-            }
-        ),
-    )
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(repo.path)
-    return World(repo, home, env, Witness(), secrets, capfd)
-
-
-SCAN_FORMATS = ("text", "json", "sarif", "github", "markdown")
-
-
-def _scans(world: World, out: Path) -> None:
-    for fmt in SCAN_FORMATS:
-        world.run(f"scan -f {fmt}", "scan", "-vv", "-j", "1", "-f", fmt)
-    world.run(
-        "scan --report (all formats to files)",
-        "scan",
-        "-vv",
-        "-j",
-        "1",
-        "-o",
-        str(out / "report.sarif"),
-        *(arg for fmt in SCAN_FORMATS for arg in ("--report", f"{fmt}:{out / f'r.{fmt}'}")),
-    )
-    world.run("scan --git -f json", "scan", "--git", "-vv", "-j", "1", "-f", "json")
-    world.run("scan --git -f sarif", "scan", "--git", "-vv", "-j", "1", "-f", "sarif")
-    world.run("scan --diff", "scan", "--diff", "HEAD~1..HEAD", "-vv", "-j", "1")
-    world.run("scan --stdin", "scan", "--stdin", "-vv", stdin=f"token = {GITHUB_TOKEN}\n")
-    world.run("scan --verify -f json", "scan", "--verify", "-vv", "-j", "1", "-f", "json")
-    world.run("scan --verify -f text", "scan", "--verify", "-vv", "-j", "1", "--color", "never")
-    _code, shown, _err = world.run(
-        "scan --show-secrets (asked)", "scan", "--show-secrets", "-j", "1"
-    )
-    world.asked["stdout of scan --show-secrets (asked)"] = shown
-
-
-def _respond_and_rotate(world: World, out: Path) -> None:
-    for fmt in ("text", "json"):
-        world.run(f"respond plan -f {fmt}", "respond", "-vv", "-j", "1", "-f", fmt)
-    world.ok("providers check", "providers", "check", "-vv")
-    world.ok("notify test", "notify", "test", "-vv")
-    world.run("rotate (plan)", "rotate", "billing/api-key", "-vv")
-    world.ok("respond --apply", "respond", "--apply", "-vv", "-j", "1")
-    world.run("respond --apply -f json (again)", "respond", "--apply", "-j", "1", "-f", "json")
-    world.ok("rotate --apply (vault)", "rotate", "reports/db-password", "--apply", "-vv")
-    world.run("rotations due", "rotations", "due", "-vv")
-    world.run("rotations run", "rotations", "run", "-vv", "-f", "json", "--within", "30d")
-
-
-def _store_and_audit(world: World, out: Path) -> None:
-    for label, args in {
-        "store list": ["store", "list"],
-        "store versions": ["store", "versions", "billing/api-key"],
-        "store versions -f json": ["store", "versions", "billing/api-key", "-f", "json"],
-        "store backup": ["store", "backup"],
-        "store backups": ["store", "backups"],
-        "store check": ["store", "check"],
-    }.items():
-        world.run(label, *args, "-vv")
-    code, value, _err = world.run("store get (asked)", "store", "get", "billing/api-key")
-    assert code == 0
-    world.asked["stdout of store get (asked)"] = value
-    world.secrets["local store value, rotated"] = value.strip()
-    world.run(
-        "revoke --apply",
-        "revoke",
-        "billing/api-key",
-        "--reason",
-        "leaked",
-        "--severity",
-        "low",
-        "--apply",
-        "-vv",
-    )
-    for label, args in {
-        "audit verify": ["audit", "verify"],
-        "audit query": ["audit", "query"],
-        "audit query -f json": ["audit", "query", "-f", "json"],
-        "audit query -f csv": ["audit", "query", "-f", "csv"],
-        "audit export json": ["audit", "export", "-o", str(out / "audit.json")],
-        "audit export csv": ["audit", "export", "-f", "csv", "-o", str(out / "audit.csv")],
-        "audit stats": ["audit", "stats"],
-        "audit report": ["audit", "report"],
-        "audit anomalies": ["audit", "anomalies"],
-    }.items():
-        world.run(label, *args, "-vv")
-
-
-def _failures(world: World, servers: dict[str, Recorder], out: Path) -> None:
-    """A provider down, a notifier and a sink down, configs that quote secrets, bad input."""
-    down = f"http://127.0.0.1:{closed_port()}"
-    config = (world.repo.path / ".leakstop.yaml").read_text()
-    vault_down = out / "vault-down.yaml"
-    world.plant(vault_down, config.replace(world.env["VAULT_ADDR_FOR_TEST"], down))
-    world.run(
-        "rotate --apply, vault down",
-        "rotate",
-        "reports/db-password",
-        "--apply",
-        "-vv",
-        "-c",
-        str(vault_down),
-    )
-    world.run("providers check, vault down", "providers", "check", "-vv", "-c", str(vault_down))
-    inline = out / "inline-credential.yaml"
-    world.plant(
-        inline,
-        "version: 1\nproviders:\n"
-        f"  vault: {{type: vault, url: '{down}', auth: {{method: token, token: '{GITHUB_TOKEN}'}}}}\n",
-    )
-    world.run("scan, a credential in the config", "scan", "-vv", "-c", str(inline))
-    broken = out / "broken.yaml"
-    world.plant(broken, f"version: 1\nallowlist:\n  paths: [{PASSWORD}\n  - {AWS_SECRET}: ]\n")
-    world.run("scan, broken YAML", "scan", "-vv", "-c", str(broken))
-    world.run(
-        "scan, unknown rule id quoting a secret",
-        "scan",
-        "-vv",
-        "-c",
-        str(out / "missing.yaml"),
-        "--include-path",
-        SLACK_URL,
-    )
     hook = servers["notifications"]
     os.environ["OPS_WEBHOOK"] = down + HOOK_PATH + "/ops"
     os.environ["SIEM_WEBHOOK"] = hook.url(HOOK_PATH + "/siem-missing") + f"?token={SIEM_KEY}"
@@ -564,12 +422,29 @@ def _failures(world: World, servers: dict[str, Recorder], out: Path) -> None:
     world.run("store get, no such secret", "store", "get", "billing/nothing")
 
 
+def _forced_bug(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug after the machine has read the value: the traceback (exit 3) names code, not
+    values."""
+    from leakstop.rotator import machine
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug in the rotation machine")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(machine.Machine, "rotate", broken)
+        code, _out, err = world.run(
+            "rotate --apply, forced bug", "rotate", "billing/api-key", "--apply", "-vv", bug=True
+        )
+    assert code == 3, err
+
+
 def test_no_command_lets_a_secret_escape(
     world: World,
     servers: dict[str, Recorder],
     bao: BaoServer,
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
@@ -600,6 +475,7 @@ def test_no_command_lets_a_secret_escape(
         assert len(servers["notifications"].requests) >= 2
         assert len(servers["audit sink"].requests) >= 10
         _failures(world, servers, out)
+        _forced_bug(world, monkeypatch)
         roots += _action(world, tmp_path)
 
     finally:
