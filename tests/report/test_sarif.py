@@ -16,6 +16,7 @@ from leakstop.report import ReportOptions
 from leakstop.report import sarif as sarif_module
 from leakstop.report.sarif import SarifReporter
 from leakstop.results import ScanResult
+from leakstop.rules import Rule
 from tests.conftest import AWS_KEY_ID, GITHUB_TOKEN, assert_golden, assert_safe_output
 from tests.report.conftest import HOSTILE_PATH, make_finding
 
@@ -188,3 +189,17 @@ def test_serialises_as_jschema_to_python_does(result: ScanResult) -> None:
 def test_only_sarif_om_objects_are_serialised() -> None:
     with pytest.raises(TypeError, match="Path is not a sarif-om object"):
         json.dumps({"x": Path("a")}, default=sarif_module.sarif_object)
+
+
+def test_rule_tags_stay_unique_when_a_rule_is_tagged_security_itself(
+    result: ScanResult, all_rules: list[Rule]
+) -> None:
+    # Found by tests/e2e/test_no_secret_escapes.py: the Action's SARIF, which describes every
+    # rule, listed `security` twice for loginradius-api-secret and failed the schema.
+    tagged = [rule for rule in all_rules if {"security", "secret"} & set(rule.tags)]
+    assert tagged
+    document = _render(dataclasses.replace(result, rules=[*result.rules, *tagged]))
+    _validate(document)
+    for rule in document["runs"][0]["tool"]["driver"]["rules"]:
+        tags = rule["properties"]["tags"]
+        assert len(tags) == len(set(tags)), rule["id"]
