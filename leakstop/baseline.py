@@ -206,6 +206,9 @@ def _parse(text: str, shown: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON: {exc.msg}", shown, exc.lineno) from None
+    except RecursionError:
+        # json's decoder recurses per level: `[[[[…` a hundred thousand deep ends here.
+        raise ConfigError("invalid baseline: nested too deeply", shown) from None
     if isinstance(data, dict) and "plugins_used" in data:
         raise ConfigError(
             "this is a detect-secrets baseline: convert it with "

@@ -12,12 +12,14 @@ matches come out whichever engine found the windows.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import logging
 import platform
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,6 +40,17 @@ MAX_SNAP = 4096
 #: module checks its clock now and then, so a stuck match ends within a few budgets). A
 #: pathological file or rule costs a warning and a skipped count, not a hung CI job.
 CONFIRM_BUDGET = 1.0
+#: Seconds the search for windows may spend on one file. A line dense with keywords
+#: (`password=token=` repeated for megabytes) makes the prefilter report a match every few
+#: bytes, each a Python call: measured 4 s per MB, 400 s for a 100 MB line. Past this the
+#: rest of the file is not searched (a warning and a skipped count), what was found before
+#: is still confirmed. Ordinary files take milliseconds (~100 MB/s).
+PREFILTER_BUDGET = 5.0
+#: Seconds all rules together may spend confirming windows in one file: CONFIRM_BUDGET holds
+#: one rule on one window, but a hostile file can keep dozens of rules each just under it.
+FILE_CONFIRM_BUDGET = 10.0
+#: Prefilter matches between two looks at the clock (one look costs ~50 ns, a match ~3 µs).
+_CLOCK_EVERY = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +83,11 @@ class Engine(Protocol):
 
     def take_timeouts(self) -> list[str]:
         """The ids of rules given up on (too slow) since the last call."""
+        ...
+
+    def take_stopped_at(self) -> int | None:
+        """The offset at which the search of the last file stopped, over PREFILTER_BUDGET
+        (what lies beyond was not searched); None when it searched the whole file."""
         ...
 
 
@@ -128,6 +146,7 @@ class _WindowConfirmer:
         self.rules = list(rules)
         self.reach = _cached_reaches(self.rules)
         self._timed_out: list[str] = []
+        self._stopped_at: int | None = None
         #: Rules for every file: only these enter the prefilter (database, keyword search),
         #: so a rule restricted to some paths costs nothing on the others.
         self.everywhere = [index for index, rule in enumerate(self.rules) if not rule.paths]
@@ -137,6 +156,11 @@ class _WindowConfirmer:
     def take_timeouts(self) -> list[str]:
         """The ids of rules given up (over CONFIRM_BUDGET) since the last call."""
         taken, self._timed_out = self._timed_out, []
+        return taken
+
+    def take_stopped_at(self) -> int | None:
+        """Where the last search stopped over PREFILTER_BUDGET; None when it finished."""
+        taken, self._stopped_at = self._stopped_at, None
         return taken
 
     def path_group(self, path: str) -> str:
@@ -195,18 +219,20 @@ class _WindowConfirmer:
         size = len(data)
         seen: set[tuple[int, int, int]] = set()
         found: list[tuple[int, int, Candidate]] = []
+        deadline = time.monotonic() + FILE_CONFIRM_BUDGET
         for index in sorted(windows):
             rule = self.rules[index]
             try:
                 for start, end in merge_spans(windows[index]):
-                    for match in rule.pattern.finditer(data, start, end, timeout=CONFIRM_BUDGET):
+                    budget = _budget(deadline)
+                    for match in rule.pattern.finditer(data, start, end, timeout=budget):
                         if match.end() == end and end < size:
                             # The window may have cut the match short: match again with room.
                             longer = rule.pattern.match(
                                 data,
                                 match.start(),
                                 min(size, end + MAX_SNAP),
-                                timeout=CONFIRM_BUDGET,
+                                timeout=_budget(deadline),
                             )
                             if longer is None:
                                 continue
@@ -225,6 +251,14 @@ class _WindowConfirmer:
                 self._timed_out.append(rule.id)
         found.sort(key=lambda item: (item[0], item[1], item[2].secret_end))
         return [candidate for _start, _index, candidate in found]
+
+
+def _budget(deadline: float) -> float:
+    """CONFIRM_BUDGET, or less when the file's deadline is nearer; TimeoutError once past."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return min(CONFIRM_BUDGET, left)
 
 
 def _line_windows(data: bytes, spans: list[tuple[int, int]], reach: int) -> list[tuple[int, int]]:
@@ -266,6 +300,7 @@ class HyperscanEngine(_WindowConfirmer):
         super().__init__(rules)
         import hyperscan
 
+        self._hyperscan = hyperscan
         everywhere = [self.rules[index] for index in self.everywhere]
         self._database = _compile_database(hyperscan, everywhere) if everywhere else None
         #: How far past a trigger literal a rule's match may end (0: Hyperscan matches the
@@ -278,8 +313,15 @@ class HyperscanEngine(_WindowConfirmer):
         ends: dict[int, list[tuple[int, int]]] = {}
         everywhere = self.everywhere
         forward = self._forward
+        deadline = time.monotonic() + PREFILTER_BUDGET
+        events = 0
 
-        def on_match(pattern_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> None:
+        def on_match(pattern_id: int, _start: int, end: int, _flags: int, _ctx: Any) -> bool:
+            nonlocal events
+            events += 1
+            if events % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+                self._stopped_at = end
+                return True  # Hyperscan stops the scan and raises ScanTerminated
             rule_index = everywhere[pattern_id]
             high = end + forward[rule_index]
             spans = ends.get(rule_index)
@@ -289,9 +331,12 @@ class HyperscanEngine(_WindowConfirmer):
                 spans[-1] = (spans[-1][0], max(high, spans[-1][1]))  # one greedy match's run
             else:
                 spans.append((end, high))
+            return False
 
         if self._database is not None:
-            self._database.scan(data, match_event_handler=on_match)
+            # Over PREFILTER_BUDGET the scan ends early; the windows found so far are confirmed.
+            with contextlib.suppress(self._hyperscan.ScanTerminated):
+                self._database.scan(data, match_event_handler=on_match)
         # A window reaches back `max_length` from the first end of each run.
         windows = {
             index: _line_windows(data, spans, self.reach[index]) for index, spans in ends.items()
@@ -478,10 +523,16 @@ class KeywordEngine(_WindowConfirmer):
     def _occurrences(self, lowered: bytes) -> dict[bytes, list[int]]:
         """Start offsets of every keyword in `lowered`, ascending per keyword."""
         found: dict[bytes, list[int]] = {}
+        deadline = time.monotonic() + PREFILTER_BUDGET
+        events = 0
         if self._automaton is not None:
             # Latin-1 maps each byte to one code point, so string offsets are byte offsets.
             for end, keyword in self._automaton.iter(lowered.decode("latin-1")):
                 found.setdefault(keyword, []).append(end - len(keyword) + 1)
+                events += 1
+                if events % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+                    self._stopped_at = end + 1
+                    break
             return found
         for keyword in self._by_keyword:
             position = lowered.find(keyword)
@@ -490,6 +541,11 @@ class KeywordEngine(_WindowConfirmer):
             positions = found[keyword] = []
             while position >= 0:
                 positions.append(position)
+                events += 1
+                if events % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+                    # Keywords are searched one after another: the others are not searched.
+                    self._stopped_at = 0
+                    return found
                 position = lowered.find(keyword, position + 1)
         return found
 

@@ -61,6 +61,8 @@ class Outcome:
     same_as: str | None = None
     #: Rules given up on in this item (over the engine's time budget).
     timed_out: tuple[str, ...] = ()
+    #: Where the engine stopped searching this item (over its time budget); None: all of it.
+    stopped_at: int | None = None
 
 
 def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
@@ -79,6 +81,7 @@ def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
         chunk.added_lines,
         chunk.blob_id,
         timed_out=tuple(detector.engine.take_timeouts()),
+        stopped_at=detector.engine.take_stopped_at(),
     )
 
 

@@ -14,13 +14,23 @@ from leakstop.results import ScanResult, ScanStats
 from leakstop.rules.model import Rule
 from leakstop.scanner import parallel
 from leakstop.scanner.detector import Detector, Hit
-from leakstop.scanner.engine import CONFIRM_BUDGET
+from leakstop.scanner.engine import CONFIRM_BUDGET, PREFILTER_BUDGET
 from leakstop.scanner.parallel import DetectorRecipe, Outcome
-from leakstop.scanner.sources import Source
+from leakstop.scanner.sources import SkipReason, Source
 
 log = logging.getLogger(__name__)
 #: The skipped count of a rule given up in one file (pathological input or rule).
 RULE_TIMED_OUT = "rule timed out"
+#: The skipped count of a file whose search was cut short (over the engine's time budget).
+SEARCH_TIMED_OUT = "search timed out"
+#: Skips that deserve a warning naming the file: it might hold text and was not read. Binary
+#: files, symlinks and allowlisted paths are skipped by design and only counted (a warning
+#: per image would bury the ones that matter); unreadable files are warned about where the
+#: reason (the OS error) is known.
+_WARN_SKIPPED = {
+    SkipReason.TOO_LARGE: "skipped: {size} bytes, over the size limit (--max-file-size)",
+    SkipReason.NOT_REGULAR: "skipped: not a regular file (a FIFO, socket or device)",
+}
 #: Below this many items a process pool costs more than it saves.
 PARALLEL_MIN_ITEMS = 64
 
@@ -85,6 +95,8 @@ def run_scan(
             progress.advance(1, outcome.size)
         if outcome.skipped is not None:
             stats.skipped[outcome.skipped.value] += 1
+            if (why := _WARN_SKIPPED.get(outcome.skipped)) is not None:
+                log.warning("%s: %s", outcome.path, why.format(size=outcome.size))
             continue
         if outcome.same_as is None:
             stats.scanned += 1
@@ -96,6 +108,15 @@ def run_scan(
                 outcome.path,
                 ", ".join(sorted(set(outcome.timed_out))),
                 CONFIRM_BUDGET,
+            )
+        if outcome.stopped_at is not None:
+            stats.skipped[SEARCH_TIMED_OUT] += 1
+            log.warning(
+                "%s: searching took over %gs; only its first %d of %d bytes were searched",
+                outcome.path,
+                PREFILTER_BUDGET,
+                outcome.stopped_at,
+                outcome.size,
             )
         hits = history.hits(outcome)
         if not hits:

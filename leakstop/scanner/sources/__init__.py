@@ -23,6 +23,8 @@ class SkipReason(str, enum.Enum):
     TOO_LARGE = "too large"
     UNREADABLE = "unreadable"
     SYMLINK = "symlink"
+    #: A FIFO, socket or device: reading one could block forever or never end.
+    NOT_REGULAR = "not a regular file"
     ALLOWLISTED = "allowlisted"
 
 

@@ -1,6 +1,7 @@
 """Files on disk: a git work tree's tracked and non-ignored files, or every file of a folder.
 
-Symlinks are never followed; binary and oversize files are rejected from their first bytes.
+Symlinks are never followed; binary and oversize files are rejected from their first bytes;
+FIFOs, sockets and devices are never opened for reading.
 """
 
 from __future__ import annotations
@@ -114,28 +115,52 @@ def relative_to(absolute: str, root: Path) -> str:
 
 
 def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | None:
-    """Read one file, or say why it was skipped; None for things that are not regular files
-    (submodule folders, sockets) or that vanished since listing."""
+    """Read one file, or say why it was skipped; None for folders (submodules) and files that
+    vanished since listing."""
     try:
         info = os.lstat(absolute)
     except FileNotFoundError:
         return None  # listed by git but deleted in the work tree
     except OSError as exc:
-        log.warning("cannot read %s: %s", relative, exc.strerror)
-        return Chunk(relative, skipped=SkipReason.UNREADABLE)
+        return _unreadable(relative, exc)
     if stat.S_ISLNK(info.st_mode):
         return Chunk(relative, skipped=SkipReason.SYMLINK)
-    if not stat.S_ISREG(info.st_mode):
+    if stat.S_ISDIR(info.st_mode):
         return None
-    if max_size is not None and info.st_size > max_size:
-        return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=info.st_size)
+    if not stat.S_ISREG(info.st_mode):
+        return Chunk(relative, skipped=SkipReason.NOT_REGULAR)
     try:
-        with open(absolute, "rb") as handle:
+        # The file may have been swapped since lstat: never follow a link, never wait for a
+        # FIFO's writer, and check again what was opened.
+        descriptor = os.open(absolute, _OPEN_FLAGS)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _unreadable(relative, exc, info.st_size)
+    with open(descriptor, "rb", closefd=True) as handle:
+        opened = os.fstat(descriptor)
+        if not stat.S_ISREG(opened.st_mode):
+            return Chunk(relative, skipped=SkipReason.NOT_REGULAR)
+        if max_size is not None and opened.st_size > max_size:
+            return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=opened.st_size)
+        try:
             head = handle.read(SNIFF_BYTES)
             if sniff(head) is TextKind.BINARY:
-                return Chunk(relative, skipped=SkipReason.BINARY, size=info.st_size)
-            data = head + handle.read()
-    except OSError as exc:
-        log.warning("cannot read %s: %s", relative, exc.strerror)
-        return Chunk(relative, skipped=SkipReason.UNREADABLE, size=info.st_size)
+                return Chunk(relative, skipped=SkipReason.BINARY, size=opened.st_size)
+            # A file that grows while it is read stops at the limit (plus one byte, to tell).
+            rest = handle.read() if max_size is None else handle.read(max_size + 1 - len(head))
+        except OSError as exc:
+            return _unreadable(relative, exc, opened.st_size)
+    data = head + rest
+    if max_size is not None and len(data) > max_size:
+        return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=len(data))
     return Chunk(relative, data, size=len(data))
+
+
+#: O_NOFOLLOW and O_NONBLOCK are POSIX; Windows has neither (nor FIFOs in the tree).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _unreadable(relative: str, exc: OSError, size: int = 0) -> Chunk:
+    log.warning("%s: skipped, cannot read it: %s", relative, exc.strerror or exc)
+    return Chunk(relative, skipped=SkipReason.UNREADABLE, size=size)

@@ -50,10 +50,15 @@ class BlobChunkReader(CatFileChunkReader[Introduction]):
     """Reads introduced blobs through one `git cat-file --batch`."""
 
     def chunk(self, entry: Introduction, blob: Blob[Any]) -> Chunk | None:
-        """The blob as a chunk; one missing from the repository is logged and left out."""
+        """The blob as a chunk; one git cannot read (missing, or damaged: `git cat-file`
+        answers `missing` for both) is skipped as unreadable, with a warning."""
         if blob.missing:
-            log.debug("blob %s (%s) is missing from the repository", entry.blob_id, entry.path)
-            return None
+            log.warning(
+                "%s: skipped, git object %s is missing or damaged (see `git fsck`)",
+                entry.path,
+                entry.blob_id,
+            )
+            return Chunk(entry.path, commit=entry.commit, skipped=SkipReason.UNREADABLE)
         chunk = blob_chunk(entry.path, blob, commit=entry.commit)
         return dataclasses.replace(chunk, blob_id=entry.key or entry.blob_id)
 
