@@ -131,8 +131,7 @@ def config_changes(base: Config, head: Config) -> list[str]:
             continue
         if rule.entropy is not None and (old.entropy is None or rule.entropy > old.entropy):
             changes.append(
-                f"raises rule {rule_id}'s entropy minimum from {old.entropy or 0} to "
-                f"{rule.entropy}"
+                f"raises rule {rule_id}'s entropy minimum from {old.entropy or 0} to {rule.entropy}"
             )
         for allowlist in _new(rule.allowlists, old.allowlists):
             changes.append(f"adds an allowlist to rule {rule_id}: {_describe(allowlist)}")
