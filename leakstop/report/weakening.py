@@ -41,7 +41,13 @@ def warnings(weakening: Weakening) -> list[str]:
 def markdown(weakening: Weakening) -> str:
     if weakening.is_empty:
         return ""
-    lines = ["### ⚠️ Suppressed by this pull request", "", f"**{cell(headline(weakening))}.**", ""]
+    lines = [
+        "",
+        "### ⚠️ Suppressed by this pull request",
+        "",
+        f"**{cell(headline(weakening))}.**",
+        "",
+    ]
     if weakening.suppressed:
         lines += [
             "| Rule | Location | Secret | Suppressed by | Reported |",
