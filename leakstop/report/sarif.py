@@ -206,7 +206,8 @@ def _schema_order(cls: type) -> tuple[str, ...]:
 def _descriptor(rule: Rule) -> Any:
     import sarif_om as sarif
 
-    tags = ["security", "secret", *rule.tags][:MAX_TAGS]
+    # SARIF tags are a set (uniqueItems): a rule tagged `security` must not repeat ours.
+    tags = list(dict.fromkeys(["security", "secret", *rule.tags]))[:MAX_TAGS]
     # User rule files supply these texts; GitHub shows them to people. A remediation may
     # have several lines (a YAML block): they are kept.
     description = sanitize(rule.description)
