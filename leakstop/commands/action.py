@@ -381,7 +381,8 @@ def _trusted_files(
         else:
             baseline_path = trusted / "baseline.json"
             baseline_path.write_bytes(text)
-    log.info("read config, rule files and baseline from commit %s", commit[:12])
+    side = "base" if folder == "trusted" else "pull request's head"
+    log.info("using config, rule files and baseline from the %s commit %s", side, commit[:12])
     return _Trusted(config_path, baseline_path, tuple(rule_files))
 
 
