@@ -32,6 +32,13 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 
 
+#: A finding's tag when the change being scanned hides it (its own `leakstop:allow` comment)
+#: and it is reported anyway, being live or high-severity (scanner/weakening.py).
+SUPPRESSED_BY_CHANGE = "suppressed-by-this-change"
+#: How reports say so.
+SUPPRESSED_BY_CHANGE_NOTE = "suppressed by this pull request; reported: live or high severity"
+
+
 class Severity(str, enum.Enum):
     CRITICAL = "critical"
     HIGH = "high"

@@ -28,7 +28,9 @@ from leakstop.github import workflow
 from leakstop.github.commit_files import copy_config, write_under
 from leakstop.github.event import ActionMode, Plan, plan
 from leakstop.github.guard import event_payload
+from leakstop.github.pull_request import scan_pull_request
 from leakstop.report import ReportOptions
+from leakstop.report import weakening as weakening_report
 from leakstop.report.github import GithubReporter
 from leakstop.report.markdown import MarkdownReporter
 from leakstop.report.sarif import SarifReporter
@@ -36,6 +38,7 @@ from leakstop.report.text import TextReporter
 from leakstop.results import ScanResult, ScanStats
 from leakstop.scanner.session import Mode, ScanRequest, execute
 from leakstop.scanner.sources.diff import resolve_range
+from leakstop.scanner.weakening import Weakening
 from leakstop.textsafe import sanitize
 from leakstop.verify.pairing import one_per_credential
 
@@ -172,11 +175,22 @@ def run_action(
     request, description = _request(inputs, scan_plan, repo, temp)
     stdout.write(f"leakstop scans {sanitize(description)}\n")
     sarif_path = inputs.sarif_file or temp / "leakstop.sarif"
+    weakening = Weakening()
     if request is None:
         result = ScanResult([], ScanStats(), [])
     else:
         stdout.write(f"Equivalent local command: {sanitize(_equivalent(request))}\n")
-        _, result = execute(request)
+        if scan_plan.mode is ActionMode.DIFF and scan_plan.trusted_commit is not None:
+            own = _trusted_files(repo, scan_plan.head, inputs, temp, "pull-request")
+            own_request = dataclasses.replace(
+                request,
+                config_path=own.config,
+                baseline_path=own.baseline,
+                rule_files=own.rule_files,
+            )
+            result, weakening = scan_pull_request(request, own_request, repo, scan_plan.head)
+        else:
+            _, result = execute(request)
     masked = workflow.add_masks((f.secret for f in (*result.findings, *result.known)), stdout)
     if masked:
         log.info("masked %d secret values in later log output", masked)
@@ -185,12 +199,17 @@ def run_action(
         root=repo, color=False, category=inputs.category, title="leakstop secret scan"
     )
     TextReporter(options).write(result, stdout)
+    if not weakening.is_empty:
+        stdout.write(f"{sanitize(weakening_report.headline(weakening))}\n")
     if inputs.annotations:
+        for line in weakening_report.warnings(weakening):
+            stdout.write(line + "\n")
         GithubReporter(options).write(result, stdout)
     with open(sarif_path, "w", encoding="utf-8") as handle:
         SarifReporter(options).write(result, handle)
     if inputs.summary:
-        workflow.append_summary(MarkdownReporter(options).render(result), environ)
+        summary = MarkdownReporter(options).render(result)
+        workflow.append_summary(summary + weakening_report.markdown(weakening), environ)
     total = len(result.findings) + len(result.known)
     outcome = ActionOutcome(
         findings=total,
@@ -327,12 +346,15 @@ def _push_range(repo: Path, scan_plan: Plan) -> tuple[tuple[str, ...], tuple[str
     return (head,), ()
 
 
-def _trusted_files(repo: Path, commit: str, inputs: ActionInputs, temp: Path) -> _Trusted:
+def _trusted_files(
+    repo: Path, commit: str, inputs: ActionInputs, temp: Path, folder: str = "trusted"
+) -> _Trusted:
     """Config, the rule files it names, extra rule files and baseline as they are in `commit`
-    (the pull request's base), written under `temp`. A pull request that edits or adds any
-    of them changes the scan only once merged."""
+    (the pull request's base), written under `temp / folder`. A pull request that edits or
+    adds any of them changes the scan only once merged (its head's are read the same way to
+    tell what it would suppress)."""
     gitcli.fetch_missing(repo, [commit])
-    trusted = temp / "trusted"
+    trusted = temp / folder
     trusted.mkdir(exist_ok=True)
     names = [inputs.config] if inputs.config else list(CONFIG_NAMES)
     config_path = trusted / ".leakstop-defaults.yaml"
@@ -361,7 +383,8 @@ def _trusted_files(repo: Path, commit: str, inputs: ActionInputs, temp: Path) ->
         else:
             baseline_path = trusted / "baseline.json"
             baseline_path.write_bytes(text)
-    log.info("using config, rule files and baseline from the base commit %s", commit[:12])
+    side = "base" if folder == "trusted" else "pull request's head"
+    log.info("using config, rule files and baseline from the %s commit %s", side, commit[:12])
     return _Trusted(config_path, baseline_path, tuple(rule_files))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from leakstop.finding import Finding, Severity
+from leakstop.finding import SUPPRESSED_BY_CHANGE, SUPPRESSED_BY_CHANGE_NOTE, Finding, Severity
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult
 from leakstop.textsafe import sanitize
@@ -76,6 +76,8 @@ def annotation(finding: Finding, level: str) -> str:
         "endLine": str(location.end_line),
         "title": f"leakstop: {sanitize(finding.rule_id)}",
     }
+    if SUPPRESSED_BY_CHANGE in finding.tags:
+        properties["title"] += f" ({SUPPRESSED_BY_CHANGE_NOTE})"
     if location.line == location.end_line:
         properties["col"] = str(location.column)
         properties["endColumn"] = str(location.end_column)

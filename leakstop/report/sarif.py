@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import attr
 
 from leakstop import __version__
-from leakstop.finding import Finding, Severity
+from leakstop.finding import SUPPRESSED_BY_CHANGE, SUPPRESSED_BY_CHANGE_NOTE, Finding, Severity
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult
 from leakstop.rules.model import Rule
@@ -248,6 +248,9 @@ def _result(finding: Finding, rule_index: int, occurrence: int) -> Any:
         # A credential its issuer accepts is an incident whatever the rule's severity.
         if finding.verification.status.value == "verified":
             level = "error"
+    if SUPPRESSED_BY_CHANGE in finding.tags:
+        properties["suppressedByThisChange"] = True
+        text += f" ({SUPPRESSED_BY_CHANGE_NOTE})"
     if finding.commit is not None:
         properties["commit"] = finding.commit.sha
         properties["author"] = finding.commit.author_name

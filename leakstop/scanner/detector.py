@@ -96,6 +96,9 @@ class Detector:
     engine: Engine
     allowlists: Sequence[Allowlist] = ()
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
+    #: False: report secrets on lines with a `leakstop:allow` marker too (a pull request's own
+    #: markers must not silence its scan; see scanner/weakening.py).
+    honor_inline_allow: bool = True
     _rules: dict[str, Rule] = field(default_factory=dict, init=False, repr=False)
 
     def detect(self, chunk: Chunk) -> list[Finding]:
@@ -187,7 +190,7 @@ class Detector:
             if verdict is _Generic.FALSE_POSITIVE:
                 return []
             bare = verdict is _Generic.UNLESS_CODE
-        if filters.has_inline_allow(site.line, site.previous_line):
+        if self.honor_inline_allow and filters.has_inline_allow(site.line, site.previous_line):
             return []
         if self._allowed(rule, secret, site.line):
             return []

@@ -39,10 +39,14 @@ class DetectorRecipe:
     allowlists: tuple[Allowlist, ...]
     fingerprint_key: bytes
     engine: str
+    honor_inline_allow: bool = True
 
     def build(self) -> Detector:
         return Detector(
-            build_engine(self.rules, self.engine), self.allowlists, self.fingerprint_key
+            build_engine(self.rules, self.engine),
+            self.allowlists,
+            self.fingerprint_key,
+            self.honor_inline_allow,
         )
 
 

@@ -77,6 +77,8 @@ class ScanRequest:
     jobs: int | None = None
     #: Show a progress line (the CLI decides: a terminal, not CI, not -q).
     progress: bool = False
+    #: False: `leakstop:allow` markers do not hide a secret (to see what a change silences).
+    honor_inline_allow: bool = True
 
 
 @dataclass
@@ -147,8 +149,9 @@ def prepare(request: ScanRequest, *, warn_legacy_baseline: bool = True) -> Prepa
         allowlists=tuple(config.allowlists),
         fingerprint_key=key.key,
         engine=engine.name,
+        honor_inline_allow=request.honor_inline_allow,
     )
-    detector = Detector(engine, config.allowlists, key.key)
+    detector = Detector(engine, config.allowlists, key.key, request.honor_inline_allow)
     source = _source(request, root, config, engine.path_group)
     return Prepared(root, config, source, detector, recipe, key, baseline)
 
