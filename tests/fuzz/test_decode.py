@@ -15,7 +15,9 @@ from tests.fuzz.strategies import fuzz_settings
 #: Bytes made of what the decoders look for, so most examples decode something.
 ENCODED = st.lists(
     st.one_of(
-        st.sampled_from([b"\\u", b"\\x", b"\\n", b"\\", b"%", b"%3D", b"==", b"\\ud83d", b"\\ude00"]),
+        st.sampled_from(
+            [b"\\u", b"\\x", b"\\n", b"\\", b"%", b"%3D", b"==", b"\\ud83d", b"\\ude00"]
+        ),
         st.text("0123456789abcdefABCDEF+/_-=", max_size=8).map(str.encode),
         st.binary(max_size=6),
     ),

@@ -50,7 +50,9 @@ RULES = st.fixed_dictionaries(
 @fuzz_settings(150)
 @given(RULES)
 @example({"id": "x", "description": "d", "regex": "(a+)+", "keywords": ["a"]})
-@example({"id": "x", "description": "d", "regex": "k(.{3})", "keywords": ["k"], "max_length": 2**70})
+@example(
+    {"id": "x", "description": "d", "regex": "k(.{3})", "keywords": ["k"], "max_length": 2**70}
+)
 def test_a_rule_mapping_gives_a_rule_or_a_rule_error(data: dict[str, Any]) -> None:
     try:
         rule = parse_rule(data, "rules.yaml")
@@ -67,7 +69,9 @@ def test_a_rule_mapping_gives_a_rule_or_a_rule_error(data: dict[str, Any]) -> No
         st.text(max_size=300),
         st.binary(max_size=300),
         DEEP_NESTING,
-        st.lists(RULES, max_size=3).map(lambda rules: yaml.safe_dump({"version": 1, "rules": rules})),
+        st.lists(RULES, max_size=3).map(
+            lambda rules: yaml.safe_dump({"version": 1, "rules": rules})
+        ),
     )
 )
 def test_a_rule_file_gives_rules_or_a_rule_error(text: str | bytes) -> None:
