@@ -66,3 +66,9 @@ def keys_from(vocabulary: list[str]) -> st.SearchStrategy[str]:
 
 #: Deeply nested JSON / YAML flow collections: a parser that recurses runs out of stack.
 DEEP_NESTING = st.integers(min_value=1, max_value=5_000).map(lambda n: "[" * n + "]" * n)
+
+
+def check_message(error: Exception) -> None:
+    """An error the user sees is one non-empty line of text."""
+    message = str(error)
+    assert message.strip(), f"{type(error).__name__} without a message"
