@@ -103,7 +103,7 @@ def _apply(path: Path, edit: tuple[str, int, Any]) -> None:
     path.write_bytes(data)
 
 
-@fuzz_settings(150)
+@fuzz_settings(80)
 @given(
     keyed=st.booleans(),
     file_index=st.integers(0, 1),
@@ -130,7 +130,7 @@ def test_an_edited_log_is_reported_never_a_crash(
             assert not result.ok or result.torn is not None, result
 
 
-@fuzz_settings(150)
+@fuzz_settings(80)
 @given(record=RECORDS, keyed=st.booleans())
 @example(
     record={

@@ -14,10 +14,11 @@ FUZZ = Path(__file__).resolve().parents[2] / "benchmarks" / "fuzz"
 TARGETS = ["detector", "decode", "config", "rules", "baseline", "audit", "store"]
 
 
+@pytest.mark.slow  # ~2 s of fuzzing plus ~3 s of start-up and instrumentation each
 @pytest.mark.parametrize("target", TARGETS)
 def test_the_fuzz_target_runs_a_few_seconds_without_a_crash(target: str, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(FUZZ / "fuzz.py"), target, "-max_total_time=3", "-rss_limit_mb=2048"],
+        [sys.executable, str(FUZZ / "fuzz.py"), target, "-max_total_time=2", "-rss_limit_mb=2048"],
         cwd=tmp_path,  # atheris writes crash files into the working directory
         capture_output=True,
         text=True,

@@ -54,7 +54,7 @@ RULES = st.fixed_dictionaries(
 )
 
 
-@fuzz_settings(150)
+@fuzz_settings(60)
 @given(RULES)
 @example({"id": "x", "description": "d", "regex": "(a+)+", "keywords": ["a"]})
 @example(
@@ -70,7 +70,7 @@ def test_a_rule_mapping_gives_a_rule_or_a_rule_error(data: dict[str, Any]) -> No
     rule.pattern.search(b"key = 0123456789abcdef " * 4)
 
 
-@fuzz_settings(100)
+@fuzz_settings(50)
 @given(
     st.one_of(
         st.text(max_size=300),

@@ -113,7 +113,7 @@ def damages(draw: st.DrawFn) -> Any:
     return lambda _raw: text
 
 
-@fuzz_settings(150)
+@fuzz_settings(60)
 @given(damage=damages(), target=st.sampled_from(["secret", "org"]))
 @example(
     damage=lambda raw: json.dumps(
