@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from leakstop import __version__
 from leakstop.errors import ConfigError
@@ -39,6 +39,9 @@ BASELINE_VERSION = 2
 STATUSES = ("unreviewed", "accepted", "false-positive", "confirmed")
 #: detect-secrets hashes only the header line of a private key, so all keys share a hash.
 _DETECT_SECRETS_KEY_TYPE = "Private Key"
+
+
+_EntryT = TypeVar("_EntryT", "Entry", "ImportedEntry")
 
 
 @dataclass
@@ -181,7 +184,7 @@ def load(
         baseline = Baseline(
             str(document["fingerprint_key"]),
             _entries(document.get("findings", [])),
-            [ImportedEntry(**item) for item in document.get("imported", [])],
+            [_typed(ImportedEntry(**item)) for item in document.get("imported", [])],
             _entries(document.get("legacy", [])),
         )
     except (KeyError, TypeError) as exc:
@@ -248,7 +251,27 @@ def _upgraded(document: dict[str, Any], shown: str) -> dict[str, Any]:
 def _entries(items: Any) -> dict[str, Entry]:
     if not isinstance(items, list):
         raise TypeError(f"expected a list of entries, not {type(items).__name__}")
-    return {item["fingerprint"]: Entry(**item) for item in items}
+    return {item["fingerprint"]: _typed(Entry(**item)) for item in items}
+
+
+#: The JSON types each declared field type accepts (`status` is checked on its own, with a
+#: message listing the statuses).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "str | None": (str, type(None)),
+}
+
+
+def _typed(entry: _EntryT) -> _EntryT:
+    """`entry`, once each field holds its declared type: a `"line": "one"` loaded, then
+    broke sorting on save with a TypeError (found by tests/fuzz/test_baseline.py)."""
+    for item in dataclasses.fields(entry):
+        value = getattr(entry, item.name)
+        expected = _FIELD_TYPES[str(item.type)]
+        if item.name != "status" and (not isinstance(value, expected) or isinstance(value, bool)):
+            raise TypeError(f"{item.name} is {type(value).__name__}, not {item.type}")
+    return entry
 
 
 def _check_statuses(baseline: Baseline, text: str, shown: str) -> None:

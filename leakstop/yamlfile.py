@@ -99,6 +99,10 @@ def load_yaml(text: str | bytes, path: str) -> Any:
         raise ConfigError(f"invalid YAML: {problem}", path, line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", path) from None
+    except RecursionError:
+        # PyYAML builds nested collections recursively: `[[[[...]]]]` a few hundred deep
+        # exhausts the stack (found by tests/fuzz/test_config.py).
+        raise ConfigError("invalid YAML: collections nested too deeply", path) from None
 
 
 ErrorFactory = Callable[[str, "int | None"], Exception]

@@ -307,3 +307,38 @@ def test_bad_baselines(tmp_path: Path, content: str, message: str) -> None:
 def test_missing_baseline(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="baseline file not found"):
         baselines.load(tmp_path / "nope.json")
+
+
+# Found by tests/fuzz/test_baseline.py: both loaded, then crashed (exit 3) instead of a
+# ConfigError naming the file.
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            json.dumps(
+                {
+                    "version": 2,
+                    "fingerprint_key": "k",
+                    "findings": [
+                        {
+                            "fingerprint": "a",
+                            "rule_id": "r",
+                            "path": "p",
+                            "line": "one",
+                            "secret_redacted": "x",
+                        },
+                    ],
+                }
+            ),
+            "line is str, not int",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_a_baseline_of_the_wrong_shape_is_a_config_error(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "baseline.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        baselines.load(path)

@@ -67,3 +67,9 @@ def test_an_impossible_date_is_an_error_with_its_line(value: str) -> None:
 
 def test_real_dates_still_load_as_dates() -> None:
     assert load_yaml("expires: 2027-06-30\n", "f.yaml") == {"expires": date(2027, 6, 30)}
+
+
+def test_collections_nested_too_deeply_are_a_config_error() -> None:
+    # Found by tests/fuzz/test_config.py: PyYAML recursed out of stack (a traceback, exit 3).
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_yaml("[" * 900 + "]" * 900, ".leakstop.yaml")

@@ -50,7 +50,7 @@ def read_anchor(folder: Path) -> Anchor | None:
         return None
     try:
         document = json.loads(data.decode("utf-8"))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise AuditIntegrityError(f"{path}: not a head anchor ({exc})") from None
     if (
         not isinstance(document, dict)

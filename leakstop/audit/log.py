@@ -120,7 +120,7 @@ class AuditLog:
                         continue
                     try:
                         record = from_json(json.loads(line.data.decode("utf-8")))
-                    except (ValueError, AuditIntegrityError) as exc:
+                    except (ValueError, RecursionError, AuditIntegrityError) as exc:
                         raise AuditIntegrityError(
                             f"{day_file.path}:{line.number}: not an audit record ({exc})"
                         ) from None

@@ -162,7 +162,13 @@ def utc_timestamp(moment: datetime | None = None) -> str:
 
 
 def parse_timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    """The UTC time in an ISO 8601 `text`. Raises ValueError when it is none, or out of range
+    in UTC (`0001-01-01T00:00:00+05:00` overflowed with an OverflowError that readers of
+    audit and store files did not expect; found by tests/fuzz)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except OverflowError as exc:
+        raise ValueError(f"timestamp out of range: {exc}") from None
 
 
 def from_json(document: Any) -> Record:

@@ -159,7 +159,7 @@ class _Walk:
             record = from_json(json.loads(line.data.decode("utf-8")))
         except AuditIntegrityError as exc:
             return problem(ProblemKind.UNREADABLE, str(exc))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...]]]]`
             return problem(ProblemKind.UNREADABLE, f"not an audit record ({exc})")
         seq = record.seq
         seal = check(record, self.key)

@@ -196,7 +196,7 @@ class Writer:
     def _parse_last(self, day_file: DayFile, data: bytes) -> Record:
         try:
             record = from_json(json.loads(data.decode("utf-8")))
-        except (ValueError, AuditIntegrityError) as exc:
+        except (ValueError, RecursionError, AuditIntegrityError) as exc:
             raise AuditIntegrityError(
                 f"{day_file.path}: the last line is not an audit record ({exc}); {_VERIFY_HINT}"
             ) from None

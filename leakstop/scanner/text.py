@@ -121,12 +121,18 @@ class LineIndex:
         """1-based line and 1-based column in characters (exact, however long the line)."""
         start = self._data.rfind(b"\n", 0, offset) + 1
         anchor_start, anchor_offset, anchor_column = self._column_anchor
-        if anchor_start == start and anchor_offset <= offset:
+        if anchor_start == start and anchor_offset <= offset and self._is_boundary(anchor_offset):
             column = anchor_column + _characters(self._data[anchor_offset:offset])
         else:
             column = 1 + _characters(self._data[start:offset])
         self._column_anchor = (start, offset, column)
         return self.line_number(offset), column
+
+    def _is_boundary(self, offset: int) -> bool:
+        """Whether counting characters from `offset` on adds up: not inside a UTF-8 sequence
+        (a match on bytes may start in one), where the two halves decode to more characters
+        than the whole."""
+        return offset >= len(self._data) or not 0x80 <= self._data[offset] <= 0xBF
 
     def line_text(self, offset: int) -> str:
         """The line holding `offset`, without its line ending."""

@@ -148,7 +148,8 @@ def parse(raw: bytes, where: str) -> tuple[SecretDocument, str]:
             deleted=None if data["deleted"] is None else _time(data["deleted"]),
         )
         return document, _text(data["seal"])
-    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+    # JSONDecodeError is a ValueError; RecursionError: JSON nested deeper than the stack.
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise StoreDamagedError(
             f"{where} is damaged ({type(exc).__name__}); restore it from a backup"
         ) from None

@@ -128,7 +128,8 @@ def read_org(path: Path) -> OrgState:
             for item in data.get("retired", [])
         )
         return OrgState(_text(data["org"]), _text(data["created"]), key, rotation, retired)
-    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+    # JSONDecodeError is a ValueError; RecursionError: JSON nested deeper than the stack.
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise StoreDamagedError(
             f"{path} is damaged ({type(exc).__name__}); restore it from a backup"
         ) from None

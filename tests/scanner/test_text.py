@@ -70,3 +70,11 @@ def test_entropy() -> None:
     assert shannon_entropy("") == 0
     assert shannon_entropy("aaaa") == 0
     assert shannon_entropy("abcd") == pytest.approx(2.0)
+
+
+def test_a_column_after_an_offset_inside_a_utf8_character_counts_from_the_line_start() -> None:
+    # Found by tests/fuzz/test_text.py: a match on bytes may start inside a UTF-8 sequence;
+    # counting on from there counted the split character twice (column 4, not 3).
+    index = LineIndex(b"\x00\xc2\x80")
+    assert index.position(2) == (1, 3)
+    assert index.position(3) == (1, 3)
