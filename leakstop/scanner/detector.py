@@ -139,6 +139,7 @@ class Detector:
                 continue
             if rule.generic and (
                 filters.is_lock_file(path)
+                or filters.is_generated_file(path)
                 or (hit.bare_identifier and filters.is_code_file(path))
                 or (ui_text.is_locale_path(path) and not ui_text.looks_random(hit.secret))
             ):
@@ -405,6 +406,10 @@ def _generic_verdict(candidate: Candidate, secret: str, line: str, data: bytes) 
         or (passwords and filters.is_email(plain))
         or filters.is_prose(secret)
         or filters.is_path_like(secret)
+        or filters.is_route(secret)
+        or filters.is_number_literal(secret)
+        or filters.is_code_fragment(secret)
+        or (not quoted and filters.is_type_union(secret))
         or filters.is_sequential(secret)
         or filters.is_likely_id(secret, line)
         # Tokens and keys never hold spaces or read as names; a password may be one long

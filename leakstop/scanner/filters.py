@@ -342,6 +342,51 @@ def is_sigil_variable(secret: str) -> bool:
     return bool(_SIGIL_VARIABLE.match(secret))
 
 
+#: A union of type names (`Buffer|Uint8Array|string`, `Credentials|null`): TypeScript and
+#: Python annotations put these where a value would be.
+_TYPE_UNION = re.compile(
+    r"^[A-Za-z_$][\w$.]*(?:<[\w$.,<> ]*>|\[\])?(?:\|[A-Za-z_$][\w$.]*(?:<[\w$.,<> ]*>|\[\])?)+$"
+)
+#: A number literal: `0x8816`, `0o755`, `0b1010`, `1e-9`.
+_NUMBER = re.compile(
+    r"^(?:0[xX][0-9a-fA-F_]{1,16}|0[oO][0-7_]+|0[bB][01_]+|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)[lLuUnN]?$"
+)
+#: An API route (`/v1/accounts:resetPassword`, `/api/users/{id}/password`): word segments,
+#: each a lower-case word, a camelCase name, a version or a {parameter}.
+_ROUTE = re.compile(
+    r"^/(?:[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)*|v\d+|\{[\w-]+\}|:[a-z]\w*)"
+    r"(?:[/:.-](?:[a-z][a-z0-9]*(?:[A-Z][a-z0-9]+)*|v\d+|\{[\w-]+\}|:[a-z]\w*))*/?$"
+)
+#: Code cut out of minified JavaScript between two string literals: a call and closing
+#: brackets (`+s),{code:t.errorCode}))}e(null,i)`), or an assignment to an attribute chain
+#: (`e.error.retryable=!0`).
+_CALL = re.compile(r"[A-Za-z_$][\w$]*\(")
+_ATTRIBUTE_ASSIGNMENT = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[\w$]+)+={1,3}[!\w\"'$]")
+
+
+def is_type_union(secret: str) -> bool:
+    """`Buffer|Uint8Array|Blob|string`: type names joined by `|`, an annotation."""
+    return bool(_TYPE_UNION.match(secret))
+
+
+def is_number_literal(secret: str) -> bool:
+    """`0x8816`, `1e-9`: a number, not a secret (a hex key is far longer than 16 digits)."""
+    return bool(_NUMBER.match(secret))
+
+
+def is_route(secret: str) -> bool:
+    """`/v1/accounts:resetPassword`: an API path that names the operation, not a secret."""
+    return bool(_ROUTE.match(secret))
+
+
+def is_code_fragment(secret: str) -> bool:
+    """Minified code between two string literals, or an attribute assignment."""
+    closers = secret.count(")") + secret.count("}")
+    return (bool(_CALL.search(secret)) and closers >= 2) or bool(
+        _ATTRIBUTE_ASSIGNMENT.match(secret)
+    )
+
+
 def is_code_expression(secret: str) -> bool:
     """An unquoted value that is a piece of code: it starts with or holds an operator
     (`==18||e.token===20`, `null==s?void`, `options?.addSuffix`, `!!options.x`). Meaningful
@@ -384,6 +429,24 @@ def is_likely_id(secret: str, line: str) -> bool:
 
 def is_lock_file(path: str) -> bool:
     return bool(_heuristic().is_lock_file(path)) or path.endswith((".lock", "go.sum"))
+
+
+#: Files a build writes (minified bundles, source maps): a generic `key = value` guess there
+#: reads code as values. Issuer rules still run on them: a bundled API key is found.
+_GENERATED = (
+    ".min.js",
+    ".min.mjs",
+    ".min.cjs",
+    ".min.css",
+    ".js.map",
+    ".mjs.map",
+    ".cjs.map",
+    ".css.map",
+)
+
+
+def is_generated_file(path: str) -> bool:
+    return path.endswith(_GENERATED)
 
 
 def is_code_file(path: str) -> bool:

@@ -246,4 +246,10 @@ def is_variable_reference(value: str) -> bool:
     if _REFERENCE.search(value):
         return True
     spliced = value.translate(_SPLICE).strip()
-    return bool(re.fullmatch(r"\$\$?\{?[A-Za-z_]\w*\}?|%[A-Za-z_]\w*%|\$env:[A-Za-z_]\w*", spliced))
+    return bool(
+        re.fullmatch(
+            # `@SECRET_KEY` (ansible-test's substitutions) as well as `@VAR@`
+            r"\$\$?\{?[A-Za-z_]\w*\}?|%[A-Za-z_]\w*%|\$env:[A-Za-z_]\w*|@[A-Z][A-Z0-9_]{2,}@?",
+            spliced,
+        )
+    )

@@ -45,8 +45,10 @@ _REAL_LINE = {
 
 
 def _real_line(path: str) -> tuple[str, str]:
-    """The line holding a real secret for a file like `path`, and that secret."""
-    line = _REAL_LINE.get(os.path.splitext(path)[1])
+    """The line holding a real secret for a file like `path`, and that secret. Generic rules
+    skip generated files (minified bundles, source maps): an issuer's token is found there."""
+    generated = path.endswith((".min.js", ".map"))
+    line = None if generated else _REAL_LINE.get(os.path.splitext(path)[1])
     if line is None:
         return f"# deploy token: {GITHUB_TOKEN}", GITHUB_TOKEN
     return line, PASSWORD
@@ -151,6 +153,35 @@ FAMILIES: dict[str, list[tuple[str, str]]] = {
         ("checkout.js", "const stripe = require('stripe')('sk_test_4eC39HqLyjWDarjtT1zdp7dc');"),
         ("client.py", 'headers = {"Authorization": "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW"}'),
         ("client.py", 'headers = {"Authorization": "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="}'),
+    ],
+    # Found on the real-tree evaluation (benchmarks/accuracy/real_trees.py): npm and PyPI.
+    "type annotations and number literals in code": [
+        ("types.ts", "export type PassphraseBlob = Buffer|Uint8Array|Blob|string;"),
+        (
+            "client.d.ts",
+            "getCredentials(cb: (err: Error|null, credentials: Credentials|null) => void): void;",
+        ),
+        ("lib.dom.ts", "    readonly STENCIL_PASS_DEPTH_FAIL: 0x8816;"),
+    ],
+    "api routes in code": [
+        ("api.ts", '    RESET_PASSWORD = "/v1/accounts:resetPassword",'),
+        ("routes.py", 'CHANGE_PASSWORD_URL = "/api/users/{user_id}/password"'),
+    ],
+    "minified code between string literals": [
+        (
+            "bundle.js",
+            'function f(s,t,e,i){new Error("MFA token: "+s),{code:t.errorCode}))}e(null,i)}',
+        ),
+        ("vendor.js", 'case"ExpiredToken":e.error.retryable=!0,e.request.haltHandlersOnError()'),
+        ("app.min.js", 'var config={password:"kXq9vR2mTz7wLp4B"};'),
+        (
+            "app.js.map",
+            '{"version":3,"sourcesContent":["const password = \\"kXq9vR2mTz7wLp4B\\";"]}',
+        ),
+    ],
+    "template substitutions": [
+        ("cloud-config-aws.ini.template", "aws_secret_key: @SECRET_KEY"),
+        ("cloud-config-aws.ini.template", "security_token: @SECURITY_TOKEN"),
     ],
 }
 
