@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from measure import mib, run_measured  # noqa: E402
+from measure import mib, run_measured
 
 PER_FOLDER = 1000
 FILLER = [
