@@ -75,7 +75,8 @@ def main() -> int:
         print(
             f"wall {measured.wall_seconds:.1f} s  {args.files / measured.wall_seconds:,.0f} "
             f"files/s  peak RSS (largest process) {mib(measured.max_rss_mib)}  "
-            f"peak RSS (process tree, summed) {mib(measured.tree_rss_mib)}"
+            f"peak RSS (process tree, summed) {mib(measured.tree_rss_mib)}, of it anonymous "
+            f"{mib(measured.tree_anon_mib)}"
         )
         return 0 if found == planted else 1
     finally:

@@ -28,6 +28,8 @@ class Measured:
     max_rss_mib: float
     #: Peak of the summed RSS of the process tree, sampled.
     tree_rss_mib: float
+    #: Peak of the summed anonymous RSS (RssAnon: heap, stacks; no mapped files) of the tree.
+    tree_anon_mib: float
     stdout: bytes
     stderr: str
 
@@ -44,7 +46,7 @@ def run_measured(
         stderr=subprocess.PIPE,
         env=dict(env) if env is not None else None,
     )
-    peak = [0]
+    peak = [0, 0]
     done = threading.Event()
     sampler = threading.Thread(target=_sample_tree, args=(child.pid, peak, done), daemon=True)
     sampler.start()
@@ -59,18 +61,22 @@ def run_measured(
     max_rss = int(match.group(1)) / 1024 if match else float("nan")
     # Drop time's own report: what is left is the command's stderr.
     own = text.split("\tCommand being timed:")[0]
-    return Measured(child.returncode, wall, max_rss, peak[0] / 1024, captured or b"", own)
+    return Measured(
+        child.returncode, wall, max_rss, peak[0] / 1024, peak[1] / 1024, captured or b"", own
+    )
 
 
 def _sample_tree(root: int, peak: list[int], done: threading.Event) -> None:
     while not done.is_set():
-        peak[0] = max(peak[0], _tree_rss_kib(root))
+        rss, anon = _tree_rss_kib(root)
+        peak[0], peak[1] = max(peak[0], rss), max(peak[1], anon)
         done.wait(SAMPLE_SECONDS)
 
 
-def _tree_rss_kib(root: int) -> int:
+def _tree_rss_kib(root: int) -> tuple[int, int]:
+    """(RSS, RssAnon) summed over `root` and its descendants, in KiB. RSS counts the pages of
+    mapped files too (`git cat-file` maps whole pack files), which the page cache holds once."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -79,15 +85,30 @@ def _tree_rss_kib(root: int) -> int:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") // 1024
-    total, stack = 0, [root]
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    rss = anon = 0
+    stack = [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        status = _status(pid)
+        rss += status.get("VmRSS", 0)
+        anon += status.get("RssAnon", 0)
         stack.extend(children.get(pid, []))
-    return total
+    return rss, anon
+
+
+def _status(pid: int) -> dict[str, int]:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    found = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "RssAnon"):
+            found[name] = int(value.split()[0])
+    return found
 
 
 def mib(value: float) -> str:
