@@ -155,8 +155,11 @@ class Machine:
             try:
                 version = self.store.put_pending(name, where, value, old).version
             except ProviderConflictError as exc:
-                # Another run wrote its pending version between our look and our write.
-                raise ProviderConflictError(f"{name} {BEING_ROTATED} ({exc})") from exc
+                # Another run wrote its pending version between our look and our write (or
+                # someone wrote a version): the same answer as a lease held, not a bare CAS.
+                raise ProviderConflictError(
+                    f"{name} {BEING_ROTATED} or was written meanwhile ({exc})"
+                ) from exc
             self._step(secret, Step.SET, done, version=version)
         except LeakstopError as exc:
             if minted is not None and self.issuer is not None:
