@@ -210,6 +210,8 @@ def respond(
     context = from_environment()
     try:
         confirmed: Mapping[str, ManagedSecret] = {}
+        #: The version of each managed secret that was current when its leak was confirmed.
+        leaked_versions: Mapping[str, str] = {}
         providers = None
         if config.secrets:
             from leakstop.rotator.confirm import Confirmer
@@ -222,6 +224,7 @@ def respond(
                 # Otherwise a leak of it is silently "not confirmed".
                 log.warning("cannot read managed secret %s to confirm leaks of it: %s", name, why)
             confirmed = confirmer.confirmed(result.findings)
+            leaked_versions = confirmer.versions
         entries = plan(result.findings, config.rules, confirmed, config.respond)
         try:
             _check_digest(entries, expect_digest)
@@ -247,7 +250,9 @@ def respond(
 
             providers = providers or Providers(config, audit_log, context)
             notifications = open_notifications(config.notifications, audit_log, context)
-            results = _apply(entries, config, providers, notifications, audit_log, context)
+            results = _apply(
+                entries, config, providers, notifications, audit_log, context, leaked_versions
+            )
             results += _revoke_live_tokens(entries, config, providers, audit_log, context)
     finally:
         audit_log.close()
@@ -275,10 +280,13 @@ def _apply(
     notifications: Notifications,
     audit_log: AuditLog,
     context: Context,
+    leaked_versions: Mapping[str, str],
 ) -> list[RotationResult]:
     """Rotate each confirmed managed secret once; a secret that cannot be rotated (another
-    run at it, a provider down) is a failed result, and the others still go. Each outcome is
-    sent to the notifiers that want it; `notify` leaks are only sent."""
+    run at it, a provider down) is a failed result, and the others still go. One another run
+    rotated since it was confirmed (its version in `leaked_versions` no longer current) is
+    skipped. Each outcome is sent to the notifiers that want it; `notify` leaks are only
+    sent."""
     from leakstop.audit.record import Action
     from leakstop.notify.events import leak_confirmed_event, rotation_event
     from leakstop.rotator.machine import Machine, RotationResult
@@ -310,7 +318,9 @@ def _apply(
             if entry.action == "rotate":
                 issuer = providers.issuer(secret.issuer.provider) if secret.issuer else None
                 machine = Machine(store, issuer, audit_log, context)
-                result = machine.rotate(secret, reason=reason)
+                result = machine.rotate(
+                    secret, reason=reason, leaked_version=leaked_versions.get(secret.name)
+                )
             else:
                 result = _revoke(secret, store, finding, config, providers, audit_log, context)
         except LeakstopError as exc:

@@ -34,6 +34,8 @@ class Confirmer:
         self._key = secrets.token_bytes(32)
         self._owners: dict[bytes, ManagedSecret] = {}
         self.unreadable: dict[str, str] = {}
+        #: Managed secret name → the version read as current (what a leak of it leaked).
+        self.versions: dict[str, str] = {}
 
     def load(self, managed: Sequence[ManagedSecret], providers: Providers) -> None:
         """Read each managed secret's current value (each read is an audit record), and the
@@ -48,9 +50,11 @@ class Confirmer:
                 self.unreadable[secret.name] = str(exc)
             try:
                 store = providers.store(secret.store.provider, secret.org)
-                if store.current(secret.name, secret.store.options) is None:
+                current = store.current(secret.name, secret.store.options)
+                if current is None:
                     continue
                 value = store.read(secret.name, secret.store.options)
+                self.versions[secret.name] = current.version
             except LeakstopError as exc:
                 self.unreadable[secret.name] = str(exc)
                 continue

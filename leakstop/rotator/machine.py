@@ -49,6 +49,8 @@ from leakstop.rotator.providers.base import (
 
 #: How long a pending version belongs to the run that wrote it; after that it is a dead run's.
 LEASE = timedelta(minutes=10)
+#: How a run that finds another run's rotation in flight says so.
+BEING_ROTATED = "is being rotated by another run"
 
 
 class Step(str, enum.Enum):
@@ -99,9 +101,16 @@ class Machine:
     after_step: Callable[[Step], None] | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
 
-    def rotate(self, secret: ManagedSecret, reason: str = "") -> RotationResult:
+    def rotate(
+        self, secret: ManagedSecret, reason: str = "", leaked_version: str | None = None
+    ) -> RotationResult:
         """Rotate `secret` now, or resume or roll back a rotation a dead run left behind.
-        Raises ProviderConflictError when another run is rotating it."""
+        Raises ProviderConflictError when another run is rotating it.
+
+        `leaked_version` is the current version when the caller decided to rotate (the one a
+        leak was confirmed against): when the store has moved past it, another run rotated
+        the leak away meanwhile and this one is SKIPPED, so that runs racing on one leak
+        rotate it once, not once each."""
         where = secret.store.options
         pending = self.store.pending(secret.name, where)
         current = self.store.current(secret.name, where)
@@ -109,10 +118,20 @@ class Machine:
             started = pending.created
             if started is not None and self.clock() - started < self.lease:
                 raise ProviderConflictError(
-                    f"{secret.name} is being rotated by another run (pending version "
+                    f"{secret.name} {BEING_ROTATED} (pending version "
                     f"{pending.version} since {started:%Y-%m-%d %H:%M} UTC); try again later"
                 )
             return self._resume(secret, pending, current, reason)
+        now = current.version if current else None
+        if leaked_version is not None and now != leaked_version:
+            return RotationResult(
+                secret.name,
+                Outcome.SKIPPED,
+                leaked_version,
+                now,
+                error=f"already rotated by another run: the leaked version {leaked_version} "
+                f"is no longer current (version {now} is)",
+            )
         return self._rotate(secret, current, reason)
 
     # A new rotation
@@ -133,7 +152,14 @@ class Machine:
             else:
                 value = self._value_maker(secret)(secret, old_value)
             self._step(secret, Step.CREATE, done)
-            version = self.store.put_pending(name, where, value, old).version
+            try:
+                version = self.store.put_pending(name, where, value, old).version
+            except ProviderConflictError as exc:
+                # Another run wrote its pending version between our look and our write (or
+                # someone wrote a version): the same answer as a lease held, not a bare CAS.
+                raise ProviderConflictError(
+                    f"{name} {BEING_ROTATED} or was written meanwhile ({exc})"
+                ) from exc
             self._step(secret, Step.SET, done, version=version)
         except LeakstopError as exc:
             if minted is not None and self.issuer is not None:

@@ -76,6 +76,23 @@ def test_a_rotation_replaces_proves_and_revokes(home: Path, tmp_path: Path) -> N
     assert verify(home / "audit", AUDIT).ok
 
 
+def test_a_leak_another_run_rotated_away_is_skipped_not_rotated_again(
+    home: Path, tmp_path: Path
+) -> None:
+    issuer_file = tmp_path / "issuer.json"
+    _seed(home, issuer_file)
+    store, issuer, audit_log = _parts(home, issuer_file)
+    machine = Machine(LocalStoreProvider(store), issuer, audit_log, CONTEXT)
+    # Two runs confirmed the leak of version 1; the first rotates it.
+    first = machine.rotate(_secret(), reason="leak confirmed", leaked_version="1")
+    second = machine.rotate(_secret(), reason="leak confirmed", leaked_version="1")
+    assert first.outcome is Outcome.ROTATED
+    assert second.outcome is Outcome.SKIPPED
+    assert "already rotated by another run" in (second.error or "")
+    assert [v.number for v in store.versions("billing/db-password")] == [1, 2]
+    assert verify(home / "audit", AUDIT).ok
+
+
 def test_a_new_value_that_does_not_work_is_rolled_back(home: Path, tmp_path: Path) -> None:
     issuer_file = tmp_path / "issuer.json"
     old = _seed(home, issuer_file)

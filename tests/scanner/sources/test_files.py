@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,24 @@ def test_names_starting_with_two_dots_are_inside_the_root(tmp_path: Path) -> Non
     (tmp_path / "outside.txt").write_text("z")
     source = FileSource([tree, tmp_path / "outside.txt"], tree)
     assert set(_paths(source)) == {"..env", "..config/..foo", (tmp_path / "outside.txt").as_posix()}
+
+
+def test_listing_a_folder_holds_nothing_per_file(tmp_path: Path) -> None:
+    """A million-file scan must not keep every path: the listing's peak is the same for 10,000
+    files as for 250 (one folder's names at a time)."""
+    peaks = []
+    for count in (250, 10_000):
+        top = tmp_path / str(count)
+        for index in range(count):
+            folder = top / f"d{index // 500:03d}"
+            if index % 500 == 0:
+                folder.mkdir(parents=True)
+            (folder / f"f{index % 500:03d}.txt").touch()
+        source = FileSource(paths=[top], root=top, use_git=False)
+        tracemalloc.start()
+        listed = sum(1 for _ in source.items())
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert listed == count
+    # 10,000 paths held in a set would be ~1.2 MB.
+    assert peaks[1] < peaks[0] + 256 * 1024, peaks
