@@ -48,7 +48,8 @@ CONFIRM_BUDGET = 1.0
 PREFILTER_BUDGET = 5.0
 #: Seconds all rules together may spend confirming windows in one file: CONFIRM_BUDGET holds
 #: one rule on one window, but a hostile file can keep dozens of rules each just under it.
-FILE_CONFIRM_BUDGET = 10.0
+#: Generous: a legitimate file with 20,000 tokens takes ~5 s here, more on a busy runner.
+FILE_CONFIRM_BUDGET = 20.0
 #: Prefilter matches between two looks at the clock (one look costs ~50 ns, a match ~3 µs).
 _CLOCK_EVERY = 4096
 

@@ -25,7 +25,7 @@ from tests.conftest import GITHUB_TOKEN, GitRepo, assert_safe_output, installed_
 pytestmark = pytest.mark.e2e
 
 #: Seconds any one command may take here before the test calls it a hang. The engine's own
-#: budgets are 5 s of searching and 10 s of confirming per file.
+#: budgets are 5 s of searching and 20 s of confirming per file.
 HANG = 60.0
 #: What a scan of the small corpus may take (start-up is ~1 s; CI machines are slower).
 QUICK = 20.0
@@ -404,7 +404,7 @@ def test_a_line_dense_with_keywords_stops_searching_within_the_budget(tmp_path: 
     run = scan("scan", ".", "--no-git", "-j", "1", "-f", "json", cwd=tmp_path)
     assert run.returncode == 1, run.stderr
     assert run.found == [("planted.env", "github-pat")]
-    # 5 s of searching, at most 10 s of confirming, start-up; slack for a loaded CI machine.
-    assert run.seconds < 35, run.seconds
+    # 5 s of searching, at most 20 s of confirming, start-up; slack for a loaded CI machine.
+    assert run.seconds < 45, run.seconds
     assert run.skipped.get("search timed out") == 1, run.skipped
     assert any("dense.txt: searching took over" in w for w in run.warnings()), run.stderr
