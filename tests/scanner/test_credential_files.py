@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from leakstop.cli import main
+from tests.conftest import GitRepo
 
 BCRYPT = "$2y$10$hcdxNTbWYP/23tLgjogY5.5h75EDKI6PiSx8Alxll5nkRhZH/qAMs"
 SHA512 = (
@@ -270,3 +271,62 @@ def test_history_reads_a_blob_again_under_a_credential_file_name(
     assert [(f["path"], f["rule_id"], f["secret"]) for f in findings] == [
         (".netrc", "netrc-file-password", "pass123")
     ]
+
+
+def _dbeaver_file(plain: bytes) -> bytes:
+    """credentials-config.json as DBeaver writes it: IV, then AES-128-CBC with its key."""
+    import os
+
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    iv = os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    key = bytes.fromhex("babb4a9f774ab853c96c2d653dfe544a")
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return iv + encryptor.update(padded) + encryptor.finalize()
+
+
+def test_dbeavers_encrypted_saved_passwords_are_found(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = json.dumps(
+        {
+            "postgres-jdbc-18c2e4d1a9b-6f1": {
+                "#connection": {"user": "reporting", "password": "pass123"}
+            }
+        }
+    ).encode()
+    sealed = _dbeaver_file(plain)
+    folder = tmp_path / "DBeaverData" / "workspace6" / "General" / ".dbeaver"
+    folder.mkdir(parents=True)
+    (folder / "credentials-config.json").write_bytes(sealed)
+    (tmp_path / "backup.bin").write_bytes(sealed)  # the same bytes under another name: binary
+    (finding,) = _scan(tmp_path, capsys)
+    assert (finding["rule_id"], finding["secret"]) == ("dbeaver-saved-password", "pass123")
+    assert finding["path"].endswith(".dbeaver/credentials-config.json")
+
+
+def test_a_credentials_config_json_that_is_not_dbeavers_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "credentials-config.json").write_bytes(bytes(range(256)) * 4)
+    assert _scan(tmp_path, capsys) == []
+
+
+def test_a_committed_dbeaver_file_is_found_in_history(
+    git_repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = b'{"mysql8-18c2f0b7e42-3a9":{"#connection":{"user":"root","password":"Wq7zR4vLm2"}}}'
+    target = git_repo.path / ".dbeaver" / "credentials-config.json"
+    target.parent.mkdir()
+    target.write_bytes(_dbeaver_file(plain))
+    git_repo.commit("workspace")
+    target.unlink()
+    git_repo.commit("remove workspace")
+    assert (
+        main(["scan", "--git", "-j", "1", "-f", "json", "--show-secrets", str(git_repo.path)]) == 1
+    )
+    (finding,) = json.loads(capsys.readouterr().out)["findings"]
+    assert (finding["rule_id"], finding["secret"]) == ("dbeaver-saved-password", "Wq7zR4vLm2")

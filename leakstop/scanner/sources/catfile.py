@@ -19,6 +19,7 @@ from typing import IO, Any, Generic, Protocol, TypeVar
 from leakstop.errors import SourceError
 from leakstop.finding import Commit
 from leakstop.scanner.sources import Chunk, SkipReason
+from leakstop.scanner.sources.sealed_files import open_sealed
 from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
 
 T = TypeVar("T")
@@ -154,6 +155,9 @@ def blob_chunk(
     """A blob that was found, as a chunk: skipped when over the size limit or binary."""
     if blob.data is None:
         return Chunk(path, commit=commit, skipped=SkipReason.TOO_LARGE, size=blob.size)
+    plain = open_sealed(path, blob.data)  # before the binary check: it is ciphertext
+    if plain is not None:
+        return Chunk(path, plain, commit=commit, size=blob.size, added_lines=added_lines)
     if sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
         return Chunk(path, commit=commit, skipped=SkipReason.BINARY, size=blob.size)
     return Chunk(path, blob.data, commit=commit, size=blob.size, added_lines=added_lines)

@@ -16,6 +16,7 @@ from pathlib import Path
 from leakstop import gitcli
 from leakstop.errors import SourceError
 from leakstop.scanner.sources import Chunk, SkipReason
+from leakstop.scanner.sources.sealed_files import open_sealed
 from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,9 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
         try:
             head = handle.read(SNIFF_BYTES)
             if sniff(head) is TextKind.BINARY:
+                plain = open_sealed(relative, head + handle.read())
+                if plain is not None:
+                    return Chunk(relative, plain, size=opened.st_size)
                 return Chunk(relative, skipped=SkipReason.BINARY, size=opened.st_size)
             # A file that grows while it is read stops at the limit (plus one byte, to tell).
             rest = handle.read() if max_size is None else handle.read(max_size + 1 - len(head))
@@ -160,7 +164,8 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
     data = head + rest
     if max_size is not None and len(data) > max_size:
         return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=len(data))
-    return Chunk(relative, data, size=len(data))
+    # Ciphertext may sniff as Latin-1 text rather than binary.
+    return Chunk(relative, open_sealed(relative, data) or data, size=len(data))
 
 
 #: O_NOFOLLOW and O_NONBLOCK are POSIX; Windows has neither (nor FIFOs in the tree).
