@@ -15,11 +15,11 @@ finding per leak).
 from __future__ import annotations
 
 import bisect
-import functools
 import os
+import posixpath
 import re
+import string
 import urllib.parse
-from types import ModuleType
 
 #: Markers that suppress findings on their line; the last two are detect-secrets' and gitleaks'
 #: so existing annotations keep working.
@@ -111,15 +111,6 @@ CODE_EXTENSIONS = frozenset(
     .vue .svelte
     """.split()
 )
-
-
-@functools.cache
-def _heuristic() -> ModuleType:
-    """detect-secrets' heuristics, imported on first use: the import costs ~90 ms (it pulls in
-    requests), which most pre-commit runs never need."""
-    from detect_secrets.filters import heuristic
-
-    return heuristic
 
 
 #: A value that only masks one (`****`, `xxxxxx`, `...`, `•••`): a form or a redacted copy.
@@ -417,18 +408,60 @@ def is_non_secret_key(key: str) -> bool:
     return bool(_NON_SECRET_KEY.search(key) or _NON_SECRET_TOKEN.search(key))
 
 
+#: Runs a value may be cut from (upper-cased): the base64 alphabet in either order, letters
+#: and digits, digits, hex digits. The idea is detect-secrets' heuristic; importing that
+#: package cost every scan ~0.15 s.
+_RUNS = (
+    string.ascii_uppercase * 2 + string.digits + "+/",
+    string.digits + string.ascii_uppercase * 2 + "+/",
+    (string.digits + string.ascii_uppercase) * 2,
+    string.digits * 2,
+    "0123456789ABCDEF" * 2,
+    string.ascii_uppercase + "=/",
+)
+#: A name that says the value is an id: `id`, `myid`, `userid` at the start of the line, or
+#: any `_id`/`_ids`, followed by a separator.
+_ID_NAME = re.compile(r"(?:^(?:id|myid|userid)|_id)s?[^a-z0-9]", re.IGNORECASE)
+#: Lock files of package managers: their hashes and versions are not secrets.
+_LOCK_FILES = frozenset(
+    {
+        "Brewfile.lock.json",
+        "Cartfile.resolved",
+        "composer.lock",
+        "Gemfile.lock",
+        "Package.resolved",
+        "package-lock.json",
+        "Podfile.lock",
+        "yarn.lock",
+        "Pipfile.lock",
+        "poetry.lock",
+        "Cargo.lock",
+        "packages.lock.json",
+        "pnpm-lock.yaml",
+        "bun.lock",
+        "uv.lock",
+        "go.sum",
+        "flake.lock",
+        "mix.lock",
+        "pubspec.lock",
+    }
+)
+
+
 def is_sequential(secret: str) -> bool:
-    """`abcdef…`, `123456…` and similar runs (detect-secrets' heuristic)."""
-    return bool(_heuristic().is_sequential_string(secret))
+    """`abcdef…`, `123456…` and similar runs: a slice of an alphabet, not a secret."""
+    upper = secret.upper()
+    return any(upper in run for run in _RUNS)
 
 
 def is_likely_id(secret: str, line: str) -> bool:
-    """The value is assigned to a name like an id (`user_id`, `ids`), per detect-secrets."""
-    return bool(_heuristic().is_likely_id_string(secret, line))
+    """The value is assigned to a name like an id (`user_id`, `ids`)."""
+    index = line.find(secret)
+    return index >= 0 and bool(_ID_NAME.search(line, 0, index))
 
 
 def is_lock_file(path: str) -> bool:
-    return bool(_heuristic().is_lock_file(path)) or path.endswith((".lock", "go.sum"))
+    return posixpath.basename(path) in _LOCK_FILES or path.endswith(".lock")
 
 
 #: Files a build writes (minified bundles, source maps): a generic `key = value` guess there
