@@ -391,7 +391,10 @@ def prefilter_pattern(rule: Rule) -> bytes:
     literal compiles and scans far faster than the regex, and the names are rare; the
     regex confirms in a window around each one."""
     if rule.triggers:
-        return b"(?i:" + b"|".join(re.escape(t).encode() for t in rule.triggers) + b")"
+        # Not inside a longer word (`collateral` holds `atera`): the regex would refuse it
+        # anyway, but only after compiling and running in a window.
+        names = b"|".join(re.escape(t).encode() for t in rule.triggers)
+        return b"(?:^|[^A-Za-z0-9])(?i:" + names + b")"
     return hyperscan_pattern(rule.regex)
 
 
@@ -403,7 +406,8 @@ def _compile_database(hyperscan: Any, rules: Sequence[Rule]) -> Any:
         getattr(hyperscan, "__version__", ""),
         platform.machine(),
         platform.system(),
-        ",".join(str(i) for i, rule in enumerate(rules) if rule.triggers),
+        # What Hyperscan is given, not only the regexes: a trigger pattern may change alone.
+        hashlib.sha256(b"\0".join(prefilter_pattern(rule) for rule in rules)).hexdigest(),
     )
     cached = cache.load(f"hyperscan-{key}.db")
     if cached is not None:
