@@ -8,6 +8,7 @@ reach the `leakstop-audit` branch of a bare repository (verifiable from a clone)
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -143,7 +144,10 @@ def assert_log_holds_no_credential(log: str, secrets: list[str], issuer: OidcIss
 
 
 def _show(job: str, result: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    """The job's summary and outputs, shown with `pytest -s` (the run's transcript)."""
+    """The job's summary and outputs, printed when LEAKSTOP_TRANSCRIPT is set (the run's
+    transcript: `LEAKSTOP_TRANSCRIPT=1 pytest tests/e2e/test_action_respond_vault.py`)."""
+    if not os.environ.get("LEAKSTOP_TRANSCRIPT"):
+        return
     with capsys.disabled():
         print(f"\n==== {job}: outputs")
         for name, value in sorted(result.outputs.items()):
