@@ -16,7 +16,7 @@ from pathlib import Path
 from leakstop import gitcli
 from leakstop.errors import SourceError
 from leakstop.scanner.sources import Chunk, SkipReason
-from leakstop.scanner.sources.sealed_files import open_sealed
+from leakstop.scanner.sources.sealed_files import is_sealed_file, open_sealed
 from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
 
 log = logging.getLogger(__name__)
@@ -152,10 +152,11 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
             return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=opened.st_size)
         try:
             head = handle.read(SNIFF_BYTES)
-            if sniff(head) is TextKind.BINARY:
-                plain = open_sealed(relative, head + handle.read())
-                if plain is not None:
-                    return Chunk(relative, plain, size=opened.st_size)
+            binary = sniff(head) is TextKind.BINARY
+            # A binary file is read no further, unless it is a credential file stored
+            # encrypted (its ciphertext may also sniff as Latin-1 text).
+            sealed = is_sealed_file(relative)
+            if binary and not sealed:
                 return Chunk(relative, skipped=SkipReason.BINARY, size=opened.st_size)
             # A file that grows while it is read stops at the limit (plus one byte, to tell).
             rest = handle.read() if max_size is None else handle.read(max_size + 1 - len(head))
@@ -164,8 +165,12 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
     data = head + rest
     if max_size is not None and len(data) > max_size:
         return Chunk(relative, skipped=SkipReason.TOO_LARGE, size=len(data))
-    # Ciphertext may sniff as Latin-1 text rather than binary.
-    return Chunk(relative, open_sealed(relative, data) or data, size=len(data))
+    plain = open_sealed(relative, data) if sealed else None
+    if plain is not None:
+        return Chunk(relative, plain, size=len(data))
+    if binary:
+        return Chunk(relative, skipped=SkipReason.BINARY, size=len(data))
+    return Chunk(relative, data, size=len(data))
 
 
 #: O_NOFOLLOW and O_NONBLOCK are POSIX; Windows has neither (nor FIFOs in the tree).

@@ -16,10 +16,16 @@ _DBEAVER_FILE = "credentials-config.json"
 _BLOCK = 16
 
 
+def is_sealed_file(path: str) -> bool:
+    """Whether `path` is named like a known encrypted credential file (a cheap look at the
+    name: the caller reads the whole file only then)."""
+    return posixpath.basename(path) == _DBEAVER_FILE
+
+
 def open_sealed(path: str, data: bytes) -> bytes | None:
     """The plain text of a known encrypted credential file at `path`, or None (another file,
     not encrypted, or not decryptable: the file is then handled as usual)."""
-    if posixpath.basename(path) != _DBEAVER_FILE:
+    if not is_sealed_file(path):
         return None
     if len(data) < 2 * _BLOCK or len(data) % _BLOCK:
         return None
