@@ -422,28 +422,17 @@ _RUNS = (
 #: A name that says the value is an id: `id`, `myid`, `userid` at the start of the line, or
 #: any `_id`/`_ids`, followed by a separator.
 _ID_NAME = re.compile(r"(?:^(?:id|myid|userid)|_id)s?[^a-z0-9]", re.IGNORECASE)
-#: Lock files of package managers: their hashes and versions are not secrets.
+#: Package managers' lock files whose names do not end in `.lock` (is_lock_file takes that
+#: suffix as well): their hashes and versions are not secrets.
 _LOCK_FILES = frozenset(
     {
         "Brewfile.lock.json",
         "Cartfile.resolved",
-        "composer.lock",
-        "Gemfile.lock",
         "Package.resolved",
         "package-lock.json",
-        "Podfile.lock",
-        "yarn.lock",
-        "Pipfile.lock",
-        "poetry.lock",
-        "Cargo.lock",
         "packages.lock.json",
         "pnpm-lock.yaml",
-        "bun.lock",
-        "uv.lock",
         "go.sum",
-        "flake.lock",
-        "mix.lock",
-        "pubspec.lock",
     }
 )
 
