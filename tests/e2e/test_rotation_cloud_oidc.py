@@ -74,12 +74,12 @@ def key_vault(tmp_path: Path, issuer: OidcIssuer) -> Iterator[tuple[FakeKeyVault
     vault.stop()
 
 
-def _azure_config(vault: FakeKeyVault, auth_extra: str = "") -> str:
+def _azure_config(vault: FakeKeyVault) -> str:
     return (
         "version: 1\nproviders:\n"
         f"  cloud: {{type: azure-keyvault, vault_url: '{vault.url}',\n"
         f"          auth: {{method: github-oidc, tenant_id: {TENANT}, client_id: {CLIENT_ID},\n"
-        f"                 authority_host: '{vault.url}'{auth_extra}}},\n"
+        f"                 authority_host: '{vault.url}'}},\n"
         f"          tls: {{ca_file: '{vault.ca_file}'}}}}\n"
     ) + SECRET_CONFIG.replace("NAME_KEY", "name")
 
@@ -137,30 +137,28 @@ def secret_manager(
         issuer, WIF, REPOSITORY, SERVICE_ACCOUNT, access_token=gsm.token
     )
     # STS on plain http://127.0.0.1: leakstop allows http only to the loopback interface.
-    sts = HttpsServer(combined(federation.route), tmp_path / "sts", tls=False)
+    sts = HttpsServer(combined(federation.route), tmp_path, tls=False)
     yield gsm, federation, sts
     sts.stop()
     gsm.stop()
 
 
-def _gcp_config(gsm: FakeSecretManager, sts: HttpsServer, auth_extra: str = "") -> str:
+def _gcp_config(gsm: FakeSecretManager, sts: HttpsServer, auth: str | None = None) -> str:
+    """The provider with workload identity federation through `sts`, or with `auth`."""
+    federation = (
+        f"{{method: github-oidc, workload_identity_provider: '{WIF}',\n"
+        f"                 service_account: '{SERVICE_ACCOUNT}',\n"
+        f"                 token_url: '{sts.url}/v1/token', iamcredentials_url: '{sts.url}'}}"
+    )
     return (
         "version: 1\nproviders:\n"
         f"  cloud: {{type: gcp-secretmanager, project: billing-prod, api_endpoint: '{gsm.url}',\n"
-        f"          auth: {{method: github-oidc, workload_identity_provider: '{WIF}',\n"
-        f"                 service_account: '{SERVICE_ACCOUNT}',\n"
-        f"                 token_url: '{sts.url}/v1/token', iamcredentials_url: '{sts.url}'"
-        f"{auth_extra}}},\n"
+        f"          auth: {auth or federation},\n"
         f"          tls: {{ca_file: '{gsm.ca_file}'}}}}\n"
     ) + SECRET_CONFIG.replace("NAME_KEY", "secret")
 
 
-@pytest.fixture
-def _sts_dir(tmp_path: Path) -> None:
-    (tmp_path / "sts").mkdir()
-
-
-@pytest.mark.usefixtures("_sts_dir", "job_environ")
+@pytest.mark.usefixtures("job_environ")
 def test_secret_manager_rotation_with_workload_identity_federation(
     secret_manager: tuple[FakeSecretManager, FakeGoogleFederation, HttpsServer],
     issuer: OidcIssuer,
@@ -189,7 +187,7 @@ def test_secret_manager_rotation_with_workload_identity_federation(
         assert value not in printed
 
 
-@pytest.mark.usefixtures("_sts_dir", "job_environ")
+@pytest.mark.usefixtures("job_environ")
 def test_secret_manager_refuses_a_job_of_another_repository_in_one_line(
     secret_manager: tuple[FakeSecretManager, FakeGoogleFederation, HttpsServer],
     issuer: OidcIssuer,
@@ -261,7 +259,7 @@ def test_a_token_is_decoded_the_way_the_fakes_read_it() -> None:
     assert jwt_claims(f"h.{body}.s") == {"aud": "x"}
 
 
-@pytest.mark.usefixtures("_sts_dir", "job_environ")
+@pytest.mark.usefixtures("job_environ")
 def test_the_credentials_file_google_github_actions_auth_writes_works_with_the_default_chain(
     secret_manager: tuple[FakeSecretManager, FakeGoogleFederation, HttpsServer],
     issuer: OidcIssuer,
@@ -291,12 +289,7 @@ def test_the_credentials_file_google_github_actions_auth_writes_works_with_the_d
     }
     (tmp_path / "gha-creds.json").write_text(json.dumps(credentials))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "gha-creds.json"))
-    config = _gcp_config(gsm, sts)
-    start = config.index("auth: {")
-    end = config.index("tls:")
-    git_repo.write(
-        ".leakstop.yaml", config[:start] + "auth: {method: default},\n          " + config[end:]
-    )
+    git_repo.write(".leakstop.yaml", _gcp_config(gsm, sts, auth="{method: default}"))
 
     assert main(["rotate", "billing/db-password", "--apply"]) == 0
     out, err = capsys.readouterr()

@@ -48,11 +48,14 @@ class HttpsServer:
     def __init__(self, route: Route, folder: Path, tls: bool = True) -> None:
         self.route = route
         self.requests: list[Request] = []
-        ca = trustme.CA()
-        self.ca_file = str(folder / "test-ca.pem")
-        ca.cert_pem.write_to_path(self.ca_file)
+        #: The test CA's certificate, for clients to trust ("" without TLS).
+        self.ca_file = ""
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        if tls:
+            ca = trustme.CA()
+            self.ca_file = str(folder / "test-ca.pem")
+            ca.cert_pem.write_to_path(self.ca_file)
+            ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
