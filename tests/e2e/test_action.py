@@ -56,6 +56,15 @@ def cache_hit(inputs: dict[str, str]) -> dict[str, str]:
     return {"cache-hit": "true"}
 
 
+def standins(uploads: Uploads | None = None, cache: Any = cache_hit) -> dict[str, Any]:
+    """The third-party actions the composite steps use, as these tests stand them in."""
+    return {
+        "actions/setup-python": lambda _inputs: {"python-path": sys.executable},
+        "actions/cache": cache,
+        "github/codeql-action/upload-sarif": uploads or Uploads(),
+    }
+
+
 def run_action(
     workspace: Path,
     event_name: str,
@@ -69,11 +78,7 @@ def run_action(
         workspace,
         event_name,
         event,
-        standins={
-            "actions/setup-python": lambda _inputs: {"python-path": sys.executable},
-            "actions/cache": cache,
-            "github/codeql-action/upload-sarif": uploads or Uploads(),
-        },
+        standins=standins(uploads, cache),
     )
     return runner.run(inputs or {})
 

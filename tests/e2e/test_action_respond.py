@@ -5,7 +5,6 @@ that the pushed commit leaks."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from leakstop.audit.record import Source
 from leakstop.store import LocalStore
 from tests.conftest import GitRepo, assert_safe_output
 from tests.e2e.actions_runner import CompositeRunner, RunResult
-from tests.e2e.test_action import CHECKOUT, Uploads, cache_hit
+from tests.e2e.test_action import CHECKOUT, standins
 
 pytestmark = pytest.mark.e2e
 
@@ -45,11 +44,7 @@ def run_action(
         workspace,
         event_name,
         event,
-        standins={
-            "actions/setup-python": lambda _inputs: {"python-path": sys.executable},
-            "actions/cache": cache_hit,
-            "github/codeql-action/upload-sarif": Uploads(),
-        },
+        standins=standins(),
         extra_env={"LEAKSTOP_MASTER_KEY": MASTER, "ACME_VAULT_TOKEN": VAULT_TOKEN},
     )
     return runner.run(inputs)

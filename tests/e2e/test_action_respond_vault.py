@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 from leakstop.cli import main
 from tests.conftest import GitRepo
 from tests.e2e.actions_runner import CompositeRunner, RunResult
-from tests.e2e.test_action import CHECKOUT, Uploads, cache_hit
+from tests.e2e.test_action import CHECKOUT, standins
 from tests.rotator.providers.bao import BaoServer, running_bao
 from tests.rotator.providers.bao_jwt import add_jwt_role, configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
@@ -105,11 +104,7 @@ def run_action(
         workspace,
         "push",
         event,
-        standins={
-            "actions/setup-python": lambda _inputs: {"python-path": sys.executable},
-            "actions/cache": cache_hit,
-            "github/codeql-action/upload-sarif": Uploads(),
-        },
+        standins=standins(),
         extra_env={
             "LEAKSTOP_AUDIT_KEY": AUDIT_KEY,
             "GITHUB_REPOSITORY": REPOSITORY,

@@ -32,7 +32,7 @@ from leakstop.rules.validators import base62_crc32
 from tests.conftest import GitRepo
 from tests.e2e.actions_runner import CompositeRunner
 from tests.e2e.secret_search import SecretSearch, Witness, snapshot
-from tests.e2e.test_action import CHECKOUT, Uploads, cache_hit
+from tests.e2e.test_action import CHECKOUT, standins
 from tests.rotator.providers.bao import BaoServer, closed_port, running_bao
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -505,11 +505,7 @@ def _action(world: World, tmp_path: Path) -> list[Path]:
             workspace,
             "push",
             event,
-            standins={
-                "actions/setup-python": lambda _inputs: {"python-path": sys.executable},
-                "actions/cache": cache_hit,
-                "github/codeql-action/upload-sarif": Uploads(),
-            },
+            standins=standins(),
         )
         started = time.monotonic()
         result = runner.run({"mode": mode, "log-level": "debug"})
