@@ -494,9 +494,11 @@ def _context(data: bytes, lines: LineIndex, offset: int, spans: list[_Span]) -> 
     line_end = lines.line_end(offset)
     low = _token_edge(data, max(line_start, offset - CONTEXT_WIDTH), line_start, -1)
     high = _token_edge(data, min(line_end, offset + 2 * CONTEXT_WIDTH), line_end, 1)
-    pieces: list[str] = []
+    # (text, redacted span or not), and the clear text of each span shown.
+    pieces: list[tuple[str, bool]] = []
+    secrets: set[str] = set()
     position = low
-    focus = 0
+    focus_piece = 0
     index = bisect.bisect_right(spans, low, key=lambda span: span.start) - 1
     for span in spans[max(index, 0) :]:
         if span.start >= high:
@@ -504,19 +506,30 @@ def _context(data: bytes, lines: LineIndex, offset: int, spans: list[_Span]) -> 
         if span.end <= low:
             continue
         start = max(span.start, low)
-        pieces.append(_mask_tokens(data[position:start].decode("utf-8", "replace")))
+        pieces.append((_mask_tokens(data[position:start].decode("utf-8", "replace")), False))
         if start <= offset < span.end:
-            focus = sum(len(p) for p in pieces)
-        pieces.append(span.redacted(data))
+            focus_piece = len(pieces)
+        pieces.append((span.redacted(data), True))
+        secrets.add(data[span.start : span.end].decode("utf-8", "replace"))
         position = min(span.end, high)
-    pieces.append(_mask_tokens(data[position:high].decode("utf-8", "replace")))
-    shown = "".join(pieces).rstrip("\r")
+    pieces.append((_mask_tokens(data[position:high].decode("utf-8", "replace")), False))
+    # The same value again on the line, where no rule matched it (`"v"v`): redacted too.
+    texts = [text if redacted else _redact_repeats(text, secrets) for text, redacted in pieces]
+    focus = sum(len(text) for text in texts[:focus_piece])
+    shown = "".join(texts).rstrip("\r")
     left = max(0, focus - CONTEXT_WIDTH // 2)
     right = min(len(shown), left + CONTEXT_WIDTH)
     text = shown[left:right].strip()
     before = left > 0 or low > line_start
     after = right < len(shown) or high < line_end
     return ("…" if before else "") + text + ("…" if after else "")
+
+
+def _redact_repeats(text: str, secrets: set[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 def _token_edge(data: bytes, position: int, limit: int, step: int) -> int:

@@ -186,3 +186,10 @@ def test_findings_in_a_big_python_file_cost_no_more_than_in_text(detector: Detec
     python_seconds, python_findings = _seconds_to_detect(detector, Chunk("big.py", data))
     assert text_findings == python_findings == 2000
     assert python_seconds <= 3 * text_seconds + 0.5, (python_seconds, text_seconds)
+
+
+def test_the_same_value_again_on_the_line_is_redacted_in_the_context(detector: Detector) -> None:
+    """Found by the hypothesis fuzz test: only the matched copy was redacted."""
+    (finding,) = _scan(detector, 'Pass\tor"Rz5vQ9xT"Rz5vQ9xT')
+    assert "Rz5vQ9xT" not in finding.context
+    assert finding.context.count("[redacted]") == 2
