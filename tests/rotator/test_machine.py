@@ -197,3 +197,15 @@ def test_killed_at_every_step_the_next_run_resumes_or_rolls_back(
     assert issuer.working() == {current.decode()}
     assert provider.pending("billing/db-password", _secret().store.options) is None
     assert verify(home / "audit", AUDIT).ok
+
+
+def test_a_second_pending_version_is_refused_by_the_local_store(home: Path, tmp_path: Path) -> None:
+    """Two runs both saw no pending version; the first wrote one. The second must not write
+    another (it would pass the `latest` check and race the first to promote)."""
+    _seed(home, tmp_path / "issuer.json")
+    store, _issuer, _log = _parts(home, tmp_path / "issuer.json")
+    provider = LocalStoreProvider(store)
+    where = _secret().store.options
+    provider.put_pending("billing/db-password", where, b"first-run-value-0001", "1")
+    with pytest.raises(ProviderConflictError, match="another run's pending version"):
+        provider.put_pending("billing/db-password", where, b"second-run-value-002", "1")

@@ -41,6 +41,10 @@ class LocalStoreProvider:
             raise ProviderConflictError(
                 f"{name} changed in the local store since the rotation read it"
             )
+        # Another run's pending version, written after ours looked: writing a second one
+        # would pass the check on `latest` below (it is that version) and race to promote.
+        if info is not None and info.labels.get("pending") is not None:
+            raise ProviderConflictError(f"{name} has another run's pending version")
         latest = info.latest if info is not None else None
         try:
             written = self._store.write(name, value, expected_version=latest, label="pending")
