@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 
 import regex as regex_module
@@ -11,7 +10,7 @@ from regex import Match, Pattern
 
 from leakstop.allowlist import Allowlist
 from leakstop.finding import Severity
-from leakstop.rules.globs import compile_globs
+from leakstop.rules.globs import PathGlobs
 
 #: Used in help text when a rule gives no remediation of its own.
 DEFAULT_REMEDIATION = (
@@ -107,7 +106,7 @@ class Rule:
     #: The file the rule came from, for error messages.
     source: str = ""
     _compiled: list[Pattern[bytes]] = field(default_factory=list, repr=False, compare=False)
-    _path_pattern: list[re.Pattern[str]] = field(default_factory=list, repr=False, compare=False)
+    _path_globs: list[PathGlobs] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def pattern(self) -> Pattern[bytes]:
@@ -120,9 +119,9 @@ class Rule:
         """Whether the rule runs on the file at `path` (relative to the scan root, `/`)."""
         if not self.paths:
             return True
-        if not self._path_pattern:
-            self._path_pattern.append(compile_globs(self.paths))
-        return self._path_pattern[0].fullmatch(path) is not None
+        if not self._path_globs:
+            self._path_globs.append(PathGlobs(self.paths))
+        return self._path_globs[0].matches(path)
 
     def secret_span(self, match: Match[bytes]) -> tuple[int, int]:
         """Start and end offsets of the secret within the matched bytes' buffer."""

@@ -28,7 +28,7 @@ import regex
 
 from leakstop import __version__, cache
 from leakstop.errors import ConfigError, RuleError
-from leakstop.rules.globs import compile_globs
+from leakstop.rules.globs import PathGlobs
 from leakstop.rules.model import Rule
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class _WindowConfirmer:
         #: so a rule restricted to some paths costs nothing on the others.
         self.everywhere = [index for index, rule in enumerate(self.rules) if not rule.paths]
         self._scoped = [index for index, rule in enumerate(self.rules) if rule.paths]
-        self._any_scoped = compile_globs([g for i in self._scoped for g in self.rules[i].paths])
+        self._any_scoped = PathGlobs([g for i in self._scoped for g in self.rules[i].paths])
 
     def take_timeouts(self) -> list[str]:
         """The ids of rules given up (over CONFIRM_BUDGET) since the last call."""
@@ -169,7 +169,7 @@ class _WindowConfirmer:
 
     def _scoped_for(self, path: str | None) -> list[int]:
         """Indexes of the path-restricted rules that apply to `path`."""
-        if path is None or not self._scoped or not self._any_scoped.fullmatch(path):
+        if path is None or not self._scoped or not self._any_scoped.matches(path):
             return []
         return [index for index in self._scoped if self.rules[index].applies_to_path(path)]
 

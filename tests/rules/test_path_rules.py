@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from leakstop.errors import RuleError
-from leakstop.rules.globs import compile_globs, glob_problem
+from leakstop.rules.globs import PathGlobs, compile_globs, glob_problem
 from leakstop.rules.loader import load_rule_document
 from leakstop.scanner.engine import build_engine, hyperscan_available
 
@@ -43,6 +43,11 @@ ENGINES = ["keywords", *(["hyperscan"] if hyperscan_available() else [])]
 def test_globs(glob: str, path: str, matches: bool) -> None:
     assert glob_problem(glob) is None
     assert (compile_globs([glob]).fullmatch(path) is not None) is matches
+    # The file-name check first must not change the answer, alone or among other globs.
+    assert PathGlobs([glob]).matches(path) is matches
+    assert PathGlobs(["**/.pgpass", glob, "secrets/**"]).matches(path) is (
+        matches or path.startswith("secrets/")
+    )
 
 
 @pytest.mark.parametrize(
