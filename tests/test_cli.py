@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -208,3 +209,24 @@ def test_log_messages_naming_a_hostile_path_are_sanitized(
     err = capsys.readouterr().err
     _assert_safe_stderr(err)
     assert "\\n::stop-commands::tok\\x1b[2K\\u202e##\\[add-mask]y.yaml has no version key" in err
+
+
+def test_a_json_scan_loads_no_terminal_or_sarif_library(tree: Path) -> None:
+    """rich and attrs cost ~35 ms of every start: only the reports that use them load them."""
+    probe = (
+        "import sys\n"
+        "from leakstop.cli import main\n"
+        "code = main(['scan', '.', '-f', 'json', '-o', 'out.json'])\n"
+        "print(code, sorted(m for m in ('rich', 'attr', 'sarif_om') if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tree, capture_output=True, text=True, check=True
+    ).stdout.split(None, 1)
+    assert shown == ["1", "[]\n"]
+    assert json.loads((tree / "out.json").read_text())["findings"]
+    # The text report does load rich: the probe would notice if it stopped being lazy.
+    probe = probe.replace("'-f', 'json', '-o', 'out.json'", "'-o', 'out.txt'")
+    shown = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tree, capture_output=True, text=True, check=True
+    ).stdout.split(None, 1)
+    assert shown == ["1", "['rich']\n"]

@@ -9,10 +9,6 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
 from leakstop.commands.base import Outcome, Parser, verbosity
 from leakstop.config import find_config, load_config
 from leakstop.rules.loader import load_builtin_rules, load_rule_files
@@ -74,6 +70,10 @@ def list_rules(config_path: Path | None, fmt: str, out: TextIO) -> None:
         json.dump(listing, out, indent=2)
         out.write("\n")
         return
+    # rich is imported for these listings only, not with every command (~20 ms).
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"{len(config.rules)} rules", show_lines=False)
     table.add_column("id", style="magenta", no_wrap=True)
     table.add_column("severity")
@@ -96,6 +96,9 @@ def check_rule_files(paths: list[Path], alone: bool, out: TextIO) -> int:
     from leakstop.scanner.rule_check import check_rules  # the checker builds engines
 
     problems = check_rules(rules, context)
+    from rich.console import Console
+    from rich.markup import escape
+
     console = Console(file=out, highlight=False)
     for rule in rules:
         if rule.id in problems:

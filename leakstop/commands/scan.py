@@ -14,7 +14,7 @@ from typing import TextIO
 from leakstop.commands.base import Outcome, Parser, scan_request, sources, verbosity
 from leakstop.errors import ReportError, UsageError
 from leakstop.report import ReportOptions
-from leakstop.report.registry import REPORTERS
+from leakstop.report.registry import FORMATS, reporter_class
 from leakstop.results import ScanResult
 from leakstop.scanner.session import Mode, ScanRequest, execute
 from leakstop.verify.pairing import one_per_credential
@@ -56,7 +56,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     output.add_argument(
         "-f",
         "--format",
-        choices=list(REPORTERS),
+        choices=list(FORMATS),
         help="report format (default: text, or from --output's extension)",
     )
     output.add_argument(
@@ -158,8 +158,8 @@ def report_targets(args: argparse.Namespace) -> list[ReportTarget]:
         name, colon, destination = spec.partition(":")
         # "C:\\out.sarif" is a Windows path, "sarif:out" a format and a path.
         if colon and len(name) > 1 and name.isalpha():
-            if name not in REPORTERS:
-                known = ", ".join(REPORTERS)
+            if name not in FORMATS:
+                known = ", ".join(FORMATS)
                 raise UsageError(
                     f"--report {spec!r}: unknown format {name!r} (choose from {known})"
                 )
@@ -179,7 +179,7 @@ def write_reports(
     result: ScanResult, targets: Sequence[ReportTarget], options: ReportOptions, stdout: TextIO
 ) -> None:
     for target in targets:
-        reporter = REPORTERS[target.format]
+        reporter = reporter_class(target.format)
         if target.destination == STDOUT:
             reporter(options).write(result, stdout)
             continue
@@ -195,8 +195,8 @@ def write_reports(
 
 def check_reports(targets: Sequence[ReportTarget]) -> None:
     for target in targets:
-        if target.format not in REPORTERS:
-            known = ", ".join(REPORTERS)
+        if target.format not in FORMATS:
+            known = ", ".join(FORMATS)
             raise ReportError(f"unknown report format {target.format!r} (choose from {known})")
     if sum(target.destination == STDOUT for target in targets) > 1:
         raise ReportError("only one report can go to standard output; give the others a file")

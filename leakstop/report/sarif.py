@@ -24,8 +24,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-import attr
-
 from leakstop import __version__
 from leakstop.finding import SUPPRESSED_BY_CHANGE, SUPPRESSED_BY_CHANGE_NOTE, Finding, Severity
 from leakstop.report import ReportOptions
@@ -170,6 +168,8 @@ def sarif_object(value: Any) -> dict[str, Any]:
     Raises TypeError (json's contract) for anything else: only sarif-om objects and JSON
     types belong in the log.
     """
+    import attr  # with sarif_om: only when SARIF is written
+
     if not attr.has(type(value)):
         raise TypeError(f"{type(value).__name__} is not a sarif-om object")
     to_json = _jschema_to_json()
@@ -198,6 +198,8 @@ def _jschema_to_json() -> ModuleType:
 @functools.cache
 def _schema_order(cls: type) -> tuple[str, ...]:
     """A sarif-om class's SARIF property names, in the order of its fields."""
+    import attr
+
     return tuple(
         field.metadata.get("schema_property_name", field.name) for field in attr.fields(cls)
     )

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 from itertools import groupby
 from pathlib import Path
-from typing import TextIO
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from leakstop.finding import Finding, Severity
 from leakstop.report import ReportOptions
 from leakstop.results import ScanResult, ScanStats
 from leakstop.textsafe import sanitize
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
@@ -36,6 +36,10 @@ class TextReporter:
         self.options = options
 
     def write(self, result: ScanResult, out: TextIO) -> None:
+        # rich is imported here, not with the module: ~20 ms no JSON or SARIF scan needs.
+        from rich.console import Console
+        from rich.text import Text
+
         console = Console(
             file=out,
             force_terminal=self.options.color,
@@ -80,6 +84,8 @@ class TextReporter:
             console.print(Text(self.options.hint, style="bold"))
 
     def _line(self, finding: Finding, width: int, rule_width: int) -> Text:
+        from rich.text import Text
+
         line = Text("  ")
         line.append(_position(finding).ljust(width), style="dim")
         line.append("  ")
@@ -112,6 +118,8 @@ def _position(finding: Finding) -> str:
 
 
 def _summary(findings: list[Finding], stats: ScanStats) -> Text:
+    from rich.text import Text
+
     files = len({f.location.path for f in findings})
     scanned = (
         f"scanned {stats.scanned} {_plural(stats.scanned, stats.unit)} "
