@@ -7,17 +7,16 @@ name the file and line a user has to fix.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any, NoReturn
-
-import yaml
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from leakstop.durations import parse_duration
 from leakstop.errors import ConfigError
 
-# libyaml's parser is ~10x faster at start-up; the constructors below stay in Python either way.
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
 
 
 class LineMap(dict[Any, Any]):
@@ -34,11 +33,25 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc,valid-type]
-    pass
+@functools.cache
+def _line_loader() -> type[yaml.SafeLoader]:
+    """The loader, built on first use: importing PyYAML compiles a Unicode regex (~30 ms of
+    every start), and a scan with no config file and cached rules reads no YAML at all."""
+    import yaml
+
+    # libyaml's parser is ~10x faster at start-up; the constructors stay in Python either way.
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class LineLoader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+    LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+    return LineLoader
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> LineMap:
     loader.flatten_mapping(node)
     result = LineMap()
     result.line = node.start_mark.line + 1
@@ -55,14 +68,14 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
     return result
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
+def _construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> LineList:
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
-def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
+def _construct_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     # YAML resolves anything shaped like 2027-02-30 to a timestamp, and PyYAML's constructor
     # then raises a bare ValueError for an impossible one, which would escape as a traceback.
     try:
@@ -70,11 +83,6 @@ def _construct_timestamp(loader: _LineLoader, node: yaml.ScalarNode) -> Any:
     except ValueError:
         line = node.start_mark.line + 1
         raise _YamlShapeError(f"{node.value!r} is not a real date or time", line) from None
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 
 
 class _YamlShapeError(Exception):
@@ -88,8 +96,10 @@ def load_yaml(text: str | bytes, path: str) -> Any:
 
     Raises ConfigError naming `path` and the line of a syntax error or duplicate key.
     """
+    import yaml
+
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        return yaml.load(text, Loader=_line_loader())
     except _YamlShapeError as exc:
         raise ConfigError(str(exc), path, exc.line) from None
     except yaml.MarkedYAMLError as exc:

@@ -9,10 +9,9 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
-import yaml
 
 from leakstop import __version__, cache
 from leakstop.allowlist import parse_allowlist
@@ -30,6 +29,9 @@ from leakstop.rules.model import (
 from leakstop.rules.regex_guard import regex_hazard
 from leakstop.rules.validators import VALIDATORS
 from leakstop.yamlfile import ErrorFactory, Fields, load_yaml
+
+if TYPE_CHECKING:
+    import yaml
 
 RULE_KEYS = (
     "id",
@@ -54,10 +56,17 @@ RULE_KEYS = (
     "respond",
     "examples",
 )
-_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 #: Private keys and certificates bundles are the longest single secrets we match.
 MAX_RULE_LENGTH = 65536
+
+
+def _fast_loader() -> type[yaml.SafeLoader]:
+    """libyaml's plain loader where PyYAML was built with it."""
+    import yaml
+
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
 
 
 def builtin_rule_files() -> list[Path]:
@@ -98,10 +107,12 @@ def _builtin_documents(files: Sequence[tuple[Path, bytes]]) -> list[Any]:
             documents = None
         if isinstance(documents, list) and len(documents) == len(files):
             return documents
+    import yaml  # only on a cold cache: importing PyYAML costs ~30 ms of every start
+
     documents = []
     for _path, text in files:
         try:
-            documents.append(yaml.load(text, Loader=_FAST_LOADER))
+            documents.append(yaml.load(text, Loader=_fast_loader()))
         except yaml.YAMLError:
             documents.append(None)  # parsed again the careful way, which names the line
     with contextlib.suppress(TypeError, ValueError):  # not plain data: nothing to cache
@@ -128,8 +139,10 @@ def load_rule_document(text: str | bytes, path: str, trusted: bool = False) -> l
     and defers compiling regexes; any error is re-read with line numbers to report it.
     """
     if trusted:
+        import yaml
+
         try:
-            data = yaml.load(text, Loader=_FAST_LOADER)
+            data = yaml.load(text, Loader=_fast_loader())
             return _parse_document(data, path, trusted=True)
         except (yaml.YAMLError, RuleError, AttributeError, TypeError):
             pass  # report it the careful way below

@@ -6,8 +6,10 @@ FIFOs, sockets and devices are never opened for reading.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -114,11 +116,32 @@ def resolved_parent(path: Path | str) -> str:
 
 def relative_to(absolute: str, root: Path) -> str:
     """`absolute` relative to `root`, with `/`; absolute when it lies outside `root`."""
+    prefix = _folder_prefix(root)
+    if prefix is not None and absolute.startswith(prefix):
+        # A listed file under the root: its name is the rest (os.path.relpath normalises
+        # both paths again for each of them, ~10 µs a file).
+        rest = absolute[len(prefix) :]
+        if rest and not _UNNORMAL.search(rest):
+            return rest.replace(os.sep, "/")
     relative = os.path.relpath(absolute, root)
     # Only `..` as a whole first part leaves the root: `..env` is a file name.
     if relative == os.pardir or relative.startswith(os.pardir + os.sep):
         relative = absolute
     return relative.replace(os.sep, "/")
+
+
+#: A part of a path that os.path.relpath would normalise away: `.`, `..` or an empty one.
+_UNNORMAL = re.compile(r"(?:^|[/\\])\.{0,2}(?:[/\\]|$)")
+
+
+@functools.lru_cache(maxsize=8)
+def _folder_prefix(root: Path) -> str | None:
+    """`root` as the normalised absolute prefix (ending in a separator) of the paths under
+    it; None when `root` is relative."""
+    folder = os.fspath(root)
+    if not os.path.isabs(folder) or os.path.normpath(folder) != folder:
+        return None
+    return os.path.join(folder, "")
 
 
 def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | None:
