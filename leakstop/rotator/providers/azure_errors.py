@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from leakstop.errors import ProviderError
+from leakstop.retry_after import retry_after_seconds
 from leakstop.textsafe import sanitize
 
 #: A server's message is cut here; Key Vault's are one sentence, a proxy's HTML page is not.
@@ -65,7 +66,21 @@ def http_reason(exc: Any) -> str:
         phrase = "the version is disabled"
     said = _one_line(str(message)) if message else ""
     head = f"{phrase} ({status} {code})" if status else phrase
+    wait = _retry_after(exc)
+    if wait is not None:
+        head += f"; Key Vault takes requests again in {wait:.0f}s"
     return f"{head}: {said}" if said else head
+
+
+def _retry_after(exc: Any) -> float | None:
+    """Seconds from the answer's `Retry-After`: a wait leakstop did not make (too long)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    except AttributeError:
+        return None
+    return retry_after_seconds(value)
 
 
 def error_code(exc: Any) -> str:
