@@ -227,17 +227,17 @@ ON_SET = {
     "502": (Fault(*SET, status=502), "Key Vault error (502", False),
     "503": (Fault(*SET, status=503), "Key Vault error (503", False),
     "429-past-the-bound": (
-        Fault(*SET, status=429, headers={"Retry-After": "3600"}, times=5),
+        Fault(*SET, status=429, headers={"Retry-After": "3600"}),
         "rate limited (429",
         False,
     ),
     "429-date-past-the-bound": (
-        Fault(*SET, status=429, headers={"Retry-After": "date+3600"}, times=5),
+        Fault(*SET, status=429, headers={"Retry-After": "date+3600"}),
         "rate limited (429",
         False,
     ),
     "timeout": (Fault(*SET, kind="sleep", delay=2.5), "no answer in time (timeout)", True),
-    "drop": (Fault(*SET, kind="drop"), "write billing-db-password", True),
+    "drop": (Fault(*SET, kind="drop"), "closed before Key Vault answered", True),
 }
 
 

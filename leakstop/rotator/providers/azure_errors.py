@@ -45,6 +45,8 @@ def azure_errors(doing: str) -> Iterator[None]:
         raise ProviderError(f"{doing}: {http_reason(exc)}") from exc
     except exceptions.ServiceRequestError as exc:
         raise ProviderError(f"{doing}: {_network_reason(exc)}") from exc
+    except exceptions.ServiceResponseError as exc:
+        raise ProviderError(f"{doing}: {_no_answer_reason(exc, exceptions)}") from exc
     except exceptions.AzureError as exc:
         raise ProviderError(f"{doing}: request failed ({type(exc).__name__})") from exc
 
@@ -123,6 +125,13 @@ def _network_reason(exc: Any) -> str:
     if "Name or service not known" in text or "getaddrinfo" in text:
         return "cannot connect (unknown host)"
     return "cannot connect"
+
+
+def _no_answer_reason(exc: Any, exceptions: Any) -> str:
+    """The request went out and no answer came: Key Vault may have done it."""
+    if isinstance(exc, exceptions.ServiceResponseTimeoutError) or "timed out" in str(exc):
+        return "no answer in time (timeout); Key Vault may have done the request"
+    return "the connection closed before Key Vault answered; it may have done the request"
 
 
 def _one_line(text: str) -> str:
