@@ -166,12 +166,10 @@ def _nothing_leaked(vault: FakeKeyVault, private_home: Path, *texts: str) -> Non
             assert version.value not in text
 
 
-def _completed(
-    vault: FakeKeyVault, receiver: Receiver, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _completed(vault: FakeKeyVault, receiver: Receiver, capsys: pytest.CaptureFixture[str]) -> None:
     """The next run, with Key Vault well again, completes the rotation: only the new value
     works, and it is current."""
-    code, out, err, _ = _rotate(capsys, "--resume")
+    code, _out, err, _ = _rotate(capsys, "--resume")
     assert code == 0, err
     new = _store_works(vault, receiver)
     assert new != OLD.encode()
@@ -340,9 +338,7 @@ def test_a_fault_on_finish_keeps_a_working_current_value_and_is_resumed(
     _nothing_leaked(vault, private_home, out, err)
 
 
-@pytest.mark.parametrize(
-    "tls", ["wrong-ca", "expired"]
-)
+@pytest.mark.parametrize("tls", ["wrong-ca", "expired"])
 def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     vault: FakeKeyVault,
     receiver: Receiver,

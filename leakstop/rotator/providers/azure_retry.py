@@ -29,7 +29,7 @@ def retry_policy(max_wait: float = MAX_RETRY_AFTER) -> Any:
     """An azure-core RetryPolicy for SecretClient(retry_policy=...)."""
     from azure.core.pipeline.policies import RetryPolicy
 
-    class BoundedRetryPolicy(RetryPolicy):  # type: ignore[misc]
+    class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
         def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
             options.setdefault("retry_on_methods", _RETRIED_METHODS)
             settings: dict[str, Any] = super().configure_retries(options)
