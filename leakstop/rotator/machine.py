@@ -249,8 +249,13 @@ class Machine:
         try:
             self.store.promote(secret.name, secret.store.options, version, old)
         except LeakstopError as exc:
-            # The new credential works and is in the store as pending: the next run finishes.
-            return self._failed(secret, exc, old, version, done)
+            if not self._is_current(secret, version):
+                # The new credential works and is in the store as pending: the next run
+                # finishes.
+                return self._failed(secret, exc, old, version, done)
+            # The store made it current and its answer was lost (a dropped connection, a
+            # timeout): no later run sees a pending version, so finishing is up to this one,
+            # or the old value would never be revoked.
         grace = secret.policy.grace
         revoke_after = None
         retiring = isinstance(self.store, RetiresVersions) and old is not None
@@ -284,6 +289,13 @@ class Machine:
             },
         )
         return RotationResult(secret.name, outcome, old, version, revoke_after, steps=tuple(done))
+
+    def _is_current(self, secret: ManagedSecret, version: str) -> bool:
+        try:
+            current = self.store.current(secret.name, secret.store.options)
+        except LeakstopError:
+            return False
+        return current is not None and current.version == version
 
     def revoke(self, secret: ManagedSecret, version: str | None, value: Value) -> None:
         """Make an old value stop working; recorded as `revoked` (raises ProviderError)."""

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from leakstop.errors import ProviderError
+from leakstop.retry_after import retry_after_seconds
 from leakstop.textsafe import sanitize
 
 #: A server's message is cut here; Key Vault's are one sentence, a proxy's HTML page is not.
@@ -44,6 +45,8 @@ def azure_errors(doing: str) -> Iterator[None]:
         raise ProviderError(f"{doing}: {http_reason(exc)}") from exc
     except exceptions.ServiceRequestError as exc:
         raise ProviderError(f"{doing}: {_network_reason(exc)}") from exc
+    except exceptions.ServiceResponseError as exc:
+        raise ProviderError(f"{doing}: {_no_answer_reason(exc, exceptions)}") from exc
     except exceptions.AzureError as exc:
         raise ProviderError(f"{doing}: request failed ({type(exc).__name__})") from exc
 
@@ -65,7 +68,21 @@ def http_reason(exc: Any) -> str:
         phrase = "the version is disabled"
     said = _one_line(str(message)) if message else ""
     head = f"{phrase} ({status} {code})" if status else phrase
+    wait = _retry_after(exc)
+    if wait is not None:
+        head += f"; Key Vault takes requests again in {wait:.0f}s"
     return f"{head}: {said}" if said else head
+
+
+def _retry_after(exc: Any) -> float | None:
+    """Seconds from the answer's `Retry-After`: a wait leakstop did not make (too long)."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = next((v for k, v in headers.items() if k.lower() == "retry-after"), None)
+    except AttributeError:
+        return None
+    return retry_after_seconds(value)
 
 
 def error_code(exc: Any) -> str:
@@ -108,6 +125,13 @@ def _network_reason(exc: Any) -> str:
     if "Name or service not known" in text or "getaddrinfo" in text:
         return "cannot connect (unknown host)"
     return "cannot connect"
+
+
+def _no_answer_reason(exc: Any, exceptions: Any) -> str:
+    """The request went out and no answer came: Key Vault may have done it."""
+    if isinstance(exc, exceptions.ServiceResponseTimeoutError) or "timed out" in str(exc):
+        return "no answer in time (timeout); Key Vault may have done the request"
+    return "the connection closed before Key Vault answered; it may have done the request"
 
 
 def _one_line(text: str) -> str:

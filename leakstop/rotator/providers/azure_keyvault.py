@@ -56,6 +56,7 @@ from leakstop.config.options import Options, Origin
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ConfigError, LeakstopError, ProviderConflictError, ProviderError
 from leakstop.rotator.providers.azure_errors import azure_errors, error_code, import_azure
+from leakstop.rotator.providers.azure_retry import retry_policy
 from leakstop.rotator.providers.base import (
     CURRENT,
     PENDING,
@@ -333,7 +334,7 @@ class KeyVaultStore:
                 "verify_challenge_resource": not is_loopback(urlsplit(settings.vault_url).hostname),
                 "connection_timeout": common.timeout,
                 "read_timeout": common.timeout,
-                "retry_total": 2,
+                "retry_policy": retry_policy(),
             }
             if common.ca_file is not None:
                 options["connection_verify"] = common.ca_file

@@ -94,6 +94,13 @@ def send(
         # The request may have reached the server: it did not answer in time, which is not
         # the same as "cannot reach" (the step may have been done; the machine rolls back).
         raise _no_answer(what, url, timeout) from exc
+    except ConnectionResetError as exc:
+        # The request went out and the connection closed unanswered (http.client's
+        # RemoteDisconnected): the server may have done it, so "cannot reach" would mislead.
+        raise ProviderError(
+            f"{what}: {_origin(url)} closed the connection before answering; it may have done "
+            "the request"
+        ) from exc
     except OSError as exc:
         raise ProviderError(
             f"{what}: cannot reach {_origin(url)}: {exc.__class__.__name__}"
