@@ -39,6 +39,7 @@ from leakstop.errors import LeakstopError, ProviderConflictError
 from leakstop.rotator.handlers import Handler, handler_for
 from leakstop.rotator.providers.base import (
     Issuer,
+    KnowsPendingBase,
     RetiresVersions,
     ShapesValues,
     Store,
@@ -212,13 +213,22 @@ class Machine:
     ) -> RotationResult:
         name, where = secret.name, secret.store.options
         old = current.version if current else None
+        if old == pending.version:
+            # A promotion made the pending version current and stopped before clearing the
+            # journal: the old value is the version before it. Read as "the current value" it
+            # would be the new one, and revoking it would leave no working credential.
+            old = (
+                self.store.pending_base(name, where)
+                if isinstance(self.store, KnowsPendingBase)
+                else None
+            )
         self._record(
             Action.ROTATION_STARTED,
             secret,
             {"reason": reason, "resuming": pending.version, "from_version": old},
         )
         value = self.store.read(name, where, pending.version)
-        old_value = self.store.read(name, where) if current else None
+        old_value = self.store.read(name, where, old) if old is not None else None
         done: list[Step] = []
         if self.issuer is None:
             # Nothing outside the store saw the value: the dead run only had to finish.
