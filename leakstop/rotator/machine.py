@@ -341,8 +341,14 @@ class Machine:
         done: list[Step],
     ) -> RotationResult:
         """Before finish: discard the pending version and undo what the issuer did, so the
-        old credential is the working, current one."""
+        old credential is the working, current one.
+
+        When the issuer cannot undo it (its server went down mid-step), the pending version
+        is kept: the new value may be the one that works now (a password set before the
+        server died), and the journal is the only place that holds it. The next run resumes
+        it (finish, if it works) or rolls back again; the result is FAILED, not rolled back."""
         problems = []
+        undone = True
         if self.issuer is not None:
             try:
                 if self.issuer.mints:
@@ -351,17 +357,27 @@ class Machine:
                     self.issuer.apply(secret.name, _how(secret), old_value, value)
             except LeakstopError as exc:
                 problems.append(str(exc))
-        try:
-            self.store.discard_pending(secret.name, secret.store.options, version)
-        except LeakstopError as exc:
-            problems.append(str(exc))
+                undone = False
+        if undone:
+            try:
+                self.store.discard_pending(secret.name, secret.store.options, version)
+            except LeakstopError as exc:
+                problems.append(str(exc))
         self._record(
             Action.ROLLBACK,
             secret,
-            {"version": version, "back_to": old, "cause": str(cause)},
+            {"version": version, "back_to": old, "cause": str(cause), "pending_kept": not undone},
             success=not problems,
             error="; ".join(problems) or None,
         )
+        if not undone:
+            kept = LeakstopError(
+                # The issuer's own error is in the rollback record; it is mostly the cause
+                # again (its server is down), so the one line does not repeat it.
+                f"{cause}; the issuer could not undo it, so pending version {version} is kept "
+                "for the next run to finish or roll back"
+            )
+            return self._failed(secret, kept, old, version, done)
         result = self._failed(secret, cause, old, version, done)
         return RotationResult(
             result.secret, Outcome.ROLLED_BACK, old, version, error=result.error, steps=result.steps

@@ -16,6 +16,19 @@ from leakstop.rotator import machine
 from leakstop.rotator.machine import Step
 
 
+#: The records a rotation writes (reads of the local store are audited too, and left out).
+ROTATION_RECORDS = frozenset(
+    {
+        "rotation_started",
+        "rotation_step",
+        "rotation_completed",
+        "rotation_failed",
+        "rollback",
+        "revoked",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Run:
     code: int
@@ -53,10 +66,10 @@ def assert_one_clear_line(run: Run, secrets: Iterable[str], *, says: str) -> Non
 
 
 def steps_recorded(home: Path, secret: str) -> list[tuple[str, str]]:
-    """The audit trail of `secret`: (action, step or outcome), oldest first."""
+    """The rotation records of `secret`: (action, step or outcome), oldest first."""
     trail = []
     for record in AuditLog.open(home / "audit", None).records():
-        if record.secret != secret:
+        if record.secret != secret or record.action.value not in ROTATION_RECORDS:
             continue
         detail = record.details.get("step") or record.details.get("outcome") or ""
         trail.append((record.action.value, str(detail)))
