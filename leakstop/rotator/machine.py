@@ -35,7 +35,7 @@ from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Action
 from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
-from leakstop.errors import LeakstopError, ProviderConflictError
+from leakstop.errors import LeakstopError, ProviderConflictError, ProviderUnreachableError
 from leakstop.rotator.handlers import Handler, handler_for
 from leakstop.rotator.providers.base import (
     Issuer,
@@ -174,7 +174,14 @@ class Machine:
                 self.issuer.test(name, _how(secret), value)
                 self._step(secret, Step.TEST, done, version=version)
         except LeakstopError as exc:
-            return self._roll_back(secret, version, value, old_value, old, exc, done)
+            # What the issuer may hold: a minted value, anything after a done apply, and an
+            # apply that failed after reaching the server (it may have committed).
+            may_hold = (
+                (self.issuer is not None and self.issuer.mints)
+                or Step.APPLY in done
+                or not isinstance(exc, ProviderUnreachableError)
+            )
+            return self._roll_back(secret, version, value, old_value, old, exc, done, may_hold)
         return self._finish(secret, version, old, old_value, done, Outcome.ROTATED)
 
     def _value_maker(self, secret: ManagedSecret) -> Handler:
@@ -242,7 +249,10 @@ class Machine:
             self.issuer.test(name, how, value)
             self._step(secret, Step.TEST, done, version=pending.version)
         except LeakstopError as exc:
-            return self._roll_back(secret, pending.version, value, old_value, old, exc, done)
+            # A dead run may have applied it, whatever this run's apply met.
+            return self._roll_back(
+                secret, pending.version, value, old_value, old, exc, done, issuer_may_hold=True
+            )
         return self._finish(secret, pending.version, old, old_value, done, Outcome.RESUMED)
 
     # Endings
@@ -339,14 +349,16 @@ class Machine:
         old: str | None,
         cause: LeakstopError,
         done: list[Step],
+        issuer_may_hold: bool,
     ) -> RotationResult:
         """Before finish: discard the pending version and undo what the issuer did, so the
         old credential is the working, current one.
 
-        When the issuer cannot undo it (its server went down mid-step), the pending version
-        is kept: the new value may be the one that works now (a password set before the
-        server died), and the journal is the only place that holds it. The next run resumes
-        it (finish, if it works) or rolls back again; the result is FAILED, not rolled back."""
+        When the issuer cannot undo it (its server went down mid-step) and `issuer_may_hold`
+        the new value, the pending version is kept: the new value may be the one that works
+        now (a password set before the server died), and the journal is the only place that
+        holds it. The next run resumes it (finish, if it works) or rolls back again; the
+        result is FAILED, not rolled back."""
         problems = []
         undone = True
         if self.issuer is not None:
@@ -357,7 +369,7 @@ class Machine:
                     self.issuer.apply(secret.name, _how(secret), old_value, value)
             except LeakstopError as exc:
                 problems.append(str(exc))
-                undone = False
+                undone = not issuer_may_hold
         if undone:
             try:
                 self.store.discard_pending(secret.name, secret.store.options, version)

@@ -15,7 +15,6 @@ from leakstop.cli import main
 from leakstop.rotator import machine
 from leakstop.rotator.machine import Step
 
-
 #: The records a rotation writes (reads of the local store are audited too, and left out).
 ROTATION_RECORDS = frozenset(
     {

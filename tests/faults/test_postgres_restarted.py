@@ -121,10 +121,10 @@ def _resume_finishes(
 #: Step after which PostgreSQL stops → the first run's error, the password that works while
 #: it is down (by its label in the store), what the run after the restart says.
 BETWEEN_STEPS = [
-    # apply cannot connect, nor can the rollback: the machine cannot know that nothing was
-    # set, so the pending version is kept (the old password is the one that works).
-    ("create", "pending version 2 is kept", "current", "Finished a rotation"),
-    ("set", "pending version 2 is kept", "current", "Finished a rotation"),
+    # apply cannot connect, so it sent nothing: rolled back, though the undo cannot connect
+    # either (there is nothing to undo).
+    ("create", "rolled back", "current", "Rotated"),
+    ("set", "rolled back", "current", "Rotated"),
     # The new password is set; test cannot connect, nor can the rollback set the old one
     # again: the pending version is kept, and it is the password that works.
     ("apply", "pending version 2 is kept", "pending", "Finished a rotation"),
