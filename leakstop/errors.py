@@ -46,6 +46,11 @@ class ProviderError(LeakstopError):
     """An issuer (Vault, AWS, GitHub, ...) refused or failed a rotation step."""
 
 
+class ProviderUnreachableError(ProviderError):
+    """The request never reached the provider (no connection, TLS refused): nothing was
+    changed there, so a step that failed this way left nothing to undo."""
+
+
 class ProviderConflictError(ProviderError):
     """Check-and-set failed: someone else changed the secret since it was read. A rotation
     that meets one stops cleanly; it never overwrites."""

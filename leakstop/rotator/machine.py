@@ -35,10 +35,11 @@ from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Action
 from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
-from leakstop.errors import LeakstopError, ProviderConflictError
+from leakstop.errors import LeakstopError, ProviderConflictError, ProviderUnreachableError
 from leakstop.rotator.handlers import Handler, handler_for
 from leakstop.rotator.providers.base import (
     Issuer,
+    KnowsPendingBase,
     RetiresVersions,
     ShapesValues,
     Store,
@@ -173,7 +174,14 @@ class Machine:
                 self.issuer.test(name, _how(secret), value)
                 self._step(secret, Step.TEST, done, version=version)
         except LeakstopError as exc:
-            return self._roll_back(secret, version, value, old_value, old, exc, done)
+            # What the issuer may hold: a minted value, anything after a done apply, and an
+            # apply that failed after reaching the server (it may have committed).
+            may_hold = (
+                (self.issuer is not None and self.issuer.mints)
+                or Step.APPLY in done
+                or not isinstance(exc, ProviderUnreachableError)
+            )
+            return self._roll_back(secret, version, value, old_value, old, exc, done, may_hold)
         return self._finish(secret, version, old, old_value, done, Outcome.ROTATED)
 
     def _value_maker(self, secret: ManagedSecret) -> Handler:
@@ -212,13 +220,22 @@ class Machine:
     ) -> RotationResult:
         name, where = secret.name, secret.store.options
         old = current.version if current else None
+        if old == pending.version:
+            # A promotion made the pending version current and stopped before clearing the
+            # journal: the old value is the version before it. Read as "the current value" it
+            # would be the new one, and revoking it would leave no working credential.
+            old = (
+                self.store.pending_base(name, where)
+                if isinstance(self.store, KnowsPendingBase)
+                else None
+            )
         self._record(
             Action.ROTATION_STARTED,
             secret,
             {"reason": reason, "resuming": pending.version, "from_version": old},
         )
         value = self.store.read(name, where, pending.version)
-        old_value = self.store.read(name, where) if current else None
+        old_value = self.store.read(name, where, old) if old is not None else None
         done: list[Step] = []
         if self.issuer is None:
             # Nothing outside the store saw the value: the dead run only had to finish.
@@ -232,7 +249,10 @@ class Machine:
             self.issuer.test(name, how, value)
             self._step(secret, Step.TEST, done, version=pending.version)
         except LeakstopError as exc:
-            return self._roll_back(secret, pending.version, value, old_value, old, exc, done)
+            # A dead run may have applied it, whatever this run's apply met.
+            return self._roll_back(
+                secret, pending.version, value, old_value, old, exc, done, issuer_may_hold=True
+            )
         return self._finish(secret, pending.version, old, old_value, done, Outcome.RESUMED)
 
     # Endings
@@ -341,10 +361,18 @@ class Machine:
         old: str | None,
         cause: LeakstopError,
         done: list[Step],
+        issuer_may_hold: bool,
     ) -> RotationResult:
         """Before finish: discard the pending version and undo what the issuer did, so the
-        old credential is the working, current one."""
+        old credential is the working, current one.
+
+        When the issuer cannot undo it (its server went down mid-step) and `issuer_may_hold`
+        the new value, the pending version is kept: the new value may be the one that works
+        now (a password set before the server died), and the journal is the only place that
+        holds it. The next run resumes it (finish, if it works) or rolls back again; the
+        result is FAILED, not rolled back."""
         problems = []
+        undone = True
         if self.issuer is not None:
             try:
                 if self.issuer.mints:
@@ -353,17 +381,27 @@ class Machine:
                     self.issuer.apply(secret.name, _how(secret), old_value, value)
             except LeakstopError as exc:
                 problems.append(str(exc))
-        try:
-            self.store.discard_pending(secret.name, secret.store.options, version)
-        except LeakstopError as exc:
-            problems.append(str(exc))
+                undone = not issuer_may_hold
+        if undone:
+            try:
+                self.store.discard_pending(secret.name, secret.store.options, version)
+            except LeakstopError as exc:
+                problems.append(str(exc))
         self._record(
             Action.ROLLBACK,
             secret,
-            {"version": version, "back_to": old, "cause": str(cause)},
+            {"version": version, "back_to": old, "cause": str(cause), "pending_kept": not undone},
             success=not problems,
             error="; ".join(problems) or None,
         )
+        if not undone:
+            kept = LeakstopError(
+                # The issuer's own error is in the rollback record; it is mostly the cause
+                # again (its server is down), so the one line does not repeat it.
+                f"{cause}; the issuer could not undo it, so pending version {version} is kept "
+                "for the next run to finish or roll back"
+            )
+            return self._failed(secret, kept, old, version, done)
         result = self._failed(secret, cause, old, version, done)
         return RotationResult(
             result.secret, Outcome.ROLLED_BACK, old, version, error=result.error, steps=result.steps

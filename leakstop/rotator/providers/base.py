@@ -156,6 +156,19 @@ class RetiresVersions(Protocol):
 
 
 @runtime_checkable
+class KnowsPendingBase(Protocol):
+    """A store whose `promote` can stop half-way with the pending version already current
+    (Vault KV v2 writes the path, then clears its journal; a crash can fall in between). It
+    can still say which version the pending one replaces, so a resumed run revokes the old
+    value, never the new one. Optional, asked for with isinstance."""
+
+    def pending_base(self, name: str, where: Options) -> str | None:
+        """The version that was current when the pending one was written; None when there
+        is no pending version, or it replaced none (or one already revoked)."""
+        ...
+
+
+@runtime_checkable
 class KnowsCredentialIds(Protocol):
     """An issuer that can list the public ids of the credentials it holds for a secret (an IAM
     user's access key ids), so a leaked id confirms a leak even when its secret half is not

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from leakstop.errors import ProviderError
+from leakstop.errors import ProviderError, ProviderUnreachableError
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,10 @@ def send(
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, TimeoutError):
             raise _no_answer(what, url, timeout) from exc
-        raise ProviderError(f"{what}: cannot reach {_origin(url)}: {exc.reason}") from exc
+        # urllib wraps only connecting and sending: the server got no whole request.
+        raise ProviderUnreachableError(
+            f"{what}: cannot reach {_origin(url)}: {exc.reason}"
+        ) from exc
     except TimeoutError as exc:
         # The request may have reached the server: it did not answer in time, which is not
         # the same as "cannot reach" (the step may have been done; the machine rolls back).

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from leakstop.config.options import FrozenMap, Options
 from leakstop.config.secrets import ManagedSecret
-from leakstop.errors import ConfigError, ProviderError
+from leakstop.errors import ConfigError, ProviderError, ProviderUnreachableError
 from leakstop.rotator.handlers import Handler
 from leakstop.rotator.providers.base import ProviderContext, Value
 from leakstop.rotator.providers.postgres_options import (
@@ -274,7 +274,8 @@ class PostgresIssuer:
             return psycopg.connect(**params, autocommit=True)
         except psycopg.Error as exc:
             hide = [str(params.get("password") or "")]
-            raise ProviderError(
+            # No session, so no statement was sent: nothing changed on the server.
+            raise ProviderUnreachableError(
                 f"postgres issuer {self.name}: {_about(secret)}cannot connect with "
                 f"${self._settings.dsn_env}: {_say(exc, hide)}"
             ) from exc

@@ -95,6 +95,19 @@ class VaultKvStore:
         labels = (PENDING, CURRENT) if self._is_written(place, pending) else (PENDING,)
         return StoredVersion(str(pending.version), labels, pending.created)
 
+    def pending_base(self, name: str, where: Options) -> str | None:
+        """The version the journal's pending version was prepared against (KnowsPendingBase):
+        still known after a promotion wrote the path and stopped before clearing the journal,
+        when `current` already names the pending version."""
+        place = parse_place(name, where)
+        pending = self._pending(place)
+        if pending is None or not pending.base:
+            return None
+        meta = self._metadata(place, place.path)
+        if meta is not None and meta.custom.get(REVOKED_KEY) == str(pending.base):
+            return None  # disabled by a revocation: no old value is left to revoke
+        return str(pending.base)
+
     def read(self, name: str, where: Options, version: str | None = None) -> Value:
         """The latest value, or `version`'s. While a rotation is in flight its pending version
         reads from the journal, even if someone else has meanwhile written a KV version with
