@@ -137,7 +137,13 @@ class FaultProxy:
         if fault is not None and fault.kind == "status":
             self._answer(handler, fault.status, fault.headers, b'{"message":"injected fault"}')
             return
-        status, headers, answer = self._forward(handler, body)
+        try:
+            status, headers, answer = self._forward(handler, body)
+        except OSError:
+            # The upstream is down (a server killed by the test): the client sees what it
+            # would see of a dead server, a connection closed without an answer.
+            handler.close_connection = True
+            return
         if fault is not None and fault.kind == "sleep":
             time.sleep(fault.delay)
         if fault is not None and fault.kind == "drop":
