@@ -10,6 +10,7 @@ applied its value after the first would leave the store's current value not work
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -214,3 +215,80 @@ def test_two_runs_that_looked_together_rotate_once(place: Place, tmp_path: Path)
 
 def _records(audit_log: AuditLog) -> list[Any]:
     return [r.details for r in audit_log.records()] + [r.error for r in audit_log.records()]
+
+
+#: Where each store is between reading the current version and writing its pending copy: a
+#: function of its module that put_pending calls there, and nothing else does meanwhile.
+BETWEEN_LOOK_AND_WRITE = {
+    "vault": ("leakstop.rotator.providers.vault_store", "_merged"),
+    "aws": ("leakstop.rotator.providers.aws_secrets", "_encode"),
+    "azure": ("leakstop.rotator.providers.azure_keyvault", "_text"),
+}
+
+
+@pytest.fixture(params=sorted(BETWEEN_LOOK_AND_WRITE))
+def slow_place(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, Place]]:
+    kind = request.param
+    if kind == "vault":
+        places = _vault(tmp_path)
+    elif kind == "aws":
+        places = _aws(tmp_path, monkeypatch)
+    else:
+        places = _azure(tmp_path)
+    for place in places:
+        yield kind, place
+
+
+def test_a_run_that_slept_through_a_whole_rotation_applies_nothing(
+    slow_place: tuple[str, Place], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sleeper read the current version; before it writes its pending copy, another run
+    rotates the secret from start to finish (its pending copy written and gone again). The
+    sleeper's write must not let it apply its value: the issuer would hold a value the store
+    never makes current."""
+    kind, place = slow_place
+    secret = ManagedSecret(
+        name=NAME,
+        store=StoreRef("under-test", place.where),
+        issuer=IssuerRef("file"),
+        policy=RotationPolicy(interval=timedelta(days=30), grace=timedelta(0)),
+    )
+    issuer_file = tmp_path / "issuer.json"
+    issuer = FileIssuer(issuer_file)
+    issuer.apply(NAME, FrozenMap(), FIRST.encode(), None)
+    audit_log = AuditLog.open(tmp_path / "audit", AUDIT)
+    other = Machine(place.fresh(), FileIssuer(issuer_file), audit_log, CONTEXT)
+    others: list[Any] = []
+
+    module_name, function = BETWEEN_LOOK_AND_WRITE[kind]
+    module = importlib.import_module(module_name)
+    original = getattr(module, function)
+
+    def paused(*args: Any, **kwargs: Any) -> Any:
+        if not others:  # only the sleeper's own pause: the other run goes straight through
+            others.append(None)
+            others[0] = other.rotate(secret, reason="the run that finished first")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, function, paused)
+    sleeper = Machine(place.fresh(), FileIssuer(issuer_file), audit_log, CONTEXT)
+    slept = sleeper.rotate(secret, reason="the run that slept")
+
+    finished = others[0]
+    assert finished.outcome is Outcome.ROTATED, finished.error
+    assert slept.outcome is Outcome.FAILED, slept.error
+    assert slept.steps == (Step.CREATE,)  # it never applied or tested anything
+    assert f"{NAME} {BEING_ROTATED}" in (slept.error or "")
+    store = place.fresh()
+    current = store.current(NAME, place.where)
+    assert current is not None
+    assert current.version == finished.new_version
+    assert store.pending(NAME, place.where) is None
+    value = store.read(NAME, place.where)
+    assert isinstance(value, bytes)
+    assert issuer.working() == {value.decode()}
+    written = json.dumps(_records(audit_log)) + (slept.error or "")
+    assert value.decode() not in written
+    assert FIRST not in written
