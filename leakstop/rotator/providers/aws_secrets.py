@@ -3,7 +3,10 @@
 * **current** is the version labelled `AWSCURRENT`: what every consumer reads by default.
 * **pending** is `AWSPENDING`: `put_pending` writes a new version with that label only
   (PutSecretValue with VersionStages=[AWSPENDING]), after checking that `AWSCURRENT` is still
-  on the version the rotation read. Consumers never see it until it is promoted.
+  on the version the rotation read; it re-reads the labels after writing and withdraws when
+  another run got in between (PutSecretValue moves AWSPENDING unconditionally: see
+  `_back_out_if_overtaken` for what that leaves open). Consumers never see it until it is
+  promoted.
 * **promote** moves `AWSCURRENT` with UpdateSecretVersionStage, naming the version it must be
   taken from (RemoveFromVersionId): Secrets Manager refuses the move if the label is no
   longer there, which is the check-and-set. Secrets Manager then puts `AWSPREVIOUS` on the
@@ -88,7 +91,7 @@ class SecretsManagerStore:
     ) -> StoredVersion:
         place = parse_place(name, where)
         doing = self._doing(f"write {place.secret_id}")
-        versions = self._versions(place)
+        versions = self._versions(place, deprecated=True)
         if versions is None:
             if expected_current is not None:
                 raise ProviderConflictError(f"{doing}: the secret was deleted meanwhile")
@@ -122,7 +125,10 @@ class SecretsManagerStore:
                 **payload,
             )
         version_id = str(written["VersionId"])
-        made = next((v for v in self._versions(place) or [] if v.version_id == version_id), None)
+        looked = {v.version_id for v in versions}
+        after = self._versions(place, deprecated=True) or []
+        self._back_out_if_overtaken(place, name, version_id, expected_current, looked, after)
+        made = next((v for v in after if v.version_id == version_id), None)
         return made.stored() if made else StoredVersion(version_id, (PENDING,))
 
     def promote(
@@ -154,7 +160,9 @@ class SecretsManagerStore:
                     raise ProviderConflictError(str(exc)) from exc
                 raise
         if AWSPENDING in target.stages:
-            self._unlabel(place, AWSPENDING, version, doing)
+            # Quietly: a late writer's PutSecretValue may have taken the label meanwhile (it
+            # withdraws when it sees AWSCURRENT moved); the promotion is done either way.
+            self._move_label_quietly(place, AWSPENDING, version, None, doing)
 
     def discard_pending(self, name: str, where: Options, version: str) -> None:
         place = parse_place(name, where)
@@ -165,7 +173,7 @@ class SecretsManagerStore:
             return  # discarded already
         if AWSCURRENT in target.stages:
             raise ProviderConflictError(f"{doing}: the version is already AWSCURRENT")
-        self._unlabel(place, AWSPENDING, version, doing)
+        self._move_label_quietly(place, AWSPENDING, version, None, doing)
 
     def describe(self, name: str, where: Options) -> bool:
         """Whether the secret exists (`providers check`); ProviderError when it cannot be
@@ -180,12 +188,75 @@ class SecretsManagerStore:
             raise
         return True
 
-    def _versions(self, place: SecretPlace) -> list[_Version] | None:
-        """Every version that has a label, or None when the secret does not exist."""
+    def _back_out_if_overtaken(
+        self,
+        place: SecretPlace,
+        name: str,
+        ours: str,
+        expected_current: str | None,
+        looked: set[str],
+        after: list[_Version],
+    ) -> None:
+        """Withdraw our pending version `ours` and raise ProviderConflictError when another
+        writer got in between put_pending's look (version ids `looked`) and its write (`after`
+        is the listing re-read since, deprecated versions included).
+
+        PutSecretValue moves AWSPENDING unconditionally, so checking before the write is not
+        enough: a run that finished a whole rotation meanwhile leaves AWSCURRENT moved, and a
+        run that wrote its pending version meanwhile had the label taken from it by our write.
+        That run may already be applying its value, so the label goes back to it.
+
+        The window this leaves (AWS offers no conditional PutSecretValue): between our write
+        and this give-back, the other run's version has no AWSPENDING; a promote of it in
+        those milliseconds is refused after its issuer took the value. Closing it needs the
+        version written under a private label and AWSPENDING then attached by
+        UpdateSecretVersionStage *without* RemoveFromVersionId, which the API reference says
+        fails while the label is attached to another version (a real check-and-set). The
+        user guide's description of the same call says the label is moved instead, and moto
+        (5.x) appends it, leaving two versions labelled AWSPENDING, so no test here can show
+        which is true; until one can, this store relies on the give-back."""
+        current = _labelled(after, AWSCURRENT)
+        now = current.version_id if current else None
+        # A secret's first version is AWSCURRENT at once (Secrets Manager's rule).
+        moved = now != expected_current and not (expected_current is None and now == ours)
+        mine = next((v for v in after if v.version_id == ours), None)
+        holds_label = mine is not None and AWSPENDING in mine.stages
+        rivals = [v for v in after if v.version_id not in looked and v.version_id != ours]
+        if not moved and holds_label and not rivals:
+            return
+        doing = self._doing(f"withdraw pending version {ours} of {place.secret_id}")
+        if holds_label:
+            give_to = rivals[0].version_id if len(rivals) == 1 and not moved else None
+            self._move_label_quietly(place, AWSPENDING, ours, give_to, doing)
+        why = "rotated by another run" if moved else "written by another run at the same time"
+        raise ProviderConflictError(
+            f"{doing}: {name} was {why} (AWSCURRENT is "
+            f"{current.version_id if current else 'on no version'}, expected "
+            f"{expected_current or 'none'}); this run's pending version was withdrawn"
+        )
+
+    def _move_label_quietly(
+        self, place: SecretPlace, stage: str, source: str, target: str | None, doing: str
+    ) -> None:
+        """Take `stage` from `source` (to `target`, if given); a refusal means it is no
+        longer on `source`, which is all that was wanted."""
+        move = {"MoveToVersionId": target} if target else {}
+        try:
+            with aws_errors(doing):
+                self._client().update_secret_version_stage(
+                    SecretId=place.secret_id, VersionStage=stage, RemoveFromVersionId=source, **move
+                )
+        except ProviderError as exc:
+            if not _is_refused_move(exc):
+                raise
+
+    def _versions(self, place: SecretPlace, deprecated: bool = False) -> list[_Version] | None:
+        """Every version that has a label (with `deprecated`, those without one too), or None
+        when the secret does not exist."""
         from botocore.exceptions import ClientError
 
         found: list[_Version] = []
-        request: dict[str, Any] = {"SecretId": place.secret_id, "IncludeDeprecated": False}
+        request: dict[str, Any] = {"SecretId": place.secret_id, "IncludeDeprecated": deprecated}
         with aws_errors(self._doing(f"list the versions of {place.secret_id}")):
             # DescribeSecret says whether it exists (moto answers ListSecretVersionIds about
             # a missing secret with a 500, AWS with ResourceNotFoundException).
@@ -211,12 +282,6 @@ class SecretsManagerStore:
             response = self._client().get_secret_value(SecretId=place.secret_id, VersionId=version)
         string = response.get("SecretString")
         return string if isinstance(string, str) else None
-
-    def _unlabel(self, place: SecretPlace, stage: str, version: str, doing: str) -> None:
-        with aws_errors(doing):
-            self._client().update_secret_version_stage(
-                SecretId=place.secret_id, VersionStage=stage, RemoveFromVersionId=version
-            )
 
     def _changed(
         self, doing: str, current: _Version | None, expected: str | None

@@ -37,7 +37,8 @@ version it manages `leakstop-label: current | pending | previous | discarded`:
 
 Key Vault has no conditional write (no ETag on secrets): each step re-reads the labels right
 before it writes, and put_pending re-reads them after writing and backs out when another
-pending version appeared. That narrows the window between two writers; it does not close it.
+pending version appeared or the current one moved. That narrows the window between two
+writers; it does not close it.
 
 A soft-deleted secret (deleted, still recoverable) cannot be read or written under its name;
 leakstop says so instead of "not found".
@@ -235,16 +236,23 @@ class KeyVaultStore:
             secret,
         )
         ours = written.properties.version
-        rival = _pending([v for v in self._versions(secret) if v.id != ours])
-        if rival is not None:
+        others = [v for v in self._versions(secret) if v.id != ours]
+        rival = _pending(others)
+        # A run that finished a whole rotation since our look left no pending version, only
+        # a moved current one: without this check we would apply a value never promoted.
+        now = self._current(secret, others)
+        now_id = now.id if now is not None else None
+        moved = now_id != expected_current
+        if rival is not None or moved:
             mine = _Version(ours, True, None, {LABEL_TAG: PENDING, SECRET_TAG: name})
             self._set(secret, mine, {LABEL_TAG: DISCARDED}, enabled=False)
-            raise ProviderConflictError(
-                self._doing(
-                    f"{secret}: another writer started a rotation at the same time (pending "
-                    f"version {rival.id}); this one was discarded"
-                )
+            why = (
+                f"another writer started a rotation at the same time (pending version {rival.id})"
+                if rival is not None
+                else f"{name} was rotated or written by another run meanwhile (current version "
+                f"is {now_id or 'none'}, expected {expected_current or 'none'})"
             )
+            raise ProviderConflictError(self._doing(f"{secret}: {why}; this one was discarded"))
         return StoredVersion(ours, (PENDING,), written.properties.created_on)
 
     def promote(

@@ -13,7 +13,9 @@ secrets:
     issuer: {provider: app-password, user: billing}   # options go to the program as is
 ```
 
-The program gets the step (`steps`: step, secret, fingerprints, options) as JSON on stdin. For
+The program gets the step (`steps`: step, secret, fingerprints, options) as JSON on stdin,
+and leakstop's environment without leakstop's own keys (LEAKSTOP_MASTER_KEY,
+LEAKSTOP_NEW_MASTER_KEY, LEAKSTOP_AUDIT_KEY). For
 `apply` and `test` the new value is on a separate pipe: an inherited file descriptor whose
 number is in `$LEAKSTOP_VALUE_FD` (and `value_fd` in the JSON); read it to the end. The value
 is never in argv or the environment, where `ps` and /proc would show it, nor on stdin beside
@@ -37,12 +39,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from leakstop.audit.chain import KEY_VARIABLE as AUDIT_KEY_VARIABLE
 from leakstop.config.options import Options
 from leakstop.config.secrets import ManagedSecret
 from leakstop.errors import ProviderError
 from leakstop.rotator.providers.base import ProviderContext, Value
 from leakstop.rotator.providers.option_checks import OptionChecker
 from leakstop.rotator.providers.steps import AppliedValues, StepKind, step_document, value_bytes
+from leakstop.store.masterkey import MASTER_KEY_VARIABLE, NEW_MASTER_KEY_VARIABLE
 from leakstop.textsafe import sanitize
 
 if TYPE_CHECKING:
@@ -55,6 +59,12 @@ DEFAULT_TIMEOUT = 60.0
 #: for a program that has it, but only a random value is safe from guessing.
 _DEFAULT_FINGERPRINT_KEY = b"leakstop command issuer"
 _KEYS = ("command", "timeout", "fingerprint_key_env")
+#: Never handed to the program: leakstop's own keys (the store's master keys, the audit
+#: chain's key) open every value it holds and no credential program needs them; the value
+#: descriptor is set per step.
+_WITHHELD = frozenset(
+    {MASTER_KEY_VARIABLE, NEW_MASTER_KEY_VARIABLE, AUDIT_KEY_VARIABLE, VALUE_FD_ENV}
+)
 _SHOWN = 200
 
 
@@ -140,8 +150,7 @@ class CommandIssuer:
         send_value: bool = False,
     ) -> None:
         document = step_document(step, secret, how, self._fingerprint_key(), value, other)
-        env = dict(self._environ)
-        env.pop(VALUE_FD_ENV, None)
+        env = {k: v for k, v in self._environ.items() if k not in _WITHHELD}
         reader = None
         if send_value:
             reader, writer = os.pipe()

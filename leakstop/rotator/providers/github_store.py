@@ -15,8 +15,9 @@ own check-and-set; GitHub holds what workflows read:
 * **current** is the journal's current version — the value last written to GitHub.
 * **pending** lives in the journal only. Writing it to GitHub before it is tested would hand
   an untested value to every workflow that runs meanwhile.
-* **promote** seals the pending value under the place's public key and PUTs it to GitHub,
-  *then* moves the journal's `current` label (check-and-set). A run killed between the two
+* **promote** checks that the version is still the journal's pending one and current has not
+  moved, seals the pending value under the place's public key and PUTs it to GitHub, *then*
+  moves the journal's `current` label (check-and-set). A run killed between the two
   finds the version still pending; resuming tests it again and PUTs it again (a PUT is
   idempotent), so GitHub and the journal agree again.
 * **read** reads the journal: GitHub cannot give a value back.
@@ -69,6 +70,15 @@ class GitHubSecretsStore:
         if (current.version if current else None) != expected_current:
             raise ProviderConflictError(
                 f"{name} changed in the journal of github {self.name!r} since the rotation read it"
+            )
+        # GitHub has no check-and-set: the journal's comes only after the write, so a version
+        # another run discarded (or replaced) must be refused before its value reaches GitHub.
+        pending = self._journal.pending(name, place.journal)
+        if pending is None or pending.version != version:
+            raise ProviderConflictError(
+                f"{name}: version {version} is no longer pending in the journal of github "
+                f"{self.name!r} (another run finished, discarded or replaced it); GitHub was "
+                "not written"
             )
         value = self._journal.read(name, place.journal, version)
         self._secrets.write(place, value)

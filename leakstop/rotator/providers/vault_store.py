@@ -185,6 +185,7 @@ class VaultKvStore:
             "fields": fields,
         }
         written = self._write(place, place.pending_path, record, sibling.current if sibling else 0)
+        self._back_out_if_moved(place, name, current, latest, record)
         self._label(place, name, {PENDING_KEY: latest + 1})
         return StoredVersion(str(latest + 1), (PENDING,), written[1])
 
@@ -288,6 +289,29 @@ class VaultKvStore:
         new, created = self._write(place, place.path, fields, current)
         self._label(place, name, {CURRENT_KEY: new, PREVIOUS_KEY: current})
         return StoredVersion(str(new), (CURRENT,), created)
+
+    def _back_out_if_moved(
+        self, place: KvPlace, name: str, current: int, latest: int, ours: dict[str, Any]
+    ) -> None:
+        """Delete the journal record just written (`ours`) and raise
+        ProviderConflictError when `<path>` moved since put_pending read it. Another run can
+        finish a whole rotation (its record written and deleted again) between that read and
+        our check-and-set-0 write of the sibling, which then succeeds: without this check the
+        caller would apply a value whose promotion is bound to fail."""
+        meta = self._metadata(place, place.path)
+        now, now_latest = _current(meta), meta.current if meta is not None else 0
+        if now == current and now_latest == latest:
+            return
+        # Only our own record: a third run may have written its record after a deletion.
+        if self._data(place, place.pending_path, None) == ours:
+            self._delete_pending(place)
+        raise ProviderConflictError(
+            self._doing(
+                f"{place}: {name} was rotated or written by another run while this one wrote "
+                f"its pending version (latest version is now {now_latest}, was "
+                f"{latest or 'none'}); its pending version was withdrawn"
+            )
+        )
 
     def _doing(self, action: str) -> str:
         return self._session.doing(action)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from leakstop.errors import ProviderConflictError, ProviderError
+from leakstop.rotator.providers import aws_secrets
 from leakstop.rotator.providers.aws import AwsProvider
 from leakstop.rotator.providers.base import CURRENT, PENDING
 from tests.rotator.providers.moto_aws import (
@@ -104,7 +106,10 @@ def test_discard_pending_leaves_the_current_value(moto: MotoServer, aws: AwsProv
     pending = aws.put_pending(NAME, WHERE, SECOND.encode(), current.version)
     aws.discard_pending(NAME, WHERE, pending.version)
     assert aws.pending(NAME, WHERE) is None
-    assert aws.current(NAME, WHERE) == current
+    after = aws.current(NAME, WHERE)
+    assert after is not None
+    # Not `created`: moto answers ListSecretVersionIds with the time of the listing.
+    assert (after.version, after.labels) == (current.version, current.labels)
     assert _consumer_reads(moto) == FIRST
     aws.discard_pending(NAME, WHERE, pending.version)  # again: nothing to do
     with pytest.raises(ProviderError, match="not pending"):
@@ -167,3 +172,61 @@ def test_denied_and_unreachable_are_one_line_errors(moto: MotoServer, tmp_path: 
     moto.stop()
     with pytest.raises(ProviderError, match="aws 'aws': list the versions of prod/billing"):
         provider_for(moto, timeout=2).current(NAME, WHERE)
+
+
+def test_a_run_whose_write_took_another_runs_label_gives_it_back(
+    moto: MotoServer, aws: AwsProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both runs looked before either wrote; the other wrote first and may already be
+    applying its value. PutSecretValue moves AWSPENDING without asking, so the late writer
+    takes the label, sees the other's version, hands the label back and withdraws."""
+    current = aws.current(NAME, WHERE)
+    assert current is not None
+    other = provider_for(moto)
+    theirs: list[str] = []
+    real_encode = aws_secrets._encode
+
+    def the_other_writes_first(*args: Any, **kwargs: Any) -> Any:
+        if not theirs:  # between the late run's look and its write
+            theirs.append("")
+            theirs[0] = other.put_pending(NAME, WHERE, SECOND.encode(), current.version).version
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(aws_secrets, "_encode", the_other_writes_first)
+    with pytest.raises(ProviderConflictError, match="written by another run at the same time"):
+        aws.put_pending(NAME, WHERE, b"late value never applied", current.version)
+
+    monkeypatch.undo()
+    pending = aws.pending(NAME, WHERE)
+    assert pending is not None
+    assert pending.version == theirs[0]  # the label is back where the other run expects it
+    assert [v for v, stages in _stages(moto).items() if "AWSPENDING" in stages] == [theirs[0]]
+    other.promote(NAME, WHERE, theirs[0], current.version)
+    assert _consumer_reads(moto) == SECOND
+
+
+def test_a_run_that_slept_through_a_whole_rotation_withdraws(
+    moto: MotoServer, aws: AwsProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    current = aws.current(NAME, WHERE)
+    assert current is not None
+    other = provider_for(moto)
+    real_encode = aws_secrets._encode
+    done: list[bool] = []
+
+    def the_other_rotates(*args: Any, **kwargs: Any) -> Any:
+        if not done:
+            done.append(True)
+            version = other.put_pending(NAME, WHERE, SECOND.encode(), current.version).version
+            other.promote(NAME, WHERE, version, current.version)
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(aws_secrets, "_encode", the_other_rotates)
+    with pytest.raises(ProviderConflictError, match="rotated by another run") as raised:
+        aws.put_pending(NAME, WHERE, b"late value never applied", current.version)
+
+    assert "late value" not in str(raised.value)
+    monkeypatch.undo()
+    assert aws.pending(NAME, WHERE) is None
+    assert not any("AWSPENDING" in stages for stages in _stages(moto).values())
+    assert _consumer_reads(moto) == SECOND

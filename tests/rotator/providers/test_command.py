@@ -140,6 +140,27 @@ def test_a_program_past_its_timeout_is_killed(service: Service) -> None:
         issuer.revoke("ci/deploy-token", FrozenMap({"sleep": 30}), b"whatever")
 
 
+def test_the_program_never_gets_leakstops_own_keys(service: Service) -> None:
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "LEAKSTOP_MASTER_KEY": "master-Kx7Qp2",
+        "LEAKSTOP_NEW_MASTER_KEY": "new-master-Lw4Rt9",
+        "LEAKSTOP_AUDIT_KEY": "audit-Zm3Vb8",
+        "LEAKSTOP_VALUE_FD": "99",
+        "DEPLOY_REGION": "eu-west-1",
+    }
+    argv = (sys.executable, str(SERVICE), str(service.state), str(service.seen))
+    issuer = CommandIssuer("svc", CommandSettings(argv, 20), environ)
+    issuer.apply("ci/deploy-token", FrozenMap(), b"new-value-Hq5Nc1", OLD.encode())
+    (call,) = service.calls()
+    env = call["env"]
+    assert isinstance(env, dict)
+    assert env["DEPLOY_REGION"] == "eu-west-1"  # the rest of the environment is the user's
+    assert env["LEAKSTOP_VALUE_FD"] != "99"  # the step's own descriptor
+    for withheld in ("LEAKSTOP_MASTER_KEY", "LEAKSTOP_NEW_MASTER_KEY", "LEAKSTOP_AUDIT_KEY"):
+        assert withheld not in env
+
+
 def test_a_missing_program_is_one_line(tmp_path: Path) -> None:
     issuer = CommandIssuer("svc", CommandSettings((str(tmp_path / "nope"),)))
     with pytest.raises(ProviderError, match="cannot run"):

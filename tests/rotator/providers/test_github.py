@@ -132,6 +132,31 @@ def test_promote_checks_the_journal_first(github: FakeGitHub, store: GitHubSecre
     assert (REPO_BASE, "DEPLOY_TOKEN") not in github.secrets
 
 
+def test_promote_refuses_a_version_that_is_not_pending_before_writing_github(
+    github: FakeGitHub, store: GitHubSecretsStore
+) -> None:
+    old = store.put_pending("ci/deploy", WHERE, b"old-revoked-value-01", None)
+    store.promote("ci/deploy", WHERE, old.version, None)
+    new = store.put_pending("ci/deploy", WHERE, b"new-working-value-02", old.version)
+    store.promote("ci/deploy", WHERE, new.version, old.version)
+    # A stale caller names a version the journal still holds but that is not pending (the
+    # previous one, whose credential is revoked after the grace period), with the right
+    # current version: the journal's check-and-set comes after the GitHub write, too late.
+    with pytest.raises(ProviderConflictError, match="no longer pending") as raised:
+        store.promote("ci/deploy", WHERE, old.version, new.version)
+    assert "value" not in str(raised.value)
+    # And a version another run discarded (its lease had run out) and replaced with its own.
+    stale = store.put_pending("ci/deploy", WHERE, b"discarded-value-0003", new.version)
+    store.discard_pending("ci/deploy", WHERE, stale.version)
+    replacing = store.put_pending("ci/deploy", WHERE, b"replacing-value-0004", new.version)
+    with pytest.raises(ProviderConflictError, match="no longer pending"):
+        store.promote("ci/deploy", WHERE, stale.version, new.version)
+    assert github.value(REPO_BASE, "DEPLOY_TOKEN") == b"new-working-value-02"
+    assert store.pending("ci/deploy", WHERE).version == replacing.version  # type: ignore[union-attr]
+    store.promote("ci/deploy", WHERE, replacing.version, new.version)
+    assert github.value(REPO_BASE, "DEPLOY_TOKEN") == b"replacing-value-0004"
+
+
 def test_github_refusing_the_write_keeps_the_rotation_pending(
     github: FakeGitHub, store: GitHubSecretsStore
 ) -> None:

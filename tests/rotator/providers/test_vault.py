@@ -227,6 +227,33 @@ def test_the_sibling_journal_is_written_with_check_and_set(
         vault.put_pending("race/journal", place, b"mine", "1")
 
 
+def test_a_version_written_after_the_look_withdraws_the_pending_copy(
+    bao: BaoServer, vault: VaultProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(bao, "race/after", {"password": "v1"})
+    place = where("race/after")
+    kv = vault._store._kv
+    real_metadata = kv.metadata
+
+    def someone_writes_after_the_look(mount: str, path: str) -> Any:
+        if path.endswith(".leakstop-pending"):
+            # After this run read version 1 and before it wrote its record (as another run
+            # does when it finishes a whole rotation, its own record gone again).
+            seed(bao, "race/after", {"password": "someone-else"}, cas=1)
+        return real_metadata(mount, path)
+
+    monkeypatch.setattr(kv, "metadata", someone_writes_after_the_look)
+    with pytest.raises(ProviderConflictError, match="race/after was rotated or written") as raised:
+        vault.put_pending("race/after", place, b"mine-never-applied", "1")
+
+    assert "mine-never-applied" not in str(raised.value)
+    monkeypatch.undo()
+    assert not has_sibling(bao, "race/after")
+    assert vault.pending("race/after", place) is None
+    assert PENDING_KEY not in custom_metadata(bao, "race/after")
+    assert consumer_reads(bao, "race/after") == (2, {"password": "someone-else"})
+
+
 def test_promote_finishes_a_promotion_that_stopped_half_way(
     bao: BaoServer, vault: VaultProvider
 ) -> None:
