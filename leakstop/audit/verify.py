@@ -18,7 +18,6 @@ What it catches, and what it cannot:
 from __future__ import annotations
 
 import enum
-import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,10 @@ from typing import Any
 
 from leakstop.audit import lock
 from leakstop.audit.anchor import ANCHOR_NAME, Anchor, read_anchor
-from leakstop.audit.chain import Seal, check
+from leakstop.audit.chain import Checker, Seal
+from leakstop.audit.entry import Entry, read_entry
 from leakstop.audit.files import Line, day_file_name, day_files, lines
-from leakstop.audit.record import Action, Record, from_json
+from leakstop.audit.record import Action
 from leakstop.audit.writer import anchor_disagreement
 from leakstop.errors import AuditIntegrityError, AuditStorageError
 
@@ -106,10 +106,11 @@ class _Walk:
     def __init__(self, folder: Path, key: bytes | None) -> None:
         self.folder = folder
         self.key = key
+        self.checker = Checker(key)
         self.records = 0
         self.files = 0
-        self.last: Record | None = None
-        self.first: tuple[Record, Line] | None = None
+        self.last: Entry | None = None
+        self.first: tuple[Entry, Line] | None = None
         #: The first record's start is explained by a later log_pruned record.
         self.start_covered = False
         self.unchecked = 0
@@ -156,13 +157,13 @@ class _Walk:
                 "the file ends inside a record, and a newer day file follows: it was cut",
             )
         try:
-            record = from_json(json.loads(line.data.decode("utf-8")))
+            record = read_entry(line.data)
         except AuditIntegrityError as exc:
             return problem(ProblemKind.UNREADABLE, str(exc))
         except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...]]]]`
             return problem(ProblemKind.UNREADABLE, f"not an audit record ({exc})")
         seq = record.seq
-        seal = check(record, self.key)
+        seal = self.checker.check(record.mac, record.signed)
         if seal is Seal.BROKEN:
             how = (
                 "edited, or forged without LEAKSTOP_AUDIT_KEY"
@@ -181,7 +182,7 @@ class _Walk:
             return problem(ProblemKind.EDITED, "the record's mac has no known scheme", seq)
         if seal is Seal.UNCHECKED:
             self.unchecked += 1
-        if not _is_canonical(record, line.data):
+        if not record.canonical:
             return problem(
                 ProblemKind.EDITED,
                 "the line is not in canonical form (spacing, key order or a repeated key): "
@@ -221,7 +222,7 @@ class _Walk:
                 f"the record is dated before record seq {previous.seq}: records were moved",
                 seq,
             )
-        if record.action is Action.LOG_PRUNED and not self.start_covered and self.first:
+        if record.action == Action.LOG_PRUNED.value and not self.start_covered and self.first:
             self.start_covered = _covers(record.details, self.first[0])
         self.last = record
         self.records += 1
@@ -253,7 +254,7 @@ class _Walk:
                 "head.json is missing: the removal of the newest records cannot be ruled out",
                 path,
             )
-        why = anchor_disagreement(anchor, last, self.key)
+        why = anchor_disagreement(anchor, last.record() if last else None, self.key)
         if (
             why is None
             and last is not None
@@ -306,14 +307,7 @@ def _out_of_sequence(previous: int, seq: int, line: int) -> tuple[ProblemKind, s
     )
 
 
-def _is_canonical(record: Record, data: bytes) -> bool:
-    try:
-        return record.line() == data + b"\n"
-    except (TypeError, ValueError):  # a number JSON cannot write back (1e999)
-        return False
-
-
-def _covers(details: Any, first: Record) -> bool:
+def _covers(details: Any, first: Entry) -> bool:
     """Whether a `log_pruned` record's details say the log was cut just before `first`."""
     if not isinstance(details, dict):
         return False
