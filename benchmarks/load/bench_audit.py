@@ -2,8 +2,9 @@
 
     python benchmarks/load/bench_audit.py [--records 10000000] [--days 365] [--folder DIR]
 
-Writes the log once with the real record and chain code (`Record.line`, `chain.seal` under a
-fixed `LEAKSTOP_AUDIT_KEY`, `write_anchor` for head.json): one HMAC chain over `--days` UTC day
+Writes the log once with the real record and chain code (`Record.signed_bytes`, `Sealer.seal`
+under a fixed `LEAKSTOP_AUDIT_KEY`, `record.with_mac` for the line: the bytes `Record.line()`
+gives, from one encoding instead of two; `write_anchor` for head.json): one HMAC chain over `--days` UTC day
 files, records spread evenly, reads and rotations of ~200 secrets. It is reused while its
 `complete` marker is there. Then each leakstop command runs niced under `/usr/bin/time -v`:
 
@@ -18,7 +19,6 @@ and the script checks each one's output against what it wrote.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import random
@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import mib, run_measured
 
 from leakstop.audit.anchor import write_anchor
-from leakstop.audit.chain import seal
+from leakstop.audit.chain import Sealer
 from leakstop.audit.files import day_file_name
-from leakstop.audit.record import Action, Record, Source, utc_timestamp
+from leakstop.audit.record import Action, Record, Source, utc_timestamp, with_mac
 
 KEY = "load-benchmark-audit-key"
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -112,6 +112,7 @@ def _count(name: str, path: Path) -> int:
 def generate(folder: Path, records: int, days: int) -> dict[str, int]:
     """`records` sealed records over `days` day files; returns what the queries should find."""
     key = KEY.encode()
+    sealer = Sealer(key)
     rng = random.Random(10_000_000)
     folder.mkdir(parents=True, exist_ok=True)
     secrets = [f"team{n % 12}/secret-{n}" for n in range(199)] + [ONE_SECRET]
@@ -146,8 +147,9 @@ def generate(folder: Path, records: int, days: int) -> dict[str, int]:
                     seq=seq,
                     prev=prev,
                 )
-                mac = seal(record, key)
-                out.write(dataclasses.replace(record, mac=mac).line())
+                signed = record.signed_bytes()
+                mac = sealer.seal(signed)
+                out.write(with_mac(signed, mac) + b"\n")
                 prev = mac
                 one_secret += secret == ONE_SECRET
                 failed_last_30d += (not success) and day >= days - 30

@@ -69,14 +69,22 @@ def check(record: Record, key: bytes | None) -> Seal:
     return Seal.VALID if hmac.compare_digest(record.mac, _seal(signed, key)) else Seal.BROKEN
 
 
-class Checker:
-    """`check` for many records under one key, given what the mac covers already encoded
-    (`audit verify` encodes each record once for this and its canonical-form check). The HMAC
-    key schedule is computed once and copied for each record."""
+class Sealer:
+    """`seal` and `check` for many records under one key, given what the mac covers already
+    encoded (`audit verify` encodes each record once for this and its canonical-form check).
+    The HMAC key schedule is computed once and copied for each record."""
 
     def __init__(self, key: bytes | None) -> None:
         self.key = key
         self._keyed = None if key is None else hmac.new(key, digestmod=hashlib.sha256)
+
+    def seal(self, signed: bytes) -> str:
+        """The `mac` of a record whose `signed_bytes()` are `signed`; as `seal()`."""
+        if self._keyed is None:
+            return PLAIN_SCHEME + hashlib.sha256(signed).hexdigest()
+        keyed = self._keyed.copy()
+        keyed.update(signed)
+        return HMAC_SCHEME + keyed.hexdigest()
 
     def check(self, mac: str, signed: bytes | None) -> Seal:
         """The seal of a record whose `mac` is `mac` and whose `signed_bytes()` are `signed`
@@ -86,13 +94,7 @@ class Checker:
             return state
         if signed is None:
             return Seal.BROKEN
-        if self._keyed is None:
-            expected = PLAIN_SCHEME + hashlib.sha256(signed).hexdigest()
-        else:
-            keyed = self._keyed.copy()
-            keyed.update(signed)
-            expected = HMAC_SCHEME + keyed.hexdigest()
-        return Seal.VALID if hmac.compare_digest(mac, expected) else Seal.BROKEN
+        return Seal.VALID if hmac.compare_digest(mac, self.seal(signed)) else Seal.BROKEN
 
 
 def _scheme(mac: str, key: bytes | None) -> Seal | None:

@@ -6,7 +6,7 @@ canonical form (`Record.line()`). Building a `Record` and encoding it twice for 
 of the cost of `audit verify` (profiled on 200,000 records: ~41 µs a record, ~9 of them the
 `Record`, ~12 the two encodings). Here the line's dict is checked in place and, without its
 `mac`, encoded once; the canonical line is that encoding with the `mac` member put back where
-sorted keys put it, just before `,"org":` (see `_with_mac`).
+sorted keys put it, just before `,"org":` (see `record.with_mac`).
 
 Whatever is off the common path (a field of another type, an unknown action, a timestamp that
 does not parse, more than one JSON document) goes through `from_json`, so what is accepted,
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from leakstop.audit.record import (
@@ -28,6 +27,7 @@ from leakstop.audit.record import (
     canonical,
     from_json,
     parse_timestamp,
+    with_mac,
 )
 
 _FIELD_SET = frozenset(FIELDS)
@@ -35,11 +35,6 @@ _ACTIONS = frozenset(action.value for action in Action)
 _SOURCES = frozenset(source.value for source in Source)
 _STRINGS = ("actor", "id", "org", "prev", "secret", "timestamp")
 _OPTIONAL_STRINGS = ("actor_ip", "error")
-#: The sorted key after `mac`. Every key after it holds a string, an integer or a boolean,
-#: and inside a JSON string a quote is always escaped, so in canonical JSON of a record
-#: `,"org":` occurs after the top-level `org` member never, and before it only inside
-#: `details`: its last occurrence is the member.
-_AFTER_MAC = b',"org":'
 _DECODER = json.JSONDecoder()
 
 
@@ -86,7 +81,7 @@ def read_entry(data: bytes) -> Entry:
         encoded = canonical(unsigned)
         # A lone surrogate in `mac` cannot be UTF-8: such a line is not canonical either.
         signed: bytes | None = encoded
-        is_canonical = _with_mac(encoded, mac) == data
+        is_canonical = with_mac(encoded, mac) == data
     except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
         signed, is_canonical = None, False
     return Entry(
@@ -154,17 +149,3 @@ def _from_record(record: Record, data: bytes) -> Entry:
         signed,
         is_canonical,
     )
-
-
-def _with_mac(signed: bytes, mac: str) -> bytes:
-    """The canonical line of a record whose other fields encode to `signed`: the `mac` member
-    goes where sorted keys put it, between `id` and `org` (`id` is always there, so a comma
-    always precedes `org`)."""
-    cut = signed.rfind(_AFTER_MAC)
-    return signed[:cut] + b',"mac":' + _string_bytes(mac) + signed[cut:]
-
-
-def _string_bytes(text: str) -> bytes:
-    """A JSON string as `canonical` writes it (ensure_ascii off: only `"`, `\\` and control
-    characters escaped)."""
-    return encode_basestring(text).encode("utf-8")

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from json.encoder import encode_basestring
 from typing import Any, TypeVar
 
 from leakstop.errors import AuditIntegrityError
@@ -168,6 +169,19 @@ _ENCODER = json.JSONEncoder(
 def canonical(document: Mapping[str, Any]) -> bytes:
     """Sorted keys, no spaces, UTF-8: one byte string per document, on every platform."""
     return _ENCODER.encode(document).encode("utf-8")
+
+
+def with_mac(signed: bytes, mac: str) -> bytes:
+    """`Record.line()` without its newline, from the record's `signed_bytes()` and `mac`: one
+    encoding where `line()` and `signed_bytes()` make two (`audit verify` and bulk writers).
+
+    The `mac` member goes where sorted keys put it, before `,"org":` (`id` sorts before `mac`,
+    so a comma always precedes `org`). Every key after `org` holds a string, an integer or a
+    boolean, and a quote inside a JSON string is always escaped, so `,"org":` occurs after the
+    top-level member never, and before it only inside `details`: the last one is the member.
+    """
+    cut = signed.rfind(b',"org":')
+    return signed[:cut] + b',"mac":' + encode_basestring(mac).encode("utf-8") + signed[cut:]
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:

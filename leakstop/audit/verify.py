@@ -25,7 +25,7 @@ from typing import Any
 
 from leakstop.audit import lock
 from leakstop.audit.anchor import ANCHOR_NAME, Anchor, read_anchor
-from leakstop.audit.chain import Checker, Seal
+from leakstop.audit.chain import Seal, Sealer
 from leakstop.audit.entry import Entry, read_entry
 from leakstop.audit.files import Line, day_file_name, day_files, lines
 from leakstop.audit.record import Action
@@ -106,7 +106,7 @@ class _Walk:
     def __init__(self, folder: Path, key: bytes | None) -> None:
         self.folder = folder
         self.key = key
-        self.checker = Checker(key)
+        self.sealer = Sealer(key)
         self.records = 0
         self.files = 0
         self.last: Entry | None = None
@@ -163,7 +163,7 @@ class _Walk:
         except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...]]]]`
             return problem(ProblemKind.UNREADABLE, f"not an audit record ({exc})")
         seq = record.seq
-        seal = self.checker.check(record.mac, record.signed)
+        seal = self.sealer.check(record.mac, record.signed)
         if seal is Seal.BROKEN:
             how = (
                 "edited, or forged without LEAKSTOP_AUDIT_KEY"
