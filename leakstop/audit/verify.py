@@ -141,27 +141,26 @@ class _Walk:
         return self._result(self._start() or self._end(anchor_error))
 
     def _line(self, line: Line, newest: bool) -> Problem | None:
-        def problem(kind: ProblemKind, why: str, seq: int | None = None) -> Problem:
-            return Problem(kind, why, line.file.path, line.number, seq)
-
         if not line.complete:
             if newest:
-                self.torn = problem(
+                self.torn = _problem(
+                    line,
                     ProblemKind.TORN,
                     f"an incomplete record ({len(line.data)} bytes) ends the log: a write that "
                     "did not finish; `leakstop audit repair` moves it aside",
                 )
                 return None
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.TRUNCATED,
                 "the file ends inside a record, and a newer day file follows: it was cut",
             )
         try:
             record = read_entry(line.data)
         except AuditIntegrityError as exc:
-            return problem(ProblemKind.UNREADABLE, str(exc))
+            return _problem(line, ProblemKind.UNREADABLE, str(exc))
         except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...]]]]`
-            return problem(ProblemKind.UNREADABLE, f"not an audit record ({exc})")
+            return _problem(line, ProblemKind.UNREADABLE, f"not an audit record ({exc})")
         seq = record.seq
         seal = self.sealer.check(record.mac, record.signed)
         if seal is Seal.BROKEN:
@@ -170,20 +169,24 @@ class _Walk:
                 if self.key is not None
                 else "edited (its sha256 does not match)"
             )
-            return problem(ProblemKind.EDITED, f"the record does not match its mac: {how}", seq)
+            return _problem(
+                line, ProblemKind.EDITED, f"the record does not match its mac: {how}", seq
+            )
         if seal is Seal.DOWNGRADED:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.DOWNGRADED,
                 "the record is sealed with a plain sha256 although LEAKSTOP_AUDIT_KEY is set: "
                 "forged by someone without the key (a downgrade), or written without a key",
                 seq,
             )
         if seal is Seal.UNKNOWN:
-            return problem(ProblemKind.EDITED, "the record's mac has no known scheme", seq)
+            return _problem(line, ProblemKind.EDITED, "the record's mac has no known scheme", seq)
         if seal is Seal.UNCHECKED:
             self.unchecked += 1
         if not record.canonical:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.EDITED,
                 "the line is not in canonical form (spacing, key order or a repeated key): "
                 "it was edited",
@@ -192,7 +195,8 @@ class _Walk:
         previous = self.last
         if previous is None:
             if seq < 1 or (seq == 1) != (record.prev == ""):
-                return problem(
+                return _problem(
+                    line,
                     ProblemKind.START,
                     f"the log's first record (seq {seq}) does not start a chain: records "
                     "before it were replaced",
@@ -202,22 +206,25 @@ class _Walk:
             self.start_covered = seq == 1
         else:
             if seq != previous.seq + 1:
-                return problem(*_out_of_sequence(previous.seq, seq, line.number), seq)
+                return _problem(line, *_out_of_sequence(previous.seq, seq, line.number), seq)
             if record.prev != previous.mac:
-                return problem(
+                return _problem(
+                    line,
                     ProblemKind.UNLINKED,
                     f"prev is not the mac of record seq {previous.seq}: a record before it "
                     "was replaced or inserted",
                     seq,
                 )
         if record.time.date() != line.file.day:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.MISFILED,
                 f"the record is dated {record.time.date()}, not the day of its file",
                 seq,
             )
         if previous is not None and record.time < previous.time:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.REORDERED,
                 f"the record is dated before record seq {previous.seq}: records were moved",
                 seq,
@@ -291,6 +298,10 @@ class _Walk:
             first_seq=self.first[0].seq if self.first else None,
             last_seq=last.seq if last else None,
         )
+
+
+def _problem(line: Line, kind: ProblemKind, why: str, seq: int | None = None) -> Problem:
+    return Problem(kind, why, line.file.path, line.number, seq)
 
 
 def _out_of_sequence(previous: int, seq: int, line: int) -> tuple[ProblemKind, str]:
