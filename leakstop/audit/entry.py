@@ -24,7 +24,7 @@ from leakstop.audit.record import (
     Action,
     Record,
     Source,
-    canonical,
+    canonical_decoded,
     from_json,
     parse_timestamp,
     with_mac,
@@ -78,7 +78,7 @@ def read_entry(data: bytes) -> Entry:
     unsigned = document.copy()
     del unsigned["mac"]
     try:
-        encoded = canonical(unsigned)
+        encoded = canonical_decoded(unsigned)
         # A lone surrogate in `mac` cannot be UTF-8: such a line is not canonical either.
         signed: bytes | None = encoded
         is_canonical = with_mac(encoded, mac) == data

@@ -106,3 +106,12 @@ def test_content_that_cannot_be_encoded_matches_no_seal() -> None:
 def test_lines_that_are_not_records_raise_as_from_json_does(data: bytes, error: type) -> None:
     with pytest.raises(error):
         read_entry(data)
+
+
+def test_without_the_c_encoder_the_verdicts_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [sealed(details={"org": ',"org":'}), sealed().replace(b'","', b'", "', 1)]
+    expected = [verdict(data) for data in lines]
+    monkeypatch.setattr("leakstop.audit.record._C_ENCODER", None)
+    assert (
+        [verdict(data) for data in lines] == expected == [(Seal.VALID, True), (Seal.VALID, False)]
+    )

@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from leakstop.audit.chain import Seal, Sealer, check, seal
 from leakstop.audit.entry import read_entry
-from leakstop.audit.record import Action, Record, Source, canonical, from_json, with_mac
+from leakstop.audit.record import (
+    Action,
+    Record,
+    Source,
+    canonical,
+    canonical_decoded,
+    from_json,
+    with_mac,
+)
 from tests.audit.conftest import KEY
 from tests.fuzz.strategies import SCALARS, fuzz_settings, json_data, keys_from
 from tests.fuzz.test_audit_verify import RECORDS
@@ -124,3 +132,15 @@ def test_any_record_shaped_line_gets_the_old_verdict(
 def test_any_bytes_get_the_old_verdict(data: bytes, keyed: bool) -> None:
     key = KEY if keyed else None
     assert new_path(data, key) == old_path(data, key)
+
+
+@fuzz_settings(150)
+@given(document=st.dictionaries(keys_from(["org", "mac"]), DETAILS, max_size=6))
+def test_canonical_decoded_writes_what_canonical_writes(document: dict[str, Any]) -> None:
+    outcomes = []
+    for encode in (canonical, canonical_decoded):
+        try:
+            outcomes.append(encode(document))
+        except ValueError as exc:  # NaN, infinity, a lone surrogate
+            outcomes.append(type(exc))
+    assert outcomes[0] == outcomes[1]
