@@ -15,27 +15,18 @@ what is refused and what each error says are exactly what they were.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any, NamedTuple
 
 from leakstop.audit.record import (
-    FIELDS,
-    Action,
     Record,
-    Source,
     canonical_decoded,
+    decode,
     from_json,
+    is_plain_record,
     parse_timestamp,
     with_mac,
 )
-
-_FIELD_SET = frozenset(FIELDS)
-_ACTIONS = frozenset(action.value for action in Action)
-_SOURCES = frozenset(source.value for source in Source)
-_STRINGS = ("actor", "id", "org", "prev", "secret", "timestamp")
-_OPTIONAL_STRINGS = ("actor_ip", "error")
-_DECODER = json.JSONDecoder()
 
 
 class Entry(NamedTuple):
@@ -67,8 +58,8 @@ def read_entry(data: bytes) -> Entry:
     Raises AuditIntegrityError when the line is JSON but not a record, ValueError when it is
     not JSON or not UTF-8, RecursionError when it nests too deep: as `from_json(json.loads(…))`.
     """
-    document = _decode(data.decode("utf-8"))
-    if not _is_plain_record(document):
+    document = decode(data.decode("utf-8"))
+    if not is_plain_record(document):
         return _from_record(from_json(document), data)
     try:
         moment = parse_timestamp(document["timestamp"])
@@ -95,41 +86,6 @@ def read_entry(data: bytes) -> Entry:
         signed,
         is_canonical,
     )
-
-
-def _decode(text: str) -> Any:
-    """json.loads(text), through the C scanner directly when the text is one JSON value with
-    nothing around it (every line leakstop writes); anything else takes json.loads itself, for
-    its result or its error."""
-    try:
-        document, end = _DECODER.scan_once(text, 0)  # type: ignore[attr-defined]
-    except (StopIteration, ValueError):
-        return json.loads(text)
-    return document if end == len(text) else json.loads(text)
-
-
-def _is_plain_record(document: Any) -> bool:
-    """Whether `from_json` would take `document` as it is: a sufficient test, not a necessary
-    one (a `from_json` that accepts more still decides)."""
-    if type(document) is not dict or document.keys() != _FIELD_SET:
-        return False
-    action, source = document["action"], document["source"]
-    if type(action) is not str or action not in _ACTIONS:
-        return False
-    if type(source) is not str or source not in _SOURCES:
-        return False
-    if type(document["details"]) is not dict or type(document["success"]) is not bool:
-        return False
-    if type(document["seq"]) is not int or type(document["mac"]) is not str:
-        return False
-    for name in _STRINGS:
-        if type(document[name]) is not str:
-            return False
-    for name in _OPTIONAL_STRINGS:
-        value = document[name]
-        if value is not None and type(value) is not str:
-            return False
-    return True
 
 
 def _from_record(record: Record, data: bytes) -> Entry:

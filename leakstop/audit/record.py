@@ -219,6 +219,7 @@ def parse_timestamp(text: str) -> datetime:
         raise ValueError(f"timestamp out of range: {exc}") from None
 
 
+_DECODER: Any = json.JSONDecoder()
 _FIELD_SET = frozenset(FIELDS)
 _ACTIONS = {action.value: action for action in Action}
 _SOURCES = {source.value: source for source in Source}
@@ -226,6 +227,32 @@ _SOURCES = {source.value: source for source in Source}
 
 def from_json(document: Any) -> Record:
     """A record read back from the log; raises AuditIntegrityError when it is not one."""
+    if is_plain_record(document):
+        try:
+            moment = parse_timestamp(document["timestamp"])
+        except ValueError:
+            pass  # the checks below say why
+        else:
+            # Every field checked by is_plain_record: no per-field calls (a third of the
+            # cost of a query that parses every record, measured on 200,000 records).
+            record = Record(
+                action=_ACTIONS[document["action"]],
+                secret=document["secret"],
+                actor=document["actor"],
+                source=_SOURCES[document["source"]],
+                org=document["org"],
+                details=document["details"],
+                success=document["success"],
+                error=document["error"],
+                actor_ip=document["actor_ip"],
+                id=document["id"],
+                timestamp=document["timestamp"],
+                seq=document["seq"],
+                prev=document["prev"],
+                mac=document["mac"],
+            )
+            object.__setattr__(record, "_time", moment)
+            return record
     if not isinstance(document, dict) or document.keys() != _FIELD_SET:
         missing = sorted(set(FIELDS) - set(document)) if isinstance(document, dict) else []
         raise AuditIntegrityError(
@@ -255,6 +282,47 @@ def from_json(document: Any) -> Record:
     except (ValueError, TypeError) as exc:
         raise AuditIntegrityError(f"not an audit record ({exc})") from None
     return record
+
+
+_STRINGS = ("actor", "id", "mac", "org", "prev", "secret", "timestamp")
+_OPTIONAL_STRINGS = ("actor_ip", "error")
+
+
+def is_plain_record(document: Any) -> bool:
+    """Whether `document` is a record as leakstop writes it, every field of its exact JSON
+    type and the action and source known, the timestamp aside: a quick test that is
+    sufficient for `from_json` to accept it (given a timestamp that parses), not necessary."""
+    if type(document) is not dict or document.keys() != _FIELD_SET:
+        return False
+    action, source = document["action"], document["source"]
+    if type(action) is not str or action not in _ACTIONS:
+        return False
+    if type(source) is not str or source not in _SOURCES:
+        return False
+    if type(document["details"]) is not dict or type(document["success"]) is not bool:
+        return False
+    if type(document["seq"]) is not int:
+        return False
+    for name in _STRINGS:
+        if type(document[name]) is not str:
+            return False
+    for name in _OPTIONAL_STRINGS:
+        value = document[name]
+        if value is not None and type(value) is not str:
+            return False
+    return True
+
+
+def decode(text: str) -> Any:
+    """`json.loads(text)`, through the C scanner directly when the text is one JSON value
+    with nothing around it (every line leakstop writes: the whitespace regexes and wrappers
+    of `json.loads` cost ~1 µs a record); anything else takes json.loads, for its result or
+    its error."""
+    try:
+        document, end = _DECODER.scan_once(text, 0)
+    except (StopIteration, ValueError):
+        return json.loads(text)
+    return document if end == len(text) else json.loads(text)
 
 
 def _member(members: Mapping[str, _Member], kind: type[_Member], value: Any) -> _Member:

@@ -22,11 +22,13 @@ from leakstop.audit.record import (
     canonical,
     canonical_decoded,
     from_json,
+    parse_timestamp,
     with_mac,
 )
+from leakstop.errors import AuditIntegrityError
 from tests.audit.conftest import KEY
 from tests.fuzz.strategies import SCALARS, fuzz_settings, json_data, keys_from
-from tests.fuzz.test_audit_verify import RECORDS
+from tests.fuzz.test_audit_verify import RECORD_KEYS, RECORDS
 
 #: Text that stresses the splice: the key after `mac`, quotes, escapes, non-ASCII, controls.
 TRICKY = st.one_of(
@@ -144,3 +146,65 @@ def test_canonical_decoded_writes_what_canonical_writes(document: dict[str, Any]
         except ValueError as exc:  # NaN, infinity, a lone surrogate
             outcomes.append(type(exc))
     assert outcomes[0] == outcomes[1]
+
+
+def reference_from_json(document: Any) -> Record:
+    """`from_json` as it was before its quick path: every field through its own check."""
+    if not isinstance(document, dict) or set(document) != set(RECORD_KEYS):
+        raise AuditIntegrityError("not an audit record")
+    strings = ("secret", "actor", "org", "id", "timestamp", "prev", "mac")
+    try:
+        if not isinstance(document["details"], dict):
+            raise TypeError("details")
+        if any(not isinstance(document[name], str) for name in strings):
+            raise TypeError("string")
+        if any(
+            document[n] is not None and not isinstance(document[n], str)
+            for n in ("error", "actor_ip")
+        ):
+            raise TypeError("optional string")
+        if not isinstance(document["success"], bool):
+            raise TypeError("success")
+        if not isinstance(document["seq"], int) or isinstance(document["seq"], bool):
+            raise TypeError("seq")
+        fields = {
+            **document,
+            "action": Action(document["action"]),
+            "source": Source(document["source"]),
+        }
+        record = Record(**fields)
+        parse_timestamp(record.timestamp)
+    except (ValueError, TypeError):
+        raise AuditIntegrityError("not an audit record") from None
+    return record
+
+
+@fuzz_settings(200)
+@given(document=RECORDS)
+@example(
+    document={
+        **dict.fromkeys(RECORD_KEYS, ""),
+        "action": "secret_read",
+        "source": "cli",
+        "details": {},
+        "success": True,
+        "error": None,
+        "actor_ip": None,
+        "seq": 1,
+        "timestamp": "2026-01-10T09:00:00.000000Z",
+    }
+)
+def test_from_json_accepts_and_refuses_what_it_did(document: dict[str, Any]) -> None:
+    try:
+        expected: Any = reference_from_json(document)
+    except AuditIntegrityError:
+        expected = AuditIntegrityError
+    try:
+        got: Any = from_json(document)
+    except AuditIntegrityError:
+        got = AuditIntegrityError
+    assert got == expected
+    if isinstance(got, Record):
+        assert got.time == parse_timestamp(document["timestamp"])
+        assert type(got.action) is Action
+        assert type(got.source) is Source
