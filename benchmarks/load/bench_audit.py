@@ -2,10 +2,12 @@
 
     python benchmarks/load/bench_audit.py [--records 10000000] [--days 365] [--folder DIR]
 
-Writes the log once with the real record and chain code (`Record.line`, `chain.seal` under a
-fixed `LEAKSTOP_AUDIT_KEY`, `write_anchor` for head.json): one HMAC chain over `--days` UTC day
-files, records spread evenly, reads and rotations of ~200 secrets. It is reused while its
-`complete` marker is there. Then each leakstop command runs niced under `/usr/bin/time -v`:
+Writes the log once with the real record and chain code (`Record.signed_bytes`,
+`Sealer.seal` under a fixed `LEAKSTOP_AUDIT_KEY`, `record.with_mac` for the line: the bytes
+`Record.line()` gives, from one encoding instead of two; `write_anchor` for head.json): one
+HMAC chain over `--days` UTC day files, records spread evenly, reads and rotations of ~200
+secrets. It is reused while its `complete` marker is there. Then each leakstop command runs
+niced under `/usr/bin/time -v` (wall time, CPU time and peak RSS):
 
 * `audit verify` (every record parsed, its HMAC recomputed, its links checked),
 * `audit query --secret NAME -f json` (one secret, every day),
@@ -18,7 +20,6 @@ and the script checks each one's output against what it wrote.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import random
@@ -30,11 +31,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import mib, run_measured
-
-from leakstop.audit.anchor import write_anchor
-from leakstop.audit.chain import seal
-from leakstop.audit.files import day_file_name
-from leakstop.audit.record import Action, Record, Source, utc_timestamp
 
 KEY = "load-benchmark-audit-key"
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -82,7 +78,10 @@ def main() -> int:
     ]
     if args.stats:
         runs.append(("stats", [*base, "stats", *where, "-f", "json"], args.records))
-    print(f"{'run':<24} {'exit':>4} {'out':>10} {'seconds':>8} {'MB/s':>6} {'peak RSS':>10}")
+    print(
+        f"{'run':<24} {'exit':>4} {'out':>10} {'seconds':>8} {'MB/s':>6} {'CPU s':>7} "
+        f"{'records/CPU s':>13} {'peak RSS':>10}"
+    )
     ok = True
     for name, command, want in runs:
         out_path = folder / "out.txt"
@@ -92,7 +91,8 @@ def main() -> int:
         ok &= good
         print(
             f"{name:<24} {measured.returncode:>4} {out:>10,} {measured.wall_seconds:>8.1f} "
-            f"{size / 1e6 / measured.wall_seconds:>6.0f} {mib(measured.max_rss_mib):>10}"
+            f"{size / 1e6 / measured.wall_seconds:>6.0f} {measured.cpu_seconds:>7.1f} "
+            f"{args.records / measured.cpu_seconds:>13,.0f} {mib(measured.max_rss_mib):>10}"
             + ("" if good else f"  UNEXPECTED (want {want}): {measured.stderr.strip()[:300]}")
         )
         out_path.unlink()
@@ -111,7 +111,15 @@ def _count(name: str, path: Path) -> int:
 
 def generate(folder: Path, records: int, days: int) -> dict[str, int]:
     """`records` sealed records over `days` day files; returns what the queries should find."""
+    # Imported here: the runs can time another leakstop (`--leakstop`, or PYTHONPATH set to an
+    # older checkout) on a log this one wrote.
+    from leakstop.audit.anchor import write_anchor
+    from leakstop.audit.chain import Sealer
+    from leakstop.audit.files import day_file_name
+    from leakstop.audit.record import Action, Record, Source, utc_timestamp, with_mac
+
     key = KEY.encode()
+    sealer = Sealer(key)
     rng = random.Random(10_000_000)
     folder.mkdir(parents=True, exist_ok=True)
     secrets = [f"team{n % 12}/secret-{n}" for n in range(199)] + [ONE_SECRET]
@@ -146,8 +154,9 @@ def generate(folder: Path, records: int, days: int) -> dict[str, int]:
                     seq=seq,
                     prev=prev,
                 )
-                mac = seal(record, key)
-                out.write(dataclasses.replace(record, mac=mac).line())
+                signed = record.signed_bytes()
+                mac = sealer.seal(signed)
+                out.write(with_mac(signed, mac) + b"\n")
                 prev = mac
                 one_secret += secret == ONE_SECRET
                 failed_last_30d += (not success) and day >= days - 30

@@ -32,6 +32,9 @@ class Measured:
     tree_anon_mib: float
     stdout: bytes
     stderr: str
+    #: User plus system CPU seconds of the command (its children included), as `time -v`
+    #: prints them: unlike the wall time, barely moved by other jobs on shared cores.
+    cpu_seconds: float = float("nan")
 
 
 def run_measured(
@@ -59,10 +62,21 @@ def run_measured(
     text = err.decode(errors="replace")
     match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
     max_rss = int(match.group(1)) / 1024 if match else float("nan")
+    cpu = sum(
+        float(found.group(1))
+        for found in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", text)
+    )
     # Drop time's own report: what is left is the command's stderr.
     own = text.split("\tCommand being timed:")[0]
     return Measured(
-        child.returncode, wall, max_rss, peak[0] / 1024, peak[1] / 1024, captured or b"", own
+        child.returncode,
+        wall,
+        max_rss,
+        peak[0] / 1024,
+        peak[1] / 1024,
+        captured or b"",
+        own,
+        cpu if "User time" in text else float("nan"),
     )
 
 

@@ -18,7 +18,6 @@ What it catches, and what it cannot:
 from __future__ import annotations
 
 import enum
-import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,10 @@ from typing import Any
 
 from leakstop.audit import lock
 from leakstop.audit.anchor import ANCHOR_NAME, Anchor, read_anchor
-from leakstop.audit.chain import Seal, check
+from leakstop.audit.chain import Seal, Sealer
+from leakstop.audit.entry import Entry, read_entry
 from leakstop.audit.files import Line, day_file_name, day_files, lines
-from leakstop.audit.record import Action, Record, from_json
+from leakstop.audit.record import Action
 from leakstop.audit.writer import anchor_disagreement
 from leakstop.errors import AuditIntegrityError, AuditStorageError
 
@@ -106,10 +106,11 @@ class _Walk:
     def __init__(self, folder: Path, key: bytes | None) -> None:
         self.folder = folder
         self.key = key
+        self.sealer = Sealer(key)
         self.records = 0
         self.files = 0
-        self.last: Record | None = None
-        self.first: tuple[Record, Line] | None = None
+        self.last: Entry | None = None
+        self.first: tuple[Entry, Line] | None = None
         #: The first record's start is explained by a later log_pruned record.
         self.start_covered = False
         self.unchecked = 0
@@ -140,49 +141,52 @@ class _Walk:
         return self._result(self._start() or self._end(anchor_error))
 
     def _line(self, line: Line, newest: bool) -> Problem | None:
-        def problem(kind: ProblemKind, why: str, seq: int | None = None) -> Problem:
-            return Problem(kind, why, line.file.path, line.number, seq)
-
         if not line.complete:
             if newest:
-                self.torn = problem(
+                self.torn = _problem(
+                    line,
                     ProblemKind.TORN,
                     f"an incomplete record ({len(line.data)} bytes) ends the log: a write that "
                     "did not finish; `leakstop audit repair` moves it aside",
                 )
                 return None
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.TRUNCATED,
                 "the file ends inside a record, and a newer day file follows: it was cut",
             )
         try:
-            record = from_json(json.loads(line.data.decode("utf-8")))
+            record = read_entry(line.data)
         except AuditIntegrityError as exc:
-            return problem(ProblemKind.UNREADABLE, str(exc))
+            return _problem(line, ProblemKind.UNREADABLE, str(exc))
         except (ValueError, RecursionError) as exc:  # RecursionError: `[[[[...]]]]`
-            return problem(ProblemKind.UNREADABLE, f"not an audit record ({exc})")
+            return _problem(line, ProblemKind.UNREADABLE, f"not an audit record ({exc})")
         seq = record.seq
-        seal = check(record, self.key)
+        seal = self.sealer.check(record.mac, record.signed)
         if seal is Seal.BROKEN:
             how = (
                 "edited, or forged without LEAKSTOP_AUDIT_KEY"
                 if self.key is not None
                 else "edited (its sha256 does not match)"
             )
-            return problem(ProblemKind.EDITED, f"the record does not match its mac: {how}", seq)
+            return _problem(
+                line, ProblemKind.EDITED, f"the record does not match its mac: {how}", seq
+            )
         if seal is Seal.DOWNGRADED:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.DOWNGRADED,
                 "the record is sealed with a plain sha256 although LEAKSTOP_AUDIT_KEY is set: "
                 "forged by someone without the key (a downgrade), or written without a key",
                 seq,
             )
         if seal is Seal.UNKNOWN:
-            return problem(ProblemKind.EDITED, "the record's mac has no known scheme", seq)
+            return _problem(line, ProblemKind.EDITED, "the record's mac has no known scheme", seq)
         if seal is Seal.UNCHECKED:
             self.unchecked += 1
-        if not _is_canonical(record, line.data):
-            return problem(
+        if not record.canonical:
+            return _problem(
+                line,
                 ProblemKind.EDITED,
                 "the line is not in canonical form (spacing, key order or a repeated key): "
                 "it was edited",
@@ -191,7 +195,8 @@ class _Walk:
         previous = self.last
         if previous is None:
             if seq < 1 or (seq == 1) != (record.prev == ""):
-                return problem(
+                return _problem(
+                    line,
                     ProblemKind.START,
                     f"the log's first record (seq {seq}) does not start a chain: records "
                     "before it were replaced",
@@ -201,27 +206,30 @@ class _Walk:
             self.start_covered = seq == 1
         else:
             if seq != previous.seq + 1:
-                return problem(*_out_of_sequence(previous.seq, seq, line.number), seq)
+                return _problem(line, *_out_of_sequence(previous.seq, seq, line.number), seq)
             if record.prev != previous.mac:
-                return problem(
+                return _problem(
+                    line,
                     ProblemKind.UNLINKED,
                     f"prev is not the mac of record seq {previous.seq}: a record before it "
                     "was replaced or inserted",
                     seq,
                 )
         if record.time.date() != line.file.day:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.MISFILED,
                 f"the record is dated {record.time.date()}, not the day of its file",
                 seq,
             )
         if previous is not None and record.time < previous.time:
-            return problem(
+            return _problem(
+                line,
                 ProblemKind.REORDERED,
                 f"the record is dated before record seq {previous.seq}: records were moved",
                 seq,
             )
-        if record.action is Action.LOG_PRUNED and not self.start_covered and self.first:
+        if record.action == Action.LOG_PRUNED.value and not self.start_covered and self.first:
             self.start_covered = _covers(record.details, self.first[0])
         self.last = record
         self.records += 1
@@ -253,7 +261,7 @@ class _Walk:
                 "head.json is missing: the removal of the newest records cannot be ruled out",
                 path,
             )
-        why = anchor_disagreement(anchor, last, self.key)
+        why = anchor_disagreement(anchor, last.record() if last else None, self.key)
         if (
             why is None
             and last is not None
@@ -292,6 +300,10 @@ class _Walk:
         )
 
 
+def _problem(line: Line, kind: ProblemKind, why: str, seq: int | None = None) -> Problem:
+    return Problem(kind, why, line.file.path, line.number, seq)
+
+
 def _out_of_sequence(previous: int, seq: int, line: int) -> tuple[ProblemKind, str]:
     if seq > previous + 1:
         missing = f"seq {previous + 1}" if seq == previous + 2 else f"seq {previous + 1}–{seq - 1}"
@@ -306,14 +318,7 @@ def _out_of_sequence(previous: int, seq: int, line: int) -> tuple[ProblemKind, s
     )
 
 
-def _is_canonical(record: Record, data: bytes) -> bool:
-    try:
-        return record.line() == data + b"\n"
-    except (TypeError, ValueError):  # a number JSON cannot write back (1e999)
-        return False
-
-
-def _covers(details: Any, first: Record) -> bool:
+def _covers(details: Any, first: Entry) -> bool:
     """Whether a `log_pruned` record's details say the log was cut just before `first`."""
     if not isinstance(details, dict):
         return False
