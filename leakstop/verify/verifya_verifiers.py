@@ -106,12 +106,48 @@ def _zerobounce_read(response: Response) -> Outcome:
     return status_outcome(response, (400, 401))
 
 
+def _deepl_request(credential: Credential, context: CheckContext) -> Request:
+    # developers.deepl.com "Retrieve usage and quota": GET /v2/usage with
+    # "Authorization: DeepL-Auth-Key <key>"; free keys (suffix ":fx") use api-free.deepl.com.
+    key = credential.primary.secret
+    host = "api-free.deepl.com" if key.endswith(":fx") else "api.deepl.com"
+    return Request("GET", f"https://{host}/v2/usage", {"Authorization": f"DeepL-Auth-Key {key}"})
+
+
+def _query_key(name: str, url: str, param: str, read: Read | None = None) -> HttpCheck:
+    """One GET with the secret as a query parameter, for APIs that take it no other way
+    (the guarded client never puts a URL in a message)."""
+
+    def build(credential: Credential, context: CheckContext) -> Request:
+        key = urllib.parse.quote(credential.primary.secret, safe="")
+        return Request("GET", f"{url}?{param}={key}")
+
+    return HttpCheck(name, frozenset({url.split("/")[2]}), build, read or by_status())
+
+
+def _diffbot_read(response: Response) -> Outcome:
+    # The account answer names the plan's credits; anything else from a 2xx is not proof.
+    body = response.json()
+    if 200 <= response.status < 300:
+        if isinstance(body, dict) and "planCredits" in body:
+            return verified(f"{response.host} returned the token's account")
+        return unknown(f"{response.host} answered without an account (HTTP {response.status})")
+    return status_outcome(response)
+
+
 AI = (
     HttpCheck("cohere", frozenset({"api.cohere.com"}), _cohere_request, _cohere_read),
     # developers.deepgram.com: GET /v1/projects, "Authorization: Token <key>".
     simple("deepgram", "https://api.deepgram.com/v1/projects", template="Token {secret}"),
     # platform.stability.ai REST v1: GET /v1/user/account describes the key's account.
     simple("stability-ai", "https://api.stability.ai/v1/user/account"),
+    HttpCheck("deepl", frozenset({"api.deepl.com", "api-free.deepl.com"}), _deepl_request),
+    # docs.smith.langchain.com: X-API-Key; GET /api/v1/api-key lists the caller's keys.
+    simple("langsmith", "https://api.smith.langchain.com/api/v1/api-key", "X-API-Key", "{secret}"),
+    # assemblyai.com/docs: the key as Authorization; a one-item transcript list.
+    simple("assemblyai", "https://api.assemblyai.com/v2/transcript?limit=1", template="{secret}"),
+    # inference-docs.cerebras.ai: GET /v1/models, Bearer.
+    simple("cerebras", "https://api.cerebras.ai/v1/models"),
 )
 
 CI = (
@@ -129,6 +165,8 @@ CI = (
     # docs.sentry.io/api/organizations: GET /api/0/organizations/, Bearer; 403 means a live
     # token without the org:read scope, so it stays unknown rather than invalid.
     simple("sentry", "https://sentry.io/api/0/organizations/", read=by_status((401,))),
+    # docs.bitrise.io API overview: GET /v0.1/me, the token as Authorization.
+    simple("bitrise", "https://api.bitrise.io/v0.1/me", template="{secret}"),
 )
 
 CLOUD = (
@@ -158,6 +196,8 @@ CLOUD = (
     simple("supabase", "https://api.supabase.com/v1/projects"),
     # buddyns.com/support/api: "Authorization: Token <key>"; GET /api/v2/zone/.
     simple("buddyns", "https://www.buddyns.com/api/v2/zone/", template="Token {secret}"),
+    # dns.hetzner.com/api-docs: Auth-API-Token header; GET /api/v1/zones.
+    simple("hetzner-dns", "https://dns.hetzner.com/api/v1/zones", "Auth-API-Token", "{secret}"),
 )
 
 COMMERCE = (
@@ -173,6 +213,12 @@ COMMERCE = (
     ),
     # lunchmoney.dev: Bearer token; GET /v1/categories.
     simple("lunchmoney", "https://dev.lunchmoney.app/v1/categories"),
+    # duffel.com/docs/api: Bearer and Duffel-Version; one airline (reference data).
+    simple(
+        "duffel",
+        "https://api.duffel.com/air/airlines?limit=1",
+        extra={"Duffel-Version": "v2"},
+    ),
 )
 
 CRYPTO = (
@@ -207,6 +253,26 @@ DATA_APIS = (
     simple("newsapi", "https://newsapi.org/v2/top-headlines/sources", "X-Api-Key", "{secret}"),
     # nubela.co/proxycurl/docs: Bearer; GET /proxycurl/api/credit-balance costs no credit.
     simple("proxycurl", "https://nubela.co/proxycurl/api/credit-balance"),
+    # docs.diffbot.com: GET /v4/account?token=...; the token is only taken in the query.
+    _query_key("diffbot", "https://api.diffbot.com/v4/account", "token", _diffbot_read),
+    # docs.scraperapi.com "Account Information": GET /account?api_key=... (query only).
+    _query_key("scraperapi", "https://api.scraperapi.com/account", "api_key"),
+    # finnhub.io/docs/api: the key in X-Finnhub-Token; a quote is on every plan, so 403
+    # (a premium endpoint) is not taken as a dead key.
+    simple(
+        "finnhub",
+        "https://finnhub.io/api/v1/quote?symbol=AAPL",
+        "X-Finnhub-Token",
+        "{secret}",
+        read=by_status((401,)),
+    ),
+    # developer.riotgames.com: X-Riot-Token; the platform status needs only a valid key.
+    simple(
+        "riot-games",
+        "https://na1.api.riotgames.com/lol/status/v4/platform-data",
+        "X-Riot-Token",
+        "{secret}",
+    ),
 )
 
 DEVTOOLS = (
@@ -232,6 +298,8 @@ DEVTOOLS = (
     _key_as_basic_user("gtmetrix", "https://gtmetrix.com/api/2.0/status"),
     # docs.imagekit.io: Basic auth, the private key as user; a one-file list.
     _key_as_basic_user("imagekit", "https://api.imagekit.io/v1/files?limit=1"),
+    # docs.val.town: GET /v1/me, Bearer.
+    simple("val-town", "https://api.val.town/v1/me"),
 )
 
 VERIFIERS = AI + CI + CLOUD + COMMERCE + CRYPTO + DATA_APIS + DEVTOOLS

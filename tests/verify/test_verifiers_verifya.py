@@ -32,6 +32,10 @@ CASES = [
     ),
     Case("deepgram", "/v1/projects", {"Authorization": f"Token {T}"}),
     bearer("stability-ai", "/v1/user/account"),
+    Case("deepl", "/v2/usage", {"Authorization": f"DeepL-Auth-Key {T}"}, dead=(403, {})),
+    Case("langsmith", "/api/v1/api-key", {"X-API-Key": T}),
+    Case("assemblyai", "/v2/transcript", {"Authorization": T}, query={"limit": "1"}),
+    bearer("cerebras", "/v1/models"),
     # ci
     Case(
         "linear",
@@ -56,6 +60,7 @@ CASES = [
     ),
     Case("codemagic", "/apps", {"x-auth-token": T}),
     bearer("sentry", "/api/0/organizations/"),
+    Case("bitrise", "/v0.1/me", {"Authorization": T}),
     # cloud
     Case("fastly", "/tokens/self", {"Fastly-Key": T}),
     bearer("render", "/v1/users"),
@@ -70,6 +75,7 @@ CASES = [
     ),
     bearer("supabase", "/v1/projects"),
     Case("buddyns", "/api/v2/zone/", {"Authorization": f"Token {T}"}),
+    Case("hetzner-dns", "/api/v1/zones", {"Auth-API-Token": T}),
     # commerce
     bearer("loyverse", "/v1.0/merchant/"),
     bearer("taxjar", "/v2/categories"),
@@ -80,6 +86,12 @@ CASES = [
         query={"page": "1", "results": "1"},
     ),
     bearer("lunchmoney", "/v1/categories"),
+    Case(
+        "duffel",
+        "/air/airlines",
+        {"Authorization": f"Bearer {T}", "Duffel-Version": "v2"},
+        query={"limit": "1"},
+    ),
     # crypto
     # The WSGI test server drops headers spelled with underscores: see the test below.
     Case("coinmarketcap", "/v1/key/info", {}),
@@ -99,6 +111,15 @@ CASES = [
     ),
     Case("newsapi", "/v2/top-headlines/sources", {"X-Api-Key": T}),
     bearer("proxycurl", "/proxycurl/api/credit-balance"),
+    Case("diffbot", "/v4/account", {}, query={"token": T}, live={"planCredits": 10000}),
+    Case("scraperapi", "/account", {}, query={"api_key": T}, dead=(403, {})),
+    Case("finnhub", "/api/v1/quote", {"X-Finnhub-Token": T}, query={"symbol": "AAPL"}),
+    Case(
+        "riot-games",
+        "/lol/status/v4/platform-data",
+        {"X-Riot-Token": T},
+        dead=(403, {"status": {"status_code": 403, "message": "Forbidden"}}),
+    ),
     # devtools
     bearer("lichess", "/api/account"),
     Case("wakatime", "/api/v1/users/current", {"Authorization": key_basic()}),
@@ -111,6 +132,7 @@ CASES = [
     Case("bugherd", "/api_v2/projects.json", {"Authorization": key_basic(password="x")}),
     Case("gtmetrix", "/api/2.0/status", {"Authorization": key_basic()}),
     Case("imagekit", "/v1/files", {"Authorization": key_basic()}, query={"limit": "1"}),
+    bearer("val-town", "/v1/me"),
 ]
 
 
@@ -130,6 +152,23 @@ def test_coinmarketcap_sends_its_underscore_header() -> None:
     assert isinstance(check, HttpCheck)
     request = check.build(Credential(make_finding("r", T), {}), cast(CheckContext, None))
     assert request.headers["X-CMC_PRO_API_KEY"] == T
+
+
+def test_a_free_deepl_key_goes_to_the_free_api(issuer: Issuer) -> None:
+    free = T + ":fx"
+    case = Case("deepl", "/v2/usage", {"Authorization": f"DeepL-Auth-Key {free}"}, secret=free)
+    expect(issuer, case).respond_with_json({"character_count": 1})
+    check = VERIFIERS["deepl"]
+    assert isinstance(check, HttpCheck)
+    request = check.build(Credential(make_finding("r", free), {}), cast(CheckContext, None))
+    assert request.url.startswith("https://api-free.deepl.com/")
+    assert run(issuer, case)[0] is Status.VERIFIED
+
+
+def test_a_diffbot_answer_without_an_account_is_unknown(issuer: Issuer) -> None:
+    case = _case("diffbot")
+    expect(issuer, case).respond_with_json({"error": "?"})
+    assert run(issuer, case)[0] is Status.UNKNOWN
 
 
 def test_linear_without_a_viewer_is_unknown(issuer: Issuer) -> None:
