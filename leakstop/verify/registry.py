@@ -11,6 +11,7 @@ from leakstop.verify.azure_storage import AzureStorageCheck
 from leakstop.verify.base import Verifier
 from leakstop.verify.database import PostgresCheck
 from leakstop.verify.google import VERIFIERS as GOOGLE
+from leakstop.verify.verifyb_verifiers import VERIFIERS as VERIFYB
 
 
 def _by_name(*groups: tuple[Verifier, ...]) -> Mapping[str, Verifier]:
@@ -33,4 +34,5 @@ VERIFIERS: Mapping[str, Verifier] = _by_name(
     commerce.VERIFIERS,
     registries.VERIFIERS,
     tools.VERIFIERS,
+    VERIFYB,
 )

@@ -186,8 +186,10 @@ def expect(issuer: Issuer, case: Case) -> Any:
 
 
 def test_the_table_covers_every_http_verifier() -> None:
+    from tests.verify.test_verifiers_verifyb import CASES as VERIFYB_CASES
+
     offline = {"aws", "postgres", "pypi", "docker-hub", "azure-storage", "datadog"}
-    assert {c.verifier for c in CASES} | offline == set(VERIFIERS)
+    assert {c.verifier for c in CASES + VERIFYB_CASES} | offline == set(VERIFIERS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.verifier}{c.path}")
