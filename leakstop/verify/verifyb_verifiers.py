@@ -138,6 +138,22 @@ def _mapbox_read(response: Response) -> Outcome:
     return status_outcome(response)
 
 
+# --- Onfido --------------------------------------------------------------------------------
+# documentation.onfido.com: "Authorization: Token token=<token>"; the token's prefix names its
+# region (api_live_us., api_live_ca., else EU); POST /v3/validate_api_token checks it and
+# changes nothing.
+_ONFIDO_REGION = re.compile(r"api_(?:live|sandbox)(?:_(us|ca))?\.")
+
+
+def _onfido_request(credential: Credential, context: CheckContext) -> Request:
+    secret = credential.primary.secret
+    match = _ONFIDO_REGION.match(secret)
+    if match is None:
+        raise Unverifiable("not an Onfido API token (api_live. / api_sandbox.)")
+    url = f"https://api.{match.group(1) or 'eu'}.onfido.com/v3/validate_api_token"
+    return Request("POST", url, {"Authorization": f"Token token={secret}"})
+
+
 VERIFIERS: tuple[Verifier, ...] = (
     # --- messaging and e-mail ---
     HttpCheck(
@@ -203,6 +219,8 @@ VERIFIERS: tuple[Verifier, ...] = (
     ),
     # courier.com/docs: bearer auth token; GET /preferences lists preference sections.
     simple("courier", "https://api.courier.com/preferences"),
+    # docs.daily.co REST API: bearer key; GET /v1/rooms lists rooms.
+    simple("dailyco", "https://api.daily.co/v1/rooms"),
     # --- observability ---
     # docs.newrelic.com REST API v2: X-Api-Key with a user key; US and EU data centers.
     RegionalCheck(
@@ -305,6 +323,12 @@ VERIFIERS: tuple[Verifier, ...] = (
     # developer.capsulecrm.com API v2: bearer token; GET /api/v2/users.
     simple("capsulecrm", "https://api.capsulecrm.com/api/v2/users"),
     # --- security ---
+    HttpCheck(
+        "onfido",
+        frozenset({"api.eu.onfido.com", "api.us.onfido.com", "api.ca.onfido.com"}),
+        _onfido_request,
+        by_status((401,)),
+    ),
     # otx.alienvault.com/api: X-OTX-API-KEY; GET /api/v1/users/me.
     simple(
         "alienvault-otx", "https://otx.alienvault.com/api/v1/users/me", "X-OTX-API-KEY", "{secret}"

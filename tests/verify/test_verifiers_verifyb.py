@@ -9,6 +9,7 @@ import pytest
 from werkzeug import Response
 
 from leakstop.verify.base import Unverifiable
+from leakstop.verify.checks import HttpCheck
 from leakstop.verify.model import Status
 from leakstop.verify.pairing import Credential
 from leakstop.verify.registry import VERIFIERS
@@ -16,6 +17,7 @@ from tests.verify.conftest import Issuer, make_finding
 from tests.verify.test_verifiers import Case, T, basic, bearer, expect, run
 
 MAILCHIMP = "0123456789abcdef0123456789abcdef-acct"  # `acct` stands for the data center
+ONFIDO = "api_live_us.59-jy5tyP6y.ixyrRJ5XOA7pqv2_Nwjjviv_eUK7qMRC"
 
 
 def key(verifier: str, path: str, header: str, template: str = "{secret}", **kw: Any) -> Case:
@@ -40,6 +42,7 @@ CASES = [
         "ayrshare", "/api/user", dead=(403, {"status": "error", "message": "API Key not valid"})
     ),
     bearer("courier", "/preferences"),
+    bearer("dailyco", "/v1/rooms"),
     # observability
     key("newrelic", "/v2/users.json", "X-Api-Key"),
     key("opsgenie", "/v2/alerts", "Authorization", "GenieKey {secret}", query={"limit": "1"}),
@@ -88,6 +91,13 @@ CASES = [
     ),
     bearer("capsulecrm", "/api/v2/users"),
     # security
+    Case(
+        "onfido",
+        "/v3/validate_api_token",
+        {"Authorization": f"Token token={ONFIDO}"},
+        method="POST",
+        secret=ONFIDO,
+    ),
     key("alienvault-otx", "/api/v1/users/me", "X-OTX-API-KEY"),
     key("securitytrails", "/v1/ping", "APIKEY"),
     key("urlscan", "/user/quotas", "API-Key"),
@@ -174,3 +184,19 @@ def test_mailchimp_needs_the_data_center(issuer: Issuer) -> None:
     context = issuer.context(VERIFIERS["mailchimp"].hosts)
     with pytest.raises(Unverifiable):
         VERIFIERS["mailchimp"].check(Credential(finding), context)
+
+
+@pytest.mark.parametrize(
+    ("token", "host"),
+    [
+        ("api_live.59-jy5tyP6y.ixyrRJ5XOA7pqv2_Nwjjviv_eUK7qMRC", "api.eu.onfido.com"),
+        ("api_sandbox_ca.59-jy5tyP6y.ixyrRJ5XOA7pqv2_Nwjjviv_eUK7qM", "api.ca.onfido.com"),
+    ],
+)
+def test_an_onfido_token_goes_to_its_region(issuer: Issuer, token: str, host: str) -> None:
+    check = VERIFIERS["onfido"]
+    assert isinstance(check, HttpCheck)
+    request = check.build(
+        Credential(make_finding("onfido-api-token", token)), issuer.context(check.hosts)
+    )
+    assert request.url == f"https://{host}/v3/validate_api_token"
