@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from leakstop.verify import ai, cloud, commerce, messaging, registries, tools, vcs
+from leakstop.verify import (
+    ai,
+    business_apis,
+    cloud,
+    commerce,
+    developer_apis,
+    messaging,
+    registries,
+    tools,
+    vcs,
+)
 from leakstop.verify.aws import AwsCheck
 from leakstop.verify.azure_storage import AzureStorageCheck
 from leakstop.verify.base import Verifier
 from leakstop.verify.database import PostgresCheck
 from leakstop.verify.google import VERIFIERS as GOOGLE
-from leakstop.verify.verifya_verifiers import VERIFIERS as VERIFYA
 
 
 def _by_name(*groups: tuple[Verifier, ...]) -> Mapping[str, Verifier]:
@@ -34,5 +43,6 @@ VERIFIERS: Mapping[str, Verifier] = _by_name(
     commerce.VERIFIERS,
     registries.VERIFIERS,
     tools.VERIFIERS,
-    VERIFYA,
+    developer_apis.VERIFIERS,
+    business_apis.VERIFIERS,
 )

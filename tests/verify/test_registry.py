@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from leakstop.rules import load_builtin_rules
 from leakstop.verify.pairing import COMPANIONS
 from leakstop.verify.registry import VERIFIERS
@@ -28,3 +31,21 @@ def test_companion_rules_exist() -> None:
         assert primary in ids
         for companion in companions:
             assert set(companion.rule_ids) <= ids
+
+
+def test_the_readme_lists_every_verifier_with_its_hosts_and_rules() -> None:
+    """What may be contacted is a promise to users: the README's table says it, exactly."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = {
+        match.group(1): (match.group(2), match.group(3))
+        for match in re.finditer(r"^\| `([a-z0-9-]+)` \| (.*) \| (.*) \|$", readme, re.MULTILINE)
+    }
+    rules_of: dict[str, set[str]] = {}
+    for rule_id, name in verifier_names(load_builtin_rules()).items():
+        rules_of.setdefault(name, set()).add(rule_id)
+    for name, verifier in VERIFIERS.items():
+        assert name in rows, f"{name} is missing from the README's verifier table"
+        hosts, rules = rows[name]
+        assert set(re.findall(r"`([^`]+)`", hosts)) == set(verifier.hosts), name
+        listed = {rule.strip() for rule in rules.split(",") if rule.strip()}
+        assert listed == rules_of.get(name, set()), name

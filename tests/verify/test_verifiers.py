@@ -186,10 +186,12 @@ def expect(issuer: Issuer, case: Case) -> Any:
 
 
 def test_the_table_covers_every_http_verifier() -> None:
-    from tests.verify.test_verifiers_verifya import CASES as VERIFYA_CASES
+    from tests.verify.test_business_apis import CASES as BUSINESS_CASES
+    from tests.verify.test_developer_apis import CASES as DEVELOPER_CASES
 
     offline = {"aws", "postgres", "pypi", "docker-hub", "azure-storage", "datadog"}
-    assert {c.verifier for c in CASES + VERIFYA_CASES} | offline == set(VERIFIERS)
+    every_case = CASES + DEVELOPER_CASES + BUSINESS_CASES
+    assert {c.verifier for c in every_case} | offline == set(VERIFIERS)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.verifier}{c.path}")

@@ -1,4 +1,4 @@
-"""The verifya issuers (ai, cloud, commerce, crypto, dataapis, databases, devtools, ci rules)
+"""The developer-API issuers (ai, cloud, commerce, crypto, dataapis, databases, devtools, ci rules)
 against a local server answering as each issuer's API documents: live, dead, failing."""
 
 from __future__ import annotations
