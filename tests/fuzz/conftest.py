@@ -2,7 +2,7 @@
 minute on 2 cores) and `dev` (`HYPOTHESIS_PROFILE=dev`: many more examples, for a local hunt).
 
 Every test here runs through `fuzz_settings`, which scales the test's own example count by the
-profile, so a slow entry point (a scan with 1,068 rules) and a fast one (a decoder) both stay
+profile, so a slow entry point (a scan with 1,069 rules) and a fast one (a decoder) both stay
 bounded in CI."""
 
 from __future__ import annotations
