@@ -21,6 +21,7 @@ from leakstop.rules.globs import glob_problem
 from leakstop.rules.model import (
     DEFAULT_REMEDIATION,
     Example,
+    LazyExamples,
     RespondSpec,
     ResponseAction,
     Rule,
@@ -216,7 +217,7 @@ def parse_rule(
             parse_allowlist(Fields(item, path, fields.error, "an allowlist"), trusted)
         )
 
-    positives, negatives = _parse_examples(fields)
+    positives, negatives = _parse_examples(fields, trusted)
     return Rule(
         id=rule_id,
         description=fields.string("description", required=True),
@@ -320,11 +321,18 @@ def compile_rule_regex(source: str, fields: Fields) -> regex.Pattern[bytes]:
     return pattern
 
 
-def _parse_examples(fields: Fields) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+def _parse_examples(fields: Fields, trusted: bool) -> tuple[Sequence[Example], Sequence[Example]]:
+    """The rule's examples; for the shipped rules (`trusted`), parsed when first read (their
+    tests read them all, so a mistake in one still fails the build)."""
     examples = fields.sub("examples", "the rule's examples")
     if examples is None:
         return (), ()
     examples.check_keys(("positive", "negative"))
+    if trusted:
+        return (
+            LazyExamples(lambda: _example_list(examples, "positive")),
+            LazyExamples(lambda: _example_list(examples, "negative")),
+        )
     return _example_list(examples, "positive"), _example_list(examples, "negative")
 
 
