@@ -151,16 +151,25 @@ def blob_chunk(
     blob: Blob[Any],
     commit: Commit | None = None,
     added_lines: frozenset[int] | None = None,
+    blob_id: str | None = None,
 ) -> Chunk:
     """A blob that was found, as a chunk: skipped when over the size limit or binary."""
     if blob.data is None:
-        return Chunk(path, commit=commit, skipped=SkipReason.TOO_LARGE, size=blob.size)
+        return Chunk(
+            path, commit=commit, skipped=SkipReason.TOO_LARGE, size=blob.size, blob_id=blob_id
+        )
     plain = open_sealed(path, blob.data)  # before the binary check: it is ciphertext
     if plain is not None:
-        return Chunk(path, plain, commit=commit, size=blob.size, added_lines=added_lines)
+        return Chunk(
+            path, plain, commit=commit, size=blob.size, added_lines=added_lines, blob_id=blob_id
+        )
     if sniff(blob.data[:SNIFF_BYTES]) is TextKind.BINARY:
-        return Chunk(path, commit=commit, skipped=SkipReason.BINARY, size=blob.size)
-    return Chunk(path, blob.data, commit=commit, size=blob.size, added_lines=added_lines)
+        return Chunk(
+            path, commit=commit, skipped=SkipReason.BINARY, size=blob.size, blob_id=blob_id
+        )
+    return Chunk(
+        path, blob.data, commit=commit, size=blob.size, added_lines=added_lines, blob_id=blob_id
+    )
 
 
 class BlobRequest(Protocol):

@@ -8,7 +8,6 @@ processes stream: memory holds the set of blob ids seen, never the repository.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import shlex
@@ -59,8 +58,7 @@ class BlobChunkReader(CatFileChunkReader[Introduction]):
                 entry.blob_id,
             )
             return Chunk(entry.path, commit=entry.commit, skipped=SkipReason.UNREADABLE)
-        chunk = blob_chunk(entry.path, blob, commit=entry.commit)
-        return dataclasses.replace(chunk, blob_id=entry.key or entry.blob_id)
+        return blob_chunk(entry.path, blob, commit=entry.commit, blob_id=entry.key or entry.blob_id)
 
 
 @dataclass
