@@ -225,6 +225,10 @@ RETRIED = {
     "move-stage-drop": (MOVE_STAGE, {"kind": "drop"}),
     "move-stage-timeout": (MOVE_STAGE, {"kind": "sleep", "delay": 1.5}),
     "update-key-drop": (UPDATE_KEY, {"kind": "drop"}),
+    # CreateAccessKey reached IAM, its answer was lost: the key IAM made is deleted, then the
+    # call is sent again (botocore's blind retry made a second key, or a refused third).
+    "create-key-drop": (CREATE_KEY, {"kind": "drop"}),
+    "create-key-timeout": (CREATE_KEY, {"kind": "sleep", "delay": 1.5}),
     "delete-key-drop": (DELETE_KEY, {"kind": "drop"}),
 }
 
@@ -274,9 +278,12 @@ FAILED = {
         _sm(429, b"{}", headers={**JSON, "Retry-After": "30"}),
         "429",
     ),
-    # CreateAccessKey reached IAM, its answer was lost: sent once, the key made is deleted.
-    "create-key-drop": (CREATE_KEY, {"kind": "drop"}, "the answer was lost"),
-    "create-key-timeout": (CREATE_KEY, {"kind": "sleep", "delay": 1.5}, "the answer was lost"),
+    # Every answer lost: each key IAM made unanswered is deleted before the next attempt.
+    "create-key-drop-every-time": (
+        CREATE_KEY,
+        {"kind": "drop", "times": 3},
+        "the answer was lost, and the key IAM made meanwhile",
+    ),
     "get-value-500-every-time": (GET_VALUE, _sm(500, SM_INTERNAL, times=3), "InternalServiceError"),
 }
 
