@@ -310,14 +310,15 @@ def _may_retry(cause: BaseException | None) -> bool:
     """Whether a failed call may be tried again (after a look): no answer at all, a
     throttling error, or a server error; not a refusal such as LimitExceeded."""
     from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, SSLError
+    from botocore.parsers import ResponseParserError
 
     if isinstance(cause, SSLError):
         return False  # the same certificate would be refused again
-    if isinstance(cause, (ConnectionError, HTTPClientError)):
-        return True
+    if isinstance(cause, (ConnectionError, HTTPClientError, ResponseParserError)):
+        return True  # no answer, or none that could be read
     if isinstance(cause, ClientError):
         status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(cause) in _THROTTLED or int(status) >= 500
+        return error_code(cause) in _THROTTLED or int(status) == 429 or int(status) >= 500
     return False
 
 
