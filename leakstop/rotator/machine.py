@@ -143,9 +143,13 @@ class Machine:
         name, where = secret.name, secret.store.options
         old = current.version if current else None
         self._record(Action.ROTATION_STARTED, secret, {"reason": reason, "from_version": old})
-        old_value = self.store.read(name, where) if current else None
-        self._sweep(secret, old_value)
         done: list[Step] = []
+        try:
+            old_value = self.store.read(name, where) if current else None
+        except LeakstopError as exc:
+            # A started rotation always ends on record, even when it ends before its first step.
+            return self._failed(secret, exc, old, None, done)
+        self._sweep(secret, old_value)
         minted: Value | None = None
         try:
             if self.issuer is not None and self.issuer.mints:
@@ -234,9 +238,12 @@ class Machine:
             secret,
             {"reason": reason, "resuming": pending.version, "from_version": old},
         )
-        value = self.store.read(name, where, pending.version)
-        old_value = self.store.read(name, where, old) if old is not None else None
         done: list[Step] = []
+        try:
+            value = self.store.read(name, where, pending.version)
+            old_value = self.store.read(name, where, old) if old is not None else None
+        except LeakstopError as exc:
+            return self._failed(secret, exc, old, pending.version, done)
         if self.issuer is None:
             # Nothing outside the store saw the value: the dead run only had to finish.
             return self._finish(secret, pending.version, old, old_value, done, Outcome.RESUMED)

@@ -18,7 +18,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,10 +46,17 @@ class Fault:
     delay: float = 0.0
     then: Callable[[], None] | None = None
     times: int = 1
-    #: A regex the request body must match too (the webhook POSTs every step to one URL).
+    #: A regex the request body must match too (the webhook POSTs every step to one URL;
+    #: AWS's query APIs name the action in the form body: `Action=CreateAccessKey`).
     body: str | None = None
+    #: (header name, regex) the request must match too: AWS's JSON APIs post every action
+    #: to `/` and name it in `X-Amz-Target` (`secretsmanager.PutSecretValue`).
+    header: tuple[str, str] | None = None
+    #: The body of a "status" answer, for APIs whose SDK reads an error code from it (an AWS
+    #: `ThrottlingException`); a small JSON message by default.
+    answer: bytes = b'{"message":"injected fault"}'
 
-    def matches(self, method: str, path: str, body: bytes) -> bool:
+    def matches(self, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> bool:
         return (
             self.times > 0
             and self.method == method
@@ -57,6 +64,10 @@ class Fault:
             and (
                 self.body is None
                 or re.search(self.body, body.decode("utf-8", "replace")) is not None
+            )
+            and (
+                self.header is None
+                or re.search(self.header[1], headers.get(self.header[0], "") or "") is not None
             )
         )
 
@@ -72,8 +83,11 @@ class FaultProxy:
         *,
         tls: Tls | None = None,
         upstream_ca: str | None = None,
+        preserve_host: bool = False,
     ) -> None:
         self.upstream = urlsplit(upstream)
+        #: Forward the client's own Host header: a SigV4 signature covers it (moto checks).
+        self._preserve_host = preserve_host
         self.faults: list[Fault] = []
         self.hits: list[tuple[str, str, str, int]] = []
         self._lock = threading.Lock()
@@ -121,10 +135,12 @@ class FaultProxy:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def _take(self, method: str, path: str, body: bytes) -> Fault | None:
+    def _take(
+        self, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path, body):
+                if fault.matches(method, path, body, headers):
                     fault.times -= 1
                     self.hits.append((method, path, fault.kind, fault.status))
                     return fault
@@ -133,9 +149,9 @@ class FaultProxy:
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
-        fault = self._take(handler.command, handler.path, body)
+        fault = self._take(handler.command, handler.path, body, handler.headers)
         if fault is not None and fault.kind == "status":
-            self._answer(handler, fault.status, fault.headers, b'{"message":"injected fault"}')
+            self._answer(handler, fault.status, fault.headers, fault.answer)
             return
         try:
             status, headers, answer = self._forward(handler, body)
@@ -170,7 +186,9 @@ class FaultProxy:
         else:
             connection = http.client.HTTPConnection(host, port, timeout=30)
         headers = {k: v for k, v in handler.headers.items() if k.lower() != "host"}
-        headers["Host"] = f"{host}:{port}"
+        headers["Host"] = (
+            handler.headers.get("Host", "") if self._preserve_host else f"{host}:{port}"
+        )
         try:
             connection.request(handler.command, handler.path, body=body, headers=headers)
             response = connection.getresponse()

@@ -42,9 +42,16 @@ def aws_errors(doing: str, hide: Iterable[str] = ()) -> Iterator[None]:
     call) is blanked from the message, should a server echo it."""
     import_boto3()
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+    from botocore.parsers import ResponseParserError
 
     try:
         yield
+    except ResponseParserError as exc:
+        # Not a BotoCoreError: an answer that is not AWS's (a proxy's HTML page, an empty
+        # throttling answer) was a traceback. The request may have been done.
+        raise ProviderError(
+            _redact(f"{doing}: the answer could not be read as AWS's ({_short(str(exc))})", hide)
+        ) from exc
     except NoCredentialsError as exc:
         raise ProviderError(
             f"{doing}: no AWS credentials found (set AWS_ACCESS_KEY_ID and "

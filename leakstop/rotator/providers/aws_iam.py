@@ -28,12 +28,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from leakstop.errors import ProviderError
 from leakstop.finding import redact
 from leakstop.rotator.providers.aws_errors import aws_errors, error_code
 from leakstop.rotator.providers.aws_options import DELETE, IamKeySpec
-from leakstop.rotator.providers.aws_session import AwsSession
+from leakstop.rotator.providers.aws_session import MAX_ATTEMPTS, AwsSession
 from leakstop.rotator.providers.base import Value
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ ACCESS_KEY_ID, SECRET_ACCESS_KEY = "access_key_id", "secret_access_key"
 ACTIVE, INACTIVE = "Active", "Inactive"
 #: An unproven key younger than this may belong to a run still at work (the machine's lease).
 LEFTOVER_AGE = timedelta(minutes=10)
+#: Error codes of a request refused for its rate (botocore's standard retry mode's list).
+_THROTTLED = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
+)
 #: What STS answers while a new key has not reached it yet (or never will).
 _NOT_YET = frozenset({"InvalidClientTokenId", "SignatureDoesNotMatch", "AuthFailure"})
 
@@ -89,9 +94,7 @@ class IamKeyIssuer:
         keys = self.keys(spec.user)
         if len(keys) >= 2:
             self._make_room(spec.user, keys, self.record(spec.user))
-        iam = self._session.client("iam")
-        with aws_errors(self._doing(f"create an access key for IAM user {spec.user}")):
-            created = iam.create_access_key(UserName=spec.user)["AccessKey"]
+        created = self._create_key(spec.user, {k.key_id for k in keys})
         key_id, secret = str(created["AccessKeyId"]), str(created["SecretAccessKey"])
         try:
             self._tag(spec.user, MINTED_TAG, key_id)
@@ -184,6 +187,53 @@ class IamKeyIssuer:
         log.info("deleting %s of IAM user %s to make room: replaceable", spare, user)
         self._delete(user, spare.key_id)
 
+    def _create_key(self, user: str, seen: set[str]) -> Any:
+        """CreateAccessKey, retried only after a look. It is not idempotent: botocore's own
+        retry after a lost answer (a dropped connection, a timeout, a 5xx sent after the work
+        was done) made a second key, or was refused as a third, and left the first one, whose
+        secret nobody ever received, blocking every later rotation of the user. So the call is
+        sent once per attempt, and before another attempt a key that appeared meanwhile is
+        deleted: it is the lost answer's (a key made in that second by someone else would be
+        deleted too; that user's keys are leakstop's to manage)."""
+        from botocore.exceptions import ClientError
+
+        iam = self._session.client("iam", attempts=1)
+        doing = self._doing(f"create an access key for IAM user {user}")
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                with aws_errors(doing):
+                    return iam.create_access_key(UserName=user)["AccessKey"]
+            except ProviderError as exc:
+                cause = exc.__cause__
+                if not _may_retry(cause):
+                    raise
+                unanswered = self._delete_unseen(user, seen)
+                if attempt == MAX_ATTEMPTS:
+                    if unanswered and not isinstance(cause, ClientError):
+                        raise ProviderError(
+                            f"{exc}; the answer was lost, and the key IAM made meanwhile "
+                            f"({', '.join(map(shown, unanswered))}) was deleted"
+                        ) from cause
+                    raise
+                log.info(
+                    "%s: %s; trying again%s",
+                    doing,
+                    "no answer" if not isinstance(cause, ClientError) else error_code(cause),
+                    f" (deleted {', '.join(map(shown, unanswered))}, made unanswered)"
+                    if unanswered
+                    else "",
+                )
+            self._sleep(min(0.5 * 2**attempt, 4.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _delete_unseen(self, user: str, seen: set[str]) -> list[str]:
+        """Delete the user's keys not in `seen`: made by a CreateAccessKey whose answer was
+        lost. Raises ProviderError when they cannot be listed or deleted."""
+        unseen = [k.key_id for k in self.keys(user) if k.key_id not in seen]
+        for key_id in unseen:
+            self._delete(user, key_id)
+        return unseen
+
     def _caller(self, key_id: str, secret: str, doing: str) -> str:
         from botocore.exceptions import ClientError
 
@@ -254,6 +304,22 @@ def _has_proven_other(key_id: str, keys: list[AccessKey], record: KeyRecord) -> 
     return any(
         k.key_id == record.proven and k.key_id != key_id and k.status == ACTIVE for k in keys
     )
+
+
+def _may_retry(cause: BaseException | None) -> bool:
+    """Whether a failed call may be tried again (after a look): no answer at all, a
+    throttling error, or a server error; not a refusal such as LimitExceeded."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, SSLError
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(cause, SSLError):
+        return False  # the same certificate would be refused again
+    if isinstance(cause, (ConnectionError, HTTPClientError, ResponseParserError)):
+        return True  # no answer, or none that could be read
+    if isinstance(cause, ClientError):
+        status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(cause) in _THROTTLED or int(status) == 429 or int(status) >= 500
+    return False
 
 
 def _user_of(arn: str) -> str:

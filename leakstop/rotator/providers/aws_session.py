@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 #: Loggers whose DEBUG records hold whole responses: CreateAccessKey's has the new secret key.
 _WIRE_LOGGERS = ("botocore", "boto3", "urllib3")
-#: botocore's own retries per request (its "standard" mode backs off on throttling).
+#: botocore's attempts per request, the first one included (its "standard" mode backs off
+#: on throttling and 5xx answers, and sends again when an answer is lost).
 MAX_ATTEMPTS = 3
 
 
@@ -36,24 +37,28 @@ class AwsSession:
         self.settings = settings
         self._environ = os.environ if environ is None else environ
         self._session: Any = None
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, int], Any] = {}
 
     def doing(self, action: str) -> str:
         """The prefix of an error message about `action`."""
         return f"aws {self.provider!r}: {action}"
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, attempts: int = MAX_ATTEMPTS) -> Any:
         """The boto3 client of `service` (`iam`, `sts`, `secretsmanager`) with leakstop's own
-        credentials. Raises ProviderError when boto3 is missing or the client cannot be made."""
-        if service not in self._clients:
+        credentials, retrying each request up to `attempts` times in all (1: a call that is
+        not safe to repeat, such as CreateAccessKey). Raises ProviderError when boto3 is
+        missing or the client cannot be made."""
+        if (service, attempts) not in self._clients:
             with aws_errors(self.doing(f"connect to {service}")):
                 if self._session is None:
                     quiet_wire_logs()
                     self._session = self._new_session()
-                self._clients[service] = self._session.client(
-                    service, endpoint_url=self.settings.endpoint_url, config=self._config()
+                self._clients[service, attempts] = self._session.client(
+                    service,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=self._config(attempts),
                 )
-        return self._clients[service]
+        return self._clients[service, attempts]
 
     def _new_session(self) -> Any:
         boto3 = import_boto3()
@@ -112,7 +117,8 @@ class AwsSession:
         return Config(
             connect_timeout=self.settings.timeout,
             read_timeout=self.settings.timeout,
-            retries={"max_attempts": attempts, "mode": "standard"},
+            # total_max_attempts counts the first request; botocore's max_attempts does not.
+            retries={"total_max_attempts": attempts, "mode": "standard"},
         )
 
 

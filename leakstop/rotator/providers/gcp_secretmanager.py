@@ -41,6 +41,7 @@ added by a loser of the race is disabled again.)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -235,13 +236,43 @@ class SecretManagerStore:
                     f"{in_flight.version}); resume or discard it"
                 )
             )
-        added = self._add(place, _payload(value))
+        newest = max((v.number for v in self._list(place)), default=0)
+        try:
+            added = self._add(place, _payload(value))
+        except ProviderConflictError:
+            raise
+        except ProviderError:
+            # The answer may be lost after the version was added (a dropped connection, a
+            # timeout, a 5xx): look, and withdraw what this call added.
+            with contextlib.suppress(ProviderError):  # Secret Manager is down: exc says so
+                unanswered = [
+                    v.number for v in self._list(place) if v.number > newest and v.state == _ENABLED
+                ]
+                self._withdraw(place, name, unanswered)
+            raise
         try:
             self._move(place, secret, {PENDING: added.number})
         except ProviderConflictError:
             self._disable(place, added.number)
             raise
+        except ProviderError:
+            with contextlib.suppress(ProviderError):
+                after = self._secret(place)
+                if after is not None and after.aliases.get(PENDING) == added.number:
+                    return StoredVersion(str(added.number), (PENDING,), added.created)
+                self._withdraw(place, name, [added.number])
+            raise
         return StoredVersion(str(added.number), (PENDING,), added.created)
+
+    def _withdraw(self, place: _Place, name: str, numbers: list[int]) -> None:
+        """Disable versions a failed put_pending added, whose value nobody ever held. Left
+        enabled, the newest would be read as `latest` and, on a secret leakstop never
+        promoted (no `current` alias), as current: a value the issuer never saw. When one
+        was the latest, the current value is added again as the new latest."""
+        for number in numbers:
+            self._disable(place, number)
+        if numbers and max(numbers) == max((v.number for v in self._list(place)), default=0):
+            self._copy_forward(place, name)
 
     def promote(
         self, name: str, where: Options, version: str, expected_current: str | None
@@ -530,7 +561,11 @@ class SecretManagerStore:
         if secret is None or current is None:
             return
         added = self._add(place, self._access(place, current))
-        self._move(place, secret, {CURRENT: added.number})
+        # The copied version becomes previous (when that label is free), so that the next
+        # promotion retires it: left enabled and unlabelled, it would keep a revoked value
+        # readable.
+        retire_later = {PREVIOUS: current} if PREVIOUS not in secret.aliases else {}
+        self._move(place, secret, {CURRENT: added.number, **retire_later})
 
     def _stored(self, place: _Place, number: int, label: str) -> StoredVersion:
         found = self._version(place, number)
