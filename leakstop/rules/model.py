@@ -101,6 +101,10 @@ class LazyExamples(Sequence[Example]):
     def __repr__(self) -> str:
         return repr(self._examples())
 
+    def __reduce__(self) -> tuple[type[tuple[Example, ...]], tuple[tuple[Example, ...]]]:
+        # Spawned workers (macOS, Windows) get the rules pickled: as the parsed tuple.
+        return tuple, (self._examples(),)
+
 
 @dataclass(frozen=True, eq=False)
 class Rule:
