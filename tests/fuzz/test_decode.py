@@ -77,9 +77,10 @@ def test_escapes_undo_json_escaping(text: str) -> None:
     escaped = json.dumps(text)[1:-1].encode()
     result = decode.decode_escapes(escaped)
     expected = text.encode("utf-8", "surrogatepass")
+    # A lone surrogate has no UTF-8 form: it stays written as its escape, so a text that is
+    # only lone surrogates (and plain characters) may decode to nothing new at all.
+    surrogates = any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
     if result is None:
-        assert escaped == expected
-    else:
-        # A lone surrogate has no UTF-8 form: it stays written as its escape.
-        if not any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-            assert result == expected
+        assert escaped == expected or surrogates
+    elif not surrogates:
+        assert result == expected

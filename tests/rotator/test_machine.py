@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -209,3 +209,25 @@ def test_a_second_pending_version_is_refused_by_the_local_store(home: Path, tmp_
     provider.put_pending("billing/db-password", where, b"first-run-value-0001", "1")
     with pytest.raises(ProviderConflictError, match="another run's pending version"):
         provider.put_pending("billing/db-password", where, b"second-run-value-002", "1")
+
+
+def test_resume_takes_over_a_pending_version_dated_in_the_future(
+    home: Path, tmp_path: Path
+) -> None:
+    """A store whose clock runs ahead of ours (or rounds up) dates a dead run's pending
+    version after now: `--resume` (no lease) must still take it over, while a normal run
+    with a lease leaves it to its owner."""
+    _seed(home, tmp_path / "issuer.json")
+    store, issuer, audit_log = _parts(home, tmp_path / "issuer.json")
+    provider = LocalStoreProvider(store)
+    provider.put_pending(
+        "billing/db-password", _secret().store.options, b"dead-run-value-00001", "1"
+    )
+    behind = lambda: datetime.now(timezone.utc) - timedelta(seconds=5)  # noqa: E731
+    leased = Machine(provider, issuer, audit_log, CONTEXT, clock=behind)
+    with pytest.raises(ProviderConflictError, match="being rotated by another run"):
+        leased.rotate(_secret())
+    resumed = Machine(provider, issuer, audit_log, CONTEXT, lease=timedelta(0), clock=behind)
+    result = resumed.rotate(_secret())
+    assert result.outcome in (Outcome.RESUMED, Outcome.ROLLED_BACK), result
+    assert provider.pending("billing/db-password", _secret().store.options) is None
