@@ -1,43 +1,19 @@
 """Every HTTP verifier against a local server answering as its issuer's API documents: the
-request it must make (method, path, credentials), and live / dead / failing answers."""
+request it must make (method, path, credentials), and live / dead / failing answers. The
+tables of `test_developer_apis` and `test_business_apis` run here too."""
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
 from leakstop.verify.model import Status
-from leakstop.verify.pairing import Credential
 from leakstop.verify.registry import VERIFIERS
-from tests.verify.conftest import Issuer, make_finding
-
-T = "Tk9vQ2xqZ3Jx0aXhY4p7Lm2Nb8Vc5Zw1Qe6Rt3Yu"  # stands for any token in the table
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
-
-
-@dataclass
-class Case:
-    verifier: str
-    path: str
-    headers: dict[str, str]
-    method: str = "GET"
-    secret: str = T
-    query: dict[str, str] | None = None
-    live: Any = field(default_factory=dict)
-    dead: tuple[int, Any] = (401, {"error": "unauthorized"})
-    companions: dict[str, str] = field(default_factory=dict)
-    nearby: str | None = None
-
-
-def bearer(verifier: str, path: str, **kw: Any) -> Case:
-    return Case(verifier, path, {"Authorization": f"Bearer {T}"}, **kw)
-
+from tests.verify.conftest import Issuer
+from tests.verify.http_cases import Case, T, basic, bearer, expect, run
+from tests.verify.test_business_apis import CASES as BUSINESS_CASES
+from tests.verify.test_developer_apis import CASES as DEVELOPER_CASES
 
 GH_APP = "ghs_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 TELEGRAM = "987654321:AA" + "Hq3_kP9-qL2mN8vB4cT6wR1zD5fG7hJ0sE2"
@@ -168,33 +144,16 @@ CASES = [
 ]
 
 
-def run(issuer: Issuer, case: Case) -> tuple[Status, str]:
-    verifier = VERIFIERS[case.verifier]
-    primary = make_finding("rule", case.secret, line=5)
-    companions = {
-        role: make_finding("companion", value, line=4) for role, value in case.companions.items()
-    }
-    context = issuer.context(verifier.hosts, case.nearby)
-    outcome = verifier.check(Credential(primary, companions), context)
-    return outcome.status, outcome.reason
-
-
-def expect(issuer: Issuer, case: Case) -> Any:
-    return issuer.server.expect_request(
-        case.path, method=case.method, headers=case.headers, query_string=case.query
-    )
+#: Every table: this file's, and the two verifier modules' own.
+EVERY_CASE = CASES + DEVELOPER_CASES + BUSINESS_CASES
 
 
 def test_the_table_covers_every_http_verifier() -> None:
-    from tests.verify.test_business_apis import CASES as BUSINESS_CASES
-    from tests.verify.test_developer_apis import CASES as DEVELOPER_CASES
-
     offline = {"aws", "postgres", "pypi", "docker-hub", "azure-storage", "datadog"}
-    every_case = CASES + DEVELOPER_CASES + BUSINESS_CASES
-    assert {c.verifier for c in every_case} | offline == set(VERIFIERS)
+    assert {c.verifier for c in EVERY_CASE} | offline == set(VERIFIERS)
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.verifier}{c.path}")
+@pytest.mark.parametrize("case", EVERY_CASE, ids=lambda c: f"{c.verifier}{c.path}")
 def test_a_live_credential_is_verified(issuer: Issuer, case: Case) -> None:
     expect(issuer, case).respond_with_json(case.live)
     status, reason = run(issuer, case)
@@ -204,7 +163,7 @@ def test_a_live_credential_is_verified(issuer: Issuer, case: Case) -> None:
     assert case.secret not in reason
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.verifier}{c.path}")
+@pytest.mark.parametrize("case", EVERY_CASE, ids=lambda c: f"{c.verifier}{c.path}")
 def test_a_dead_credential_is_invalid(issuer: Issuer, case: Case) -> None:
     code, body = case.dead
     expect(issuer, case).respond_with_json(body, status=code)
@@ -213,7 +172,7 @@ def test_a_dead_credential_is_invalid(issuer: Issuer, case: Case) -> None:
     assert case.secret not in reason
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.verifier}{c.path}")
+@pytest.mark.parametrize("case", EVERY_CASE, ids=lambda c: f"{c.verifier}{c.path}")
 def test_an_issuer_failure_is_unknown(issuer: Issuer, case: Case) -> None:
     expect(issuer, case).respond_with_data("upstream down", status=502)
     status, reason = run(issuer, case)
