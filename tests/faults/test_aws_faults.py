@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 
 from leakstop.cli import main
+from tests.faults import cli_runs
 from tests.faults.fault_proxy import Fault, FaultProxy, Tls
 from tests.rotator.providers.moto_aws import KeyPair, MotoServer, running_moto, use_credentials
 
@@ -145,18 +145,7 @@ def _configure(
 
 
 def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    started = time.monotonic()
-    code = main(["rotate", NAME, "--apply", *extra])
-    elapsed = time.monotonic() - started
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err, elapsed
-
-
-def _error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("leakstop: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _versions(moto: MotoServer, target: Target) -> dict[str, tuple[set[str], KeyPair]]:
@@ -190,11 +179,7 @@ def _store_works(moto: MotoServer, target: Target) -> KeyPair:
 
 
 def _records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    assert main(["audit", "verify"]) == 0, capsys.readouterr()
-    capsys.readouterr()
-    assert main(["audit", "query", "--secret", NAME, "-f", "json"]) == 0
-    records: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
-    return records
+    return cli_runs.verified_records(capsys, NAME)
 
 
 def _steps(records: list[dict[str, Any]]) -> list[str]:
@@ -330,7 +315,7 @@ def test_a_fault_that_ends_the_run_leaves_a_working_key_and_the_next_run_complet
     code, out, err, elapsed = _rotate(capsys)
 
     assert code == 2, err
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert f"rotation of {NAME} failed" in line, line
     assert says in line, line
     assert proxy.hits, "the fault never happened"
@@ -359,7 +344,7 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
         _configure(workdir, proxy, moto, target, monkeypatch)
         code, out, err, _ = _rotate(capsys)
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert "certificate" in line.lower(), line
     assert _store_works(moto, target) == target.old
     assert moto.keys(target.user) == {target.old.access_key_id: "Active"}

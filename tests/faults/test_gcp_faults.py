@@ -14,8 +14,6 @@ Manager is one the service accepts, the audit chain verifies, and the next run c
 from __future__ import annotations
 
 import copy
-import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from pytest_httpserver import HTTPServer
 from leakstop.cli import main
 from leakstop.config.options import FrozenMap, Origin
 from leakstop.rotator.providers.gcp_secretmanager import SecretManagerStore, parse_settings
+from tests.faults import cli_runs
 from tests.faults.fault_proxy import Fault, FaultProxy, Tls
 from tests.rotator.providers.fake_secretmanager import FakeSecretManager
 from tests.rotator.providers.webhook_receiver import Receiver
@@ -98,18 +97,7 @@ def _configure(folder: Path, proxy: FaultProxy, receiver: Receiver) -> None:
 
 
 def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    started = time.monotonic()
-    code = main(["rotate", NAME, "--apply", *extra])
-    elapsed = time.monotonic() - started
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err, elapsed
-
-
-def _error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("leakstop: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _direct(gsm: FakeSecretManager) -> SecretManagerStore:
@@ -142,11 +130,7 @@ def _store_works(gsm: FakeSecretManager, receiver: Receiver) -> bytes:
 
 
 def _records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
-    assert main(["audit", "verify"]) == 0, capsys.readouterr()
-    capsys.readouterr()
-    assert main(["audit", "query", "--secret", NAME, "-f", "json"]) == 0
-    records: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
-    return records
+    return cli_runs.verified_records(capsys, NAME)
 
 
 def _nothing_leaked(gsm: FakeSecretManager, private_home: Path, *texts: str) -> None:
@@ -242,7 +226,7 @@ def test_a_fault_writing_the_new_version_fails_once_and_the_next_run_completes(
     code, out, err, elapsed = _rotate(capsys)
 
     assert code == 2, err
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert f"rotation of {NAME} failed" in line, line
     assert says in line, line
     assert proxy.hits, "the fault never happened"
@@ -288,7 +272,7 @@ def test_a_fault_moving_the_aliases_keeps_a_working_current_value_and_is_resumed
     current = _store_works(gsm, receiver)
     records = _records(capsys)
     if expected == 2:
-        line = _error_line(err)
+        line = cli_runs.error_line(err)
         assert f"rotation of {NAME} failed" in line, line
         assert says in line, line
         assert current == OLD
@@ -318,7 +302,7 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
         _configure(workdir, proxy, receiver)
         code, out, err, _ = _rotate(capsys)
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert "TLS: the endpoint's certificate is not trusted" in line, line
     assert gsm.server.requests == []
     assert receiver.bodies == []

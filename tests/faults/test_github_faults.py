@@ -15,8 +15,6 @@ record, and the next run (`rotate --resume`, `revoke` again) completes the work.
 from __future__ import annotations
 
 import copy
-import json
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -28,9 +26,9 @@ from pytest_httpserver import HTTPServer
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Source
-from leakstop.cli import main
 from leakstop.rules.validators import base62_crc32
 from leakstop.store import LocalStore
+from tests.faults import cli_runs
 from tests.faults.fault_proxy import Fault, FaultProxy, Tls
 from tests.rotator.providers.github_server import TOKEN, FakeGitHub, StoredSecret
 from tests.rotator.providers.webhook_receiver import Receiver
@@ -144,34 +142,18 @@ def _configure(folder: Path, proxy: FaultProxy, receiver: Receiver) -> None:
     )
 
 
-def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str, float]:
-    started = time.monotonic()
-    code = main(list(argv))
-    elapsed = time.monotonic() - started
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err, elapsed
-
-
 def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    return _run(capsys, "rotate", NAME, "--apply", *extra)
+    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _revoke(capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str, float]:
-    return _run(capsys, "revoke", PAT_NAME, "--reason", "leaked", "--severity", "low", "--apply")
-
-
-def _error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("leakstop: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+    return cli_runs.run(
+        capsys, "revoke", PAT_NAME, "--reason", "leaked", "--severity", "low", "--apply"
+    )
 
 
 def _records(capsys: pytest.CaptureFixture[str], secret: str) -> list[dict[str, object]]:
-    assert main(["audit", "verify"]) == 0, capsys.readouterr()
-    capsys.readouterr()
-    assert main(["audit", "query", "--secret", secret, "-f", "json"]) == 0
-    found: list[dict[str, object]] = json.loads(capsys.readouterr().out)
+    found = cli_runs.verified_records(capsys, secret)
     # The journal's own reads (the test's too) are records of their own: not the machine's.
     return [r for r in found if r["action"] != "secret_read"]
 
@@ -212,7 +194,7 @@ def test_a_fault_writing_the_actions_secret_keeps_working_values_and_is_resumed(
     code, out, err, elapsed = _rotate(capsys)
 
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert f"rotation of {NAME} failed" in line, line
     assert says in line, line
     assert elapsed < 5, elapsed  # no Retry-After is waited for: the error says when
@@ -261,7 +243,7 @@ def test_a_github_whose_certificate_does_not_verify_gets_no_value(
         _configure(tmp_path, proxy, receiver)
         code, out, err, _ = _rotate(capsys)
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert "CERTIFICATE_VERIFY_FAILED" in line, line
     assert github.bodies == []  # not even the public key was asked for
     assert github.value(BASE, SECRET) == OLD.encode()
@@ -304,7 +286,7 @@ def test_a_fault_revoking_a_leaked_token_is_reported_and_the_next_run_revokes_it
         _configure(tmp_path, proxy, receiver)
 
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert "revocation rv-" in line, line
     assert "failed" in line, line
     assert says in line, line

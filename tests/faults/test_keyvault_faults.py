@@ -14,8 +14,6 @@ version-less readers get an enabled version, the audit chain verifies, and the n
 from __future__ import annotations
 
 import copy
-import json
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -33,6 +31,7 @@ from leakstop.rotator.providers.azure_keyvault import (
     parse_settings,
 )
 from leakstop.rotator.providers.azure_retry import MAX_RETRY_AFTER
+from tests.faults import cli_runs
 from tests.faults.fault_proxy import Fault, FaultProxy, Tls
 from tests.rotator.providers.fake_keyvault import FakeKeyVault
 from tests.rotator.providers.webhook_receiver import Receiver
@@ -110,18 +109,7 @@ def _configure(folder: Path, proxy: FaultProxy, receiver: Receiver) -> None:
 
 
 def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    started = time.monotonic()
-    code = main(["rotate", NAME, "--apply", *extra])
-    elapsed = time.monotonic() - started
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err, elapsed
-
-
-def _error_line(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("leakstop: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
+    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _direct(vault: FakeKeyVault) -> KeyVaultStore:
@@ -151,11 +139,7 @@ def _store_works(vault: FakeKeyVault, receiver: Receiver) -> bytes:
 
 
 def _audit_verifies(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
-    assert main(["audit", "verify"]) == 0, capsys.readouterr()
-    capsys.readouterr()
-    assert main(["audit", "query", "--secret", NAME, "-f", "json"]) == 0
-    records: list[dict[str, object]] = json.loads(capsys.readouterr().out)
-    return records
+    return cli_runs.verified_records(capsys, NAME)
 
 
 def _nothing_leaked(vault: FakeKeyVault, private_home: Path, *texts: str) -> None:
@@ -259,7 +243,7 @@ def test_a_set_secret_fault_fails_once_and_the_next_run_completes(
     code, out, err, elapsed = _rotate(capsys)
 
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert f"rotation of {NAME} failed" in line, line
     assert says in line, line
     if case.startswith("429"):
@@ -321,7 +305,7 @@ def test_a_fault_on_finish_keeps_a_working_current_value_and_is_resumed(
     current = _store_works(vault, receiver)
     records = _audit_verifies(capsys)
     if expected == 2:
-        line = _error_line(err)
+        line = cli_runs.error_line(err)
         assert f"rotation of {NAME} failed" in line, line
         assert says in line, line
         assert current == OLD.encode()
@@ -351,7 +335,7 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
         _configure(workdir, proxy, receiver)
         code, out, err, _ = _rotate(capsys)
     assert code == 2
-    line = _error_line(err)
+    line = cli_runs.error_line(err)
     assert "TLS: Key Vault's certificate is not trusted" in line, line
     assert vault.server.requests == []  # not even the token challenge went out
     assert receiver.bodies == []
