@@ -79,12 +79,21 @@ class PathGlobs:
     def __init__(self, globs: Sequence[str]) -> None:
         self._whole = compile_globs(globs)
         self._names = compile_globs([_last_part(glob) for glob in globs])
+        #: The name check's answers: names repeat across folders and a history's versions.
+        self._known_names: dict[str, bool] = {}
 
     def matches(self, path: str) -> bool:
-        return (
-            self._names.fullmatch(path.rpartition("/")[2]) is not None
-            and self._whole.fullmatch(path) is not None
-        )
+        name = path.rpartition("/")[2]
+        known = self._known_names.get(name)
+        if known is None:
+            if len(self._known_names) >= _KNOWN_NAMES:
+                self._known_names.clear()
+            known = self._known_names[name] = self._names.fullmatch(name) is not None
+        return known and self._whole.fullmatch(path) is not None
+
+
+#: Names remembered by one PathGlobs at most (a few hundred KiB).
+_KNOWN_NAMES = 4096
 
 
 def _last_part(glob: str) -> str:

@@ -214,12 +214,22 @@ def is_encrypted(secret: str) -> bool:
 
 def is_sealed_secret_file(data: bytes) -> bool:
     """A Bitnami SealedSecret manifest: its `encryptedData` values are ciphertext. Only the
-    first 64 KiB are searched: this runs per candidate, and manifests declare their kind early."""
+    first 64 KiB are searched, once per file: this is asked per candidate, and manifests
+    declare their kind early."""
+    last_data, last_answer = _last_sealed_answer[0]
+    if last_data is data:
+        return last_answer
     # Bounded finds, not a slice: a copy of 64 KiB per candidate added up.
-    return (
+    sealed = (
         data.find(b"kind: SealedSecret", 0, 65536) >= 0
         or data.find(b'"kind": "SealedSecret"', 0, 65536) >= 0
     )
+    _last_sealed_answer[0] = (data, sealed)
+    return sealed
+
+
+#: The file last asked about, and the answer; held, so no other file can take its identity.
+_last_sealed_answer: list[tuple[bytes | None, bool]] = [(None, False)]
 
 
 def is_hash(secret: str) -> bool:

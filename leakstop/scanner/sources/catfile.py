@@ -1,16 +1,16 @@
 """Read git objects through one long-lived `git cat-file --batch` process.
 
-Requests are written by a thread while the caller reads the answers in the same order, so the
-pipe never stalls on a round trip per object. Objects larger than a limit are drained in
-pieces and never held in memory.
+Requests are written ahead of the answers being read, a few dozen at a time, so the pipe never
+stalls on a round trip per object; no more are in flight than git's input pipe holds, so a
+write never waits on git, and one thread does it all. Objects larger than a limit are drained
+in pieces and never held in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
 import subprocess
-import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +20,18 @@ from leakstop.errors import SourceError
 from leakstop.finding import Commit
 from leakstop.scanner.sources import Chunk, SkipReason
 from leakstop.scanner.sources.sealed_files import open_sealed
+from leakstop.scanner.sources.worktree_blobs import WorktreeBlobs
 from leakstop.scanner.text import SNIFF_BYTES, TextKind, sniff
 
 T = TypeVar("T")
 _DRAIN = 1 << 20
+#: Bytes of requests (object names and newlines) git may have and not yet have answered: at
+#: most the smallest pipe buffer of the systems we run on, so writing a request never blocks
+#: (git, in turn, may block writing answers until we read them; nothing waits in a circle).
+IN_FLIGHT = 4096
+#: Items held waiting for the answers before them: a bound for a long run of items that ask
+#: nothing of git (a history's blobs seen before).
+HELD = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +69,8 @@ class BlobReader:
         self.close()
 
     def close(self) -> None:
-        """Stop git. Safe when reading stopped early: the writer thread may then be blocked
-        on a full pipe holding the stdin lock, so stdout goes first and git is killed (it
-        only reads) before stdin is closed."""
+        """Stop git, also when reading stopped early with answers unread: git is killed
+        (it only reads) rather than waited on, and closing stdin cannot fail the close."""
         process = self._process
         if process.stdout is not None:
             process.stdout.close()
@@ -77,41 +84,51 @@ class BlobReader:
     def read(
         self, requests: Iterable[T], object_id: Callable[[T], str | None]
     ) -> Iterator[Blob[T]]:
-        """Each request's object, in request order. `requests` is consumed on a thread; a
-        request whose `object_id` is None comes back `unread`, in its place."""
+        """Each request's object, in request order. A request whose `object_id` is None
+        comes back `unread`, in its place. An error from `requests` is raised once the
+        requests before it have been answered."""
         stdin, stdout = self._process.stdin, self._process.stdout
         assert stdin is not None
         assert stdout is not None
-        sent: queue.SimpleQueue[tuple[T, bool] | None] = queue.SimpleQueue()
-        failure: list[BaseException] = []
-
-        def feed() -> None:
-            # Only this thread touches stdin, and a request is queued once git has it: then
-            # every queued request's answer is on its way and the reader only reads stdout.
-            # (Had the reader flushed stdin, it could wait on the buffer's lock while this
-            # thread, holding it, waits on git, which waits on the reader: a deadlock.)
-            try:
-                for request in requests:
-                    name = object_id(request)
-                    if name is not None:
-                        stdin.write(name.encode() + b"\n")
+        items = iter(requests)
+        #: In request order: each request, and the bytes it asked of git (0: nothing).
+        held: deque[tuple[T, int]] = deque()
+        in_flight = 0
+        failure: BaseException | None = None
+        more = True
+        while True:
+            # Refill once half the budget is answered: one write for a few dozen requests.
+            if more and in_flight <= IN_FLIGHT // 2:
+                lines: list[bytes] = []
+                try:
+                    while in_flight < IN_FLIGHT and len(held) < HELD:
+                        request = next(items, _END)
+                        if request is _END:
+                            more = False
+                            break
+                        name = object_id(request)
+                        line = b"" if name is None else name.encode() + b"\n"
+                        lines.append(line)
+                        held.append((request, len(line)))
+                        in_flight += len(line)
+                except BaseException as exc:  # noqa: BLE001 - raised after the answers owed
+                    failure, more = exc, False
+                if any(lines):
+                    try:
+                        stdin.write(b"".join(lines))
                         stdin.flush()
-                    sent.put((request, name is not None))
-            except BrokenPipeError:
-                pass
-            except BaseException as exc:  # noqa: BLE001 - handed to the reader, which re-raises it
-                failure.append(exc)
-            finally:
-                sent.put(None)
-
-        writer = threading.Thread(target=feed, name="leakstop-cat-file", daemon=True)
-        writer.start()
-        while (item := sent.get()) is not None:
-            request, asked = item
-            yield self._answer(request, stdout) if asked else Blob(request, None, 0, unread=True)
-        writer.join()
-        if failure:
-            raise failure[0]
+                    except BrokenPipeError:
+                        pass  # git has gone: reading its answer says so
+            if not held:
+                break
+            request, asked = held.popleft()
+            if asked:
+                in_flight -= asked
+                yield self._answer(request, stdout)
+            else:
+                yield Blob(request, None, 0, unread=True)
+        if failure is not None:
+            raise failure
 
     def _answer(self, request: T, stdout: IO[bytes]) -> Blob[T]:
         """The next object's answer. Raises SourceError when git's output ends early: at EOF
@@ -136,6 +153,9 @@ class BlobReader:
         if len(data) < size or stdout.read(1) != b"\n":
             raise _stopped(object_id, len(data), size)
         return Blob(request, data, size)
+
+
+_END: Any = object()
 
 
 def _stopped(object_id: str, received: int, size: int) -> SourceError:
@@ -185,43 +205,70 @@ R = TypeVar("R", bound=BlobRequest)
 class CatFileChunkReader(Generic[R]):
     """A source's reader over one `git cat-file --batch`, started when entered (picklable
     before, so each worker process starts its own). Finished chunks among the items pass
-    through; each request's blob becomes a chunk through `chunk`."""
+    through; each request's blob becomes a chunk through `chunk`. A blob the work tree holds
+    unchanged is read from its file (see worktree_blobs)."""
 
     def __init__(self, repo: Path, max_size: int | None) -> None:
         self.repo = repo
         self.max_size = max_size
         self._blobs: BlobReader | None = None
+        self._worktree: WorktreeBlobs | None = None
+        #: For a blob whose file turned out changed: asked of git one at a time.
+        self._fallback: BlobReader | None = None
 
     def __enter__(self) -> CatFileChunkReader[R]:
         self._blobs = BlobReader(self.repo, self.max_size)
+        self._worktree = WorktreeBlobs.of(self.repo)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._blobs is not None:
-            self._blobs.close()
-            self._blobs = None
+        for reader in (self._blobs, self._fallback):
+            if reader is not None:
+                reader.close()
+        self._blobs = self._fallback = self._worktree = None
 
     def __getstate__(self) -> tuple[Path, int | None]:
         return self.repo, self.max_size
 
     def __setstate__(self, state: tuple[Path, int | None]) -> None:
         self.repo, self.max_size = state
-        self._blobs = None
+        self._blobs = self._fallback = self._worktree = None
 
     def read(self, items: Iterable[R | Chunk]) -> Iterator[Chunk]:
         """Chunks in item order."""
         assert self._blobs is not None, "enter the reader first"
-        for blob in self._blobs.read(items, _blob_to_read):
+        for blob in self._blobs.read(items, self._object_to_ask):
             request = blob.request
             if isinstance(request, Chunk):
                 yield request
-            elif (chunk := self.chunk(request, blob)) is not None:
+                continue
+            found = self._from_worktree(request) if blob.unread else blob
+            if (chunk := self.chunk(request, found)) is not None:
                 yield chunk
 
     def chunk(self, request: R, blob: Blob[Any]) -> Chunk | None:
         """What `request`'s blob yields; None to leave it out."""
         raise NotImplementedError
 
+    def _object_to_ask(self, item: R | Chunk) -> str | None:
+        """The object git is asked for; None for a finished chunk, or a blob whose file the
+        work tree should hold (it is read when its turn comes)."""
+        if isinstance(item, Chunk):
+            return None
+        if self._worktree is not None and self._worktree.holds(item.blob_id):
+            return None
+        return item.blob_id
 
-def _blob_to_read(item: BlobRequest | Chunk) -> str | None:
-    return None if isinstance(item, Chunk) else item.blob_id
+    def _from_worktree(self, request: R) -> Blob[R]:
+        assert self._worktree is not None
+        data = self._worktree.read(request.blob_id, self.max_size)
+        if data is not None:
+            return Blob(request, data, len(data))
+        if self._fallback is None:
+            self._fallback = BlobReader(self.repo, self.max_size)
+        (blob,) = self._fallback.read([request], _blob_id)
+        return blob
+
+
+def _blob_id(request: BlobRequest) -> str:
+    return request.blob_id

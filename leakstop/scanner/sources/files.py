@@ -162,7 +162,7 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
     try:
         # The file may have been swapped since lstat: never follow a link, never wait for a
         # FIFO's writer, and check again what was opened.
-        descriptor = os.open(absolute, _OPEN_FLAGS)
+        descriptor = os.open(absolute, OPEN_FLAGS)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -183,7 +183,7 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
                 return Chunk(relative, skipped=SkipReason.BINARY, size=opened.st_size)
             # A file that grows while it is read stops at the limit (plus one byte, to tell).
             limit = None if max_size is None else max_size + 1
-            data = head if len(head) < SNIFF_BYTES else _read_whole(descriptor, opened, limit)
+            data = head if len(head) < SNIFF_BYTES else read_whole(descriptor, opened, limit)
         except OSError as exc:
             return _unreadable(relative, exc, opened.st_size)
     finally:
@@ -198,7 +198,7 @@ def read_file(absolute: str, relative: str, max_size: int | None) -> Chunk | Non
     return Chunk(relative, data, size=len(data))
 
 
-def _read_whole(descriptor: int, opened: os.stat_result, limit: int | None) -> bytes:
+def read_whole(descriptor: int, opened: os.stat_result, limit: int | None) -> bytes:
     """The file from its first byte to its end, or to `limit` bytes.
 
     Plain `os.read`s into one buffer the size of the file, not a buffered reader whose head
@@ -224,7 +224,7 @@ _READ_MORE = 1 << 20
 
 #: O_NOFOLLOW and O_NONBLOCK are POSIX; Windows has neither (nor FIFOs in the tree), and
 #: needs O_BINARY for line ends to be read as they are.
-_OPEN_FLAGS = (
+OPEN_FLAGS = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
