@@ -205,8 +205,12 @@ R = TypeVar("R", bound=BlobRequest)
 class CatFileChunkReader(Generic[R]):
     """A source's reader over one `git cat-file --batch`, started when entered (picklable
     before, so each worker process starts its own). Finished chunks among the items pass
-    through; each request's blob becomes a chunk through `chunk`. A blob the work tree holds
-    unchanged is read from its file (see worktree_blobs)."""
+    through; each request's blob becomes a chunk through `chunk`."""
+
+    #: Read a blob the work tree holds unchanged from its file (see worktree_blobs). Worth
+    #: the index listing for a history, where most of HEAD's blobs are read; not for a diff
+    #: of a few files in a large tree.
+    reads_worktree = False
 
     def __init__(self, repo: Path, max_size: int | None) -> None:
         self.repo = repo
@@ -218,7 +222,7 @@ class CatFileChunkReader(Generic[R]):
 
     def __enter__(self) -> CatFileChunkReader[R]:
         self._blobs = BlobReader(self.repo, self.max_size)
-        self._worktree = WorktreeBlobs.of(self.repo)
+        self._worktree = WorktreeBlobs.of(self.repo) if self.reads_worktree else None
         return self
 
     def __exit__(self, *_exc: object) -> None:

@@ -46,7 +46,9 @@ class Introduction:
 
 
 class BlobChunkReader(CatFileChunkReader[Introduction]):
-    """Reads introduced blobs through one `git cat-file --batch`."""
+    """Reads introduced blobs through one `git cat-file --batch`, or from the work tree."""
+
+    reads_worktree = True
 
     def chunk(self, entry: Introduction, blob: Blob[Any]) -> Chunk | None:
         """The blob as a chunk; one git cannot read (missing, or damaged: `git cat-file`

@@ -1,4 +1,5 @@
-"""Blobs the work tree holds unchanged, read from disk instead of from git's object store.
+"""Blobs the work tree holds unchanged, read from disk instead of from git's object store by a
+history scan.
 
 A blob's id is the hash of its bytes, so a file whose bytes hash to the id *is* that blob.
 Reading and hashing a file takes a fraction of what `git cat-file` spends on a packed blob
@@ -11,6 +12,7 @@ checkout that converts line ends), the work tree stops being tried.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -30,7 +32,7 @@ _MISS_RATE = 0.5
 class WorktreeBlobs:
     """The index's blob ids and the work-tree files that should hold them."""
 
-    def __init__(self, root: Path, paths: dict[str, bytes]) -> None:
+    def __init__(self, root: Path, paths: dict[bytes, bytes]) -> None:
         self._root = os.fsencode(root)
         self._paths = paths
         self._tried = 0
@@ -44,23 +46,25 @@ class WorktreeBlobs:
             listing = gitcli.run_git(["ls-files", "--stage", "-z"], repo)
         except SourceError:
             return None
-        paths: dict[str, bytes] = {}
+        #: Raw ids (20 or 32 bytes) to paths: a large index costs less than with hex keys.
+        paths: dict[bytes, bytes] = {}
         for entry in listing.split(b"\0"):
             # "<mode> <id> <stage>\t<path>"; a stage other than 0 is an unresolved conflict.
             meta, _, path = entry.partition(b"\t")
             fields = meta.split(b" ")
             if len(fields) == 3 and fields[0] in _FILE_MODES and fields[2] == b"0" and path:
-                paths.setdefault(fields[1].decode("ascii", "replace"), path)
+                with contextlib.suppress(ValueError):
+                    paths.setdefault(bytes.fromhex(fields[1].decode("ascii")), path)
         return cls(repo, paths) if paths else None
 
     def holds(self, blob_id: str) -> bool:
         """Whether a file should hold this blob, and the work tree is still worth trying."""
-        return blob_id in self._paths and not self._given_up()
+        return _raw(blob_id) in self._paths and not self._given_up()
 
     def read(self, blob_id: str, max_size: int | None) -> bytes | None:
         """The blob's bytes from its file, or None when the file does not hold them (changed,
         converted, gone, not a regular file, over `max_size`)."""
-        path = self._paths.get(blob_id)
+        path = self._paths.get(_raw(blob_id))
         if path is None:
             return None
         self._tried += 1
@@ -89,6 +93,13 @@ class WorktreeBlobs:
 
     def _given_up(self) -> bool:
         return self._tried >= _JUDGED_AFTER and self._missed > self._tried * _MISS_RATE
+
+
+def _raw(blob_id: str) -> bytes:
+    try:
+        return bytes.fromhex(blob_id)
+    except ValueError:
+        return b""
 
 
 def _blob_id(data: bytes, hex_length: int) -> str:
