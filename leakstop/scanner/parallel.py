@@ -11,6 +11,7 @@ history keeps "the oldest commit first".
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Iterable, Iterator
@@ -145,7 +146,14 @@ def scan_in_pool(
 
     if FORK:
         _Worker.detector = detector
-        pool = multiprocessing.get_context("fork").Pool(jobs, _initialize, (None, reader))
+        # The workers get the parent's objects out of the collector's sight: a collection
+        # in a worker would write to every one (the rules, the detector) and copy their
+        # pages, ~5% of a two-core scan's CPU. The parent sees them again once forked.
+        gc.freeze()
+        try:
+            pool = multiprocessing.get_context("fork").Pool(jobs, _initialize, (None, reader))
+        finally:
+            gc.unfreeze()
     else:
         pool = multiprocessing.get_context("spawn").Pool(jobs, _initialize, (recipe, reader))
     with pool:
