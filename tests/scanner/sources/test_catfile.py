@@ -76,3 +76,37 @@ def test_git_dying_mid_blob_is_an_error(
         pytest.raises(SourceError, match=f"git cat-file stopped unexpectedly .*{big_blob}"),
     ):
         list(reader.read([big_blob], str))
+
+
+def test_many_requests_come_back_in_order_with_unread_ones_in_place(git_repo: GitRepo) -> None:
+    # More than IN_FLIGHT bytes of requests, so they are written in several rounds.
+    for number in range(300):
+        git_repo.write(f"f{number}.txt", f"file {number}\n")
+    git_repo.commit("add")
+    ids = git_repo.git("ls-files", "--stage").split()[1::4]
+    assert len(ids) == 300
+    requests = [name if index % 7 else None for index, name in enumerate(ids)]
+    with BlobReader(git_repo.path) as reader:
+        blobs = list(reader.read(requests, lambda name: name))
+    assert [blob.request for blob in blobs] == requests
+    assert all(blob.unread for blob in blobs[::7])
+    read = [blob.data for blob in blobs if not blob.unread]
+    names = [name for name in requests if name is not None]
+    assert read == [git_repo.git("cat-file", "blob", name).encode() for name in names]
+
+
+def test_a_failing_request_source_is_raised_after_the_answers_owed(git_repo: GitRepo) -> None:
+    git_repo.write("a.txt", "a\n")
+    git_repo.commit("add")
+    blob_id = git_repo.git("rev-parse", "HEAD:a.txt").strip()
+
+    def requests():  # type: ignore[no-untyped-def]
+        yield blob_id
+        yield blob_id
+        raise SourceError("git log failed")
+
+    received = []
+    with BlobReader(git_repo.path) as reader, pytest.raises(SourceError, match="git log failed"):
+        for blob in reader.read(requests(), str):
+            received.append(blob.data)
+    assert received == [b"a\n", b"a\n"]
