@@ -105,8 +105,12 @@ def test_a_failing_request_source_is_raised_after_the_answers_owed(git_repo: Git
         yield blob_id
         raise SourceError("git log failed")
 
-    received = []
-    with BlobReader(git_repo.path) as reader, pytest.raises(SourceError, match="git log failed"):
-        for blob in reader.read(requests(), str):
-            received.append(blob.data)
+    received: list[bytes | None] = []
+
+    def read_all() -> None:
+        with BlobReader(git_repo.path) as reader:
+            received.extend(blob.data for blob in reader.read(requests(), str))
+
+    with pytest.raises(SourceError, match="git log failed"):
+        read_all()
     assert received == [b"a\n", b"a\n"]
