@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 import shutil
 import sys
 from pathlib import Path
@@ -100,7 +101,7 @@ def test_a_failing_request_source_is_raised_after_the_answers_owed(git_repo: Git
     git_repo.commit("add")
     blob_id = git_repo.git("rev-parse", "HEAD:a.txt").strip()
 
-    def requests():  # type: ignore[no-untyped-def]
+    def requests() -> Iterator[str]:
         yield blob_id
         yield blob_id
         raise SourceError("git log failed")
