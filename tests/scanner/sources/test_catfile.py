@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
