@@ -69,6 +69,22 @@ class Outcome:
     #: Where the engine stopped searching this item (over its time budget); None: all of it.
     stopped_at: int | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled for every item a worker returns: a tuple, not the slots dataclass's
+        # field-by-field state (several times faster).
+        return type(self), (
+            self.path,
+            self.skipped,
+            self.size,
+            self.hits,
+            self.commit,
+            self.added_lines,
+            self.blob_id,
+            self.same_as,
+            self.timed_out,
+            self.stopped_at,
+        )
+
 
 def scan_chunk(detector: Detector, chunk: Chunk) -> Outcome:
     """One chunk scanned, or the reason its source skipped it."""
