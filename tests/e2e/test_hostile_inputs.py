@@ -259,6 +259,8 @@ def test_history_with_a_damaged_blob_skips_it_with_one_warning(
         path.write_bytes(b"not zlib at all")
     else:
         path.unlink()
+    # Gone from the work tree too: a file still holding the blob would be read instead.
+    (repo.path / "victim.txt").unlink()
     run = scan("scan", "--git", "-f", "json", cwd=repo.path)
     assert run.returncode == 1, run.stderr
     assert run.found == [("planted.env", "github-pat")]
