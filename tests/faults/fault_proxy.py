@@ -135,6 +135,12 @@ class FaultProxy:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
     def _take(
         self, method: str, path: str, body: bytes, headers: Mapping[str, str]
     ) -> Fault | None:

@@ -99,15 +99,14 @@ def target(moto: MotoServer) -> Target:
     return Target(user, secret_id, key)
 
 
-def _proxy(moto: MotoServer, folder: Path, tls: Tls) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(moto.url, folder, tls=tls, preserve_host=True)
-    yield proxy
-    proxy.stop()
+def _proxy(moto: MotoServer, folder: Path, tls: Tls) -> FaultProxy:
+    return FaultProxy(moto.url, folder, tls=tls, preserve_host=True)
 
 
 @pytest.fixture
 def proxy(moto: MotoServer, tmp_path: Path) -> Iterator[FaultProxy]:
-    yield from _proxy(moto, tmp_path, "ok")
+    with _proxy(moto, tmp_path, "ok") as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -142,10 +141,6 @@ def _configure(
         f"    issuer: {{provider: aws, iam_user: {target.user}}}\n"
         "    policy: {interval: 90d, grace: 0s}\n"
     )
-
-
-def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _versions(moto: MotoServer, target: Target) -> dict[str, tuple[set[str], KeyPair]]:
@@ -209,7 +204,7 @@ def _replaced(moto: MotoServer, target: Target) -> None:
 
 def _completed(moto: MotoServer, target: Target, capsys: pytest.CaptureFixture[str]) -> None:
     """The next run, with AWS well again, completes the rotation."""
-    code, _out, err, _ = _rotate(capsys, "--resume")
+    code, _out, err, _ = cli_runs.rotate(capsys, NAME, "--resume")
     assert code == 0, err
     _replaced(moto, target)
     assert _records(capsys)[-1]["action"] == "rotation_completed"
@@ -265,7 +260,7 @@ def test_a_fault_botocore_may_retry_is_retried_and_the_rotation_completes(
     proxy.inject(fault(op, **copy.deepcopy(kind)))
     _configure(workdir, proxy, moto, target, monkeypatch)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == 0, err
     assert len(proxy.hits) == 1, proxy.hits  # the fault happened once, the retry went through
@@ -312,12 +307,10 @@ def test_a_fault_that_ends_the_run_leaves_a_working_key_and_the_next_run_complet
     proxy.inject(fault(op, **copy.deepcopy(kind)))
     _configure(workdir, proxy, moto, target, monkeypatch)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == 2, err
-    line = cli_runs.error_line(err)
-    assert f"rotation of {NAME} failed" in line, line
-    assert says in line, line
+    cli_runs.error_line(err, f"rotation of {NAME} failed", says)
     assert proxy.hits, "the fault never happened"
     assert elapsed < 15, elapsed
     assert _store_works(moto, target) == target.old
@@ -340,9 +333,9 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
     tls: Tls,
 ) -> None:
-    for proxy in _proxy(moto, workdir, tls):
+    with _proxy(moto, workdir, tls) as proxy:
         _configure(workdir, proxy, moto, target, monkeypatch)
-        code, out, err, _ = _rotate(capsys)
+        code, out, err, _ = cli_runs.rotate(capsys, NAME)
     assert code == 2
     line = cli_runs.error_line(err)
     assert "certificate" in line.lower(), line
@@ -352,6 +345,6 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
     _nothing_leaked(moto, private_home, target, out, err)
-    for proxy in _proxy(moto, workdir, "ok"):
+    with _proxy(moto, workdir, "ok") as proxy:
         _configure(workdir, proxy, moto, target, monkeypatch)
         _completed(moto, target, capsys)

@@ -61,15 +61,14 @@ def receiver(httpserver_ipv4: HTTPServer) -> Receiver:
     return Receiver(httpserver_ipv4, KEY.encode(), {OLD})
 
 
-def _proxy(gsm: FakeSecretManager, folder: Path, tls: Tls) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(gsm.url, folder, tls=tls, upstream_ca=gsm.ca_file)
-    yield proxy
-    proxy.stop()
+def _proxy(gsm: FakeSecretManager, folder: Path, tls: Tls) -> FaultProxy:
+    return FaultProxy(gsm.url, folder, tls=tls, upstream_ca=gsm.ca_file)
 
 
 @pytest.fixture
 def proxy(gsm: FakeSecretManager, tmp_path: Path) -> Iterator[FaultProxy]:
-    yield from _proxy(gsm, tmp_path, "ok")
+    with _proxy(gsm, tmp_path, "ok") as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -94,10 +93,6 @@ def _configure(folder: Path, proxy: FaultProxy, receiver: Receiver) -> None:
         "    issuer: {provider: hook, service: billing}\n"
         "    policy: {interval: 30d, grace: 0s}\n"
     )
-
-
-def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _direct(gsm: FakeSecretManager) -> SecretManagerStore:
@@ -147,7 +142,7 @@ def _completed(
 ) -> None:
     """The next run, with Secret Manager well again, completes the rotation: only the new
     value works, and it is current."""
-    code, _out, err, _ = _rotate(capsys, "--resume")
+    code, _out, err, _ = cli_runs.rotate(capsys, NAME, "--resume")
     assert code == 0, err
     new = _store_works(gsm, receiver)
     assert new != OLD
@@ -178,7 +173,7 @@ def test_a_fault_the_client_retries_is_retried_and_the_rotation_completes(
     proxy.inject(Fault(method, path, **copy.deepcopy(kind)))
     _configure(workdir, proxy, receiver)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == 0, err
     assert len(proxy.hits) == 1, proxy.hits
@@ -223,12 +218,10 @@ def test_a_fault_writing_the_new_version_fails_once_and_the_next_run_completes(
     proxy.inject(fault)
     _configure(workdir, proxy, receiver)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == 2, err
-    line = cli_runs.error_line(err)
-    assert f"rotation of {NAME} failed" in line, line
-    assert says in line, line
+    cli_runs.error_line(err, f"rotation of {NAME} failed", says)
     assert proxy.hits, "the fault never happened"
     assert elapsed < 10, elapsed
     assert _store_works(gsm, receiver) == OLD
@@ -264,7 +257,7 @@ def test_a_fault_moving_the_aliases_keeps_a_working_current_value_and_is_resumed
     proxy.inject(fault)
     _configure(workdir, proxy, receiver)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == expected, err
     assert proxy.hits, "the fault never happened"
@@ -272,9 +265,7 @@ def test_a_fault_moving_the_aliases_keeps_a_working_current_value_and_is_resumed
     current = _store_works(gsm, receiver)
     records = _records(capsys)
     if expected == 2:
-        line = cli_runs.error_line(err)
-        assert f"rotation of {NAME} failed" in line, line
-        assert says in line, line
+        cli_runs.error_line(err, f"rotation of {NAME} failed", says)
         assert current == OLD
         assert len(receiver.working) == 2  # the new value was applied and tested: both work
         assert records[-1]["action"] == "rotation_failed"
@@ -298,12 +289,11 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
     tls: Tls,
 ) -> None:
-    for proxy in _proxy(gsm, workdir, tls):
+    with _proxy(gsm, workdir, tls) as proxy:
         _configure(workdir, proxy, receiver)
-        code, out, err, _ = _rotate(capsys)
+        code, out, err, _ = cli_runs.rotate(capsys, NAME)
     assert code == 2
-    line = cli_runs.error_line(err)
-    assert "TLS: the endpoint's certificate is not trusted" in line, line
+    cli_runs.error_line(err, "TLS: the endpoint's certificate is not trusted")
     assert gsm.server.requests == []
     assert receiver.bodies == []
     assert _store_works(gsm, receiver) == OLD
@@ -311,6 +301,6 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
     _nothing_leaked(gsm, private_home, out, err)
-    for proxy in _proxy(gsm, workdir, "ok"):
+    with _proxy(gsm, workdir, "ok") as proxy:
         _configure(workdir, proxy, receiver)
         _completed(gsm, receiver, capsys)

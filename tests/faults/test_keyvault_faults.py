@@ -70,15 +70,14 @@ def receiver(httpserver_ipv4: HTTPServer) -> Receiver:
     return Receiver(httpserver_ipv4, KEY.encode(), {OLD.encode()})
 
 
-def _proxy(vault: FakeKeyVault, folder: Path, tls: Tls) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(vault.url, folder, tls=tls, upstream_ca=vault.ca_file)
-    yield proxy
-    proxy.stop()
+def _proxy(vault: FakeKeyVault, folder: Path, tls: Tls) -> FaultProxy:
+    return FaultProxy(vault.url, folder, tls=tls, upstream_ca=vault.ca_file)
 
 
 @pytest.fixture
 def proxy(vault: FakeKeyVault, tmp_path: Path) -> Iterator[FaultProxy]:
-    yield from _proxy(vault, tmp_path, "ok")
+    with _proxy(vault, tmp_path, "ok") as proxy:
+        yield proxy
 
 
 @pytest.fixture
@@ -106,10 +105,6 @@ def _configure(folder: Path, proxy: FaultProxy, receiver: Receiver) -> None:
         "    issuer: {provider: hook, service: billing}\n"
         "    policy: {interval: 30d, grace: 0s}\n"
     )
-
-
-def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str, float]:
-    return cli_runs.run(capsys, "rotate", NAME, "--apply", *extra)
 
 
 def _direct(vault: FakeKeyVault) -> KeyVaultStore:
@@ -153,7 +148,7 @@ def _nothing_leaked(vault: FakeKeyVault, private_home: Path, *texts: str) -> Non
 def _completed(vault: FakeKeyVault, receiver: Receiver, capsys: pytest.CaptureFixture[str]) -> None:
     """The next run, with Key Vault well again, completes the rotation: only the new value
     works, and it is current."""
-    code, _out, err, _ = _rotate(capsys, "--resume")
+    code, _out, err, _ = cli_runs.rotate(capsys, NAME, "--resume")
     assert code == 0, err
     new = _store_works(vault, receiver)
     assert new != OLD.encode()
@@ -189,7 +184,7 @@ def test_a_fault_within_the_retry_bound_is_retried_and_the_rotation_completes(
     proxy.inject(Fault(method, path, status=int(fault["status"]), headers=headers))
     _configure(workdir, proxy, receiver)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == 0, err
     assert len(proxy.hits) == 1, proxy.hits  # the fault happened, and the retry went through
@@ -240,12 +235,10 @@ def test_a_set_secret_fault_fails_once_and_the_next_run_completes(
     proxy.inject(fault)
     _configure(workdir, proxy, receiver)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == 2
-    line = cli_runs.error_line(err)
-    assert f"rotation of {NAME} failed" in line, line
-    assert says in line, line
+    line = cli_runs.error_line(err, f"rotation of {NAME} failed", says)
     if case.startswith("429"):
         # Not waited for (the bound is 10s), and the user is told when to come back.
         assert elapsed < MAX_RETRY_AFTER, elapsed
@@ -297,7 +290,7 @@ def test_a_fault_on_finish_keeps_a_working_current_value_and_is_resumed(
     proxy.inject(fault)
     _configure(workdir, proxy, receiver)
 
-    code, out, err, elapsed = _rotate(capsys)
+    code, out, err, elapsed = cli_runs.rotate(capsys, NAME)
 
     assert code == expected, err
     assert proxy.hits, "the fault never happened"
@@ -305,9 +298,7 @@ def test_a_fault_on_finish_keeps_a_working_current_value_and_is_resumed(
     current = _store_works(vault, receiver)
     records = _audit_verifies(capsys)
     if expected == 2:
-        line = cli_runs.error_line(err)
-        assert f"rotation of {NAME} failed" in line, line
-        assert says in line, line
+        cli_runs.error_line(err, f"rotation of {NAME} failed", says)
         assert current == OLD.encode()
         assert len(receiver.working) == 2  # the new value was applied and tested: both work
         assert records[-1]["action"] == "rotation_failed"
@@ -331,12 +322,11 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     capsys: pytest.CaptureFixture[str],
     tls: Tls,
 ) -> None:
-    for proxy in _proxy(vault, workdir, tls):
+    with _proxy(vault, workdir, tls) as proxy:
         _configure(workdir, proxy, receiver)
-        code, out, err, _ = _rotate(capsys)
+        code, out, err, _ = cli_runs.rotate(capsys, NAME)
     assert code == 2
-    line = cli_runs.error_line(err)
-    assert "TLS: Key Vault's certificate is not trusted" in line, line
+    cli_runs.error_line(err, "TLS: Key Vault's certificate is not trusted")
     assert vault.server.requests == []  # not even the token challenge went out
     assert receiver.bodies == []
     assert _store_works(vault, receiver) == OLD.encode()
@@ -344,6 +334,6 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     assert main(["audit", "verify"]) == 0
     capsys.readouterr()
     _nothing_leaked(vault, private_home, out, err)
-    for proxy in _proxy(vault, workdir, "ok"):
+    with _proxy(vault, workdir, "ok") as proxy:
         _configure(workdir, proxy, receiver)
         _completed(vault, receiver, capsys)

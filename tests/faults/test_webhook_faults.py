@@ -9,7 +9,6 @@ and the next run revokes it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -21,8 +20,8 @@ from pytest_httpserver import HTTPServer
 from leakstop.audit.context import Context
 from leakstop.audit.log import AuditLog
 from leakstop.audit.record import Source
-from leakstop.cli import main
 from leakstop.store import LocalStore
+from tests.faults import cli_runs
 from tests.faults.fault_proxy import Fault, FaultProxy, Tls
 from tests.rotator.providers.webhook_receiver import Receiver
 
@@ -80,15 +79,14 @@ def store(private_home: Path, monkeypatch: pytest.MonkeyPatch) -> LocalStore:
     return local
 
 
-def _proxy(receiver: Receiver, folder: Path, tls: Tls | None) -> Iterator[FaultProxy]:
-    proxy = FaultProxy(receiver.url.rsplit("/hook", 1)[0], folder, tls=tls)
-    yield proxy
-    proxy.stop()
+def _proxy(receiver: Receiver, folder: Path, tls: Tls | None) -> FaultProxy:
+    return FaultProxy(receiver.url.rsplit("/hook", 1)[0], folder, tls=tls)
 
 
 @pytest.fixture
 def proxy(receiver: Receiver, tmp_path: Path) -> Iterator[FaultProxy]:
-    yield from _proxy(receiver, tmp_path, "ok")
+    with _proxy(receiver, tmp_path, "ok") as proxy:
+        yield proxy
 
 
 def _configure(folder: Path, proxy: FaultProxy) -> None:
@@ -100,24 +98,6 @@ def _configure(folder: Path, proxy: FaultProxy) -> None:
         "    issuer: {provider: hook, service: billing}\n"
         "    policy: {interval: 30d, grace: 0s}\n"
     )
-
-
-def _rotate(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str, str]:
-    code = main(["rotate", NAME, "--apply", *extra])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith("leakstop: error:")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
-
-
-def _audit_verifies(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["audit", "verify"]) == 0, capsys.readouterr()
-    capsys.readouterr()
 
 
 def _nothing_leaked(store: LocalStore, private_home: Path, *texts: str) -> None:
@@ -148,28 +128,26 @@ def test_a_fault_before_finish_rolls_back_to_the_working_value(
     monkeypatch.chdir(tmp_path)
     _configure(tmp_path, proxy)
 
-    code, out, err = _rotate(capsys)
+    code, out, err, _ = cli_runs.rotate(capsys, NAME)
 
     assert code == 2
-    line = _error_line(err)
-    assert f"rotation of {NAME} rolled back" in line, line
-    assert says in line, line
+    cli_runs.error_line(err, f"rotation of {NAME} rolled back", says)
     assert proxy.hits == [("POST", "/hook", proxy.faults[0].kind, proxy.faults[0].status)]
     assert store.read(NAME) == OLD.encode()
     assert "pending" not in store.describe(NAME).labels
     # The service took the rollback: only the old value, the store's current one, works.
     assert receiver.working == {OLD.encode()}
     assert [s["step"] for s in receiver.steps][-1] == "rollback"
-    _audit_verifies(capsys)
+    cli_runs.audit_verifies(capsys)
     _nothing_leaked(store, private_home, out, err)
     # And the next run, with the service well again, rotates.
-    code, out, err = _rotate(capsys)
+    code, out, err, _ = cli_runs.rotate(capsys, NAME)
     assert code == 0, err
     new = store.read(NAME)
     assert isinstance(new, bytes)
     assert new != OLD.encode()
     assert receiver.working == {new}
-    _audit_verifies(capsys)
+    cli_runs.audit_verifies(capsys)
 
 
 @pytest.mark.parametrize("fault", sorted(HTTP_FAULTS))
@@ -188,26 +166,25 @@ def test_a_fault_on_the_revoke_leaves_the_old_value_due_and_the_next_run_revokes
     monkeypatch.chdir(tmp_path)
     _configure(tmp_path, proxy)
 
-    code, out, err = _rotate(capsys)
+    code, out, err, _ = cli_runs.rotate(capsys, NAME)
 
     assert code == 2
-    line = _error_line(err)
-    assert says in line, line
+    cli_runs.error_line(err, says)
     new = store.read(NAME)
     assert isinstance(new, bytes)
     assert new != OLD.encode()
     # Finished: the new value is current and works; the old one still works until revoked.
     assert new in receiver.working
     assert "pending" not in store.describe(NAME).labels
-    _audit_verifies(capsys)
+    cli_runs.audit_verifies(capsys)
 
-    code, out, err = _rotate(capsys)
+    code, out, err, _ = cli_runs.rotate(capsys, NAME)
     assert code == 0, err
     assert "revoked an old value whose grace period was over" in out
     newest = store.read(NAME)
     assert isinstance(newest, bytes)
     assert receiver.working == {newest}
-    _audit_verifies(capsys)
+    cli_runs.audit_verifies(capsys)
     _nothing_leaked(store, private_home, out, err)
 
 
@@ -225,21 +202,17 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     tls: Tls,
     says: str,
 ) -> None:
-    for proxy in _proxy(receiver, tmp_path, tls):
+    with _proxy(receiver, tmp_path, tls) as proxy:
         monkeypatch.chdir(tmp_path)
         _configure(tmp_path, proxy)
-        code, out, err = _rotate(capsys)
+        code, out, err, _ = cli_runs.rotate(capsys, NAME)
     assert code == 2
-    line = _error_line(err)
-    assert f"rotation of {NAME} rolled back" in line, line
-    assert says in line, line
+    cli_runs.error_line(err, f"rotation of {NAME} rolled back", says)
     assert receiver.bodies == []  # no value went to a server that could not prove who it is
     assert store.read(NAME) == OLD.encode()
     assert "pending" not in store.describe(NAME).labels
     assert receiver.working == {OLD.encode()}
-    _audit_verifies(capsys)
-    assert main(["audit", "query", "--secret", NAME, "-f", "json"]) == 0
-    records = json.loads(capsys.readouterr().out)
+    records = cli_runs.verified_records(capsys, NAME)
     (rollback,) = [r for r in records if r["action"] == "rollback"]
     # The rollback could not reach the service either, and says so.
     assert rollback["success"] is False
