@@ -174,6 +174,50 @@ class World:
         return out
 
 
+#: Inherited variables a first-run user does not have: leakstop's own, GitHub Actions', and
+#: the providers' credentials and addresses.
+INHERITED = ("LEAKSTOP_", "GITHUB_", "RUNNER_", "VAULT_", "BAO_", "AWS_", "AZURE_", "GOOGLE_")
+
+
+def empty_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user's empty home folder (with its tmp/), and none of the INHERITED variables."""
+    home = tmp_path / "home"
+    (home / "tmp").mkdir(parents=True)
+    for key in os.environ:
+        if key.startswith(INHERITED):
+            monkeypatch.delenv(key)
+    return home
+
+
+def live_in(
+    home: Path,
+    where: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    master_key: str,
+    audit_key: str,
+    **extra: str,
+) -> dict[str, str]:
+    """Set the environment of a user of `home` working in `where`: every folder a program
+    writes to (temporary files, XDG, leakstop's data and cache) under `home`, the master and
+    audit keys, and `extra`. Returns what was set."""
+    env = dict(
+        HOME=str(home),
+        TMPDIR=str(home / "tmp"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        LEAKSTOP_HOME=str(home / "leakstop"),
+        LEAKSTOP_CACHE_DIR=str(home / "cache"),
+        LEAKSTOP_MASTER_KEY=master_key,
+        LEAKSTOP_AUDIT_KEY=audit_key,
+        **extra,
+    )
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(where)
+    return env
+
+
 @pytest.fixture(scope="module")
 def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
     yield from running_bao(tmp_path_factory.mktemp("bao"))
@@ -270,22 +314,14 @@ def world(
     repo.write("billing.env", f"ACME_API_KEY={LOCAL_VALUE}\nREPORTS_DB_PASSWORD={VAULT_VALUE}\n")
     repo.commit("leak everything")
 
-    home = tmp_path / "home"
-    (home / "tmp").mkdir(parents=True)
-    for key in os.environ:
-        if key.startswith(("LEAKSTOP_", "GITHUB_", "VAULT_", "BAO_", "AWS_", "RUNNER_")):
-            monkeypatch.delenv(key)
+    home = empty_home(tmp_path, monkeypatch)
     hook = servers["notifications"]
-    env = dict(
-        HOME=str(home),
-        TMPDIR=str(home / "tmp"),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        LEAKSTOP_HOME=str(home / "leakstop"),
-        LEAKSTOP_CACHE_DIR=str(home / "cache"),
-        LEAKSTOP_MASTER_KEY=MASTER_KEY,
-        LEAKSTOP_AUDIT_KEY=AUDIT_KEY,
+    env = live_in(
+        home,
+        repo.path,
+        monkeypatch,
+        MASTER_KEY,
+        AUDIT_KEY,
         VAULT_TOKEN=bao.root_token,
         SINK_KEY=SINK_KEY,
         SIEM_KEY=SIEM_KEY,
@@ -299,9 +335,6 @@ def world(
             }
         ),
     )
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(repo.path)
     return World(repo, home, env, Witness(), secrets, capfd)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from leakstop.rotator.providers.azure_keyvault import LABEL_TAG
 from leakstop.store import LocalStore
 from tests.conftest import GitRepo
 from tests.e2e.secret_search import SecretSearch, Witness, snapshot
-from tests.e2e.test_no_secret_escapes import Recorder, World
+from tests.e2e.test_no_secret_escapes import Recorder, World, empty_home, live_in
 from tests.pg_server import ADMIN_PASSWORD, Postgres
 from tests.rotator.providers.fake_keyvault import FakeKeyVault
 from tests.rotator.providers.fake_secretmanager import FakeSecretManager
@@ -96,26 +95,17 @@ def world(
     git_repo.commit("config")
     git_repo.write("billing.env", f'ACME_API_KEY={LOCAL_VALUE}\nDB_PASSWORD="{KV_VALUE}"\n')
     git_repo.commit("leak")
-    home = tmp_path / "home"
-    (home / "tmp").mkdir(parents=True)
-    for key in os.environ:
-        if key.startswith(("LEAKSTOP_", "GITHUB_", "AWS_", "AZURE_", "RUNNER_")):
-            monkeypatch.delenv(key)
-    env = dict(
-        HOME=str(home),
-        TMPDIR=str(home / "tmp"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        LEAKSTOP_HOME=str(home / "leakstop"),
-        LEAKSTOP_CACHE_DIR=str(home / "cache"),
-        LEAKSTOP_MASTER_KEY=MASTER_KEY,
-        LEAKSTOP_AUDIT_KEY=AUDIT_KEY,
+    home = empty_home(tmp_path, monkeypatch)
+    env = live_in(
+        home,
+        git_repo.path,
+        monkeypatch,
+        MASTER_KEY,
+        AUDIT_KEY,
         KV_ACCESS_TOKEN=keyvault.token,
         TEAMS_WEBHOOK=teams.url(TEAMS_PATH),
         LOGNAME="first-person",
     )
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.chdir(git_repo.path)
     secrets = {
         "local store value": LOCAL_VALUE,
         "key vault value": KV_VALUE,
@@ -299,11 +289,7 @@ def issuers(
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> Iterator[Issuers]:
-    home = tmp_path / "home"
-    (home / "tmp").mkdir(parents=True)
-    for key in os.environ:
-        if key.startswith(("LEAKSTOP_", "GITHUB_", "AWS_", "RUNNER_", "GOOGLE_")):
-            monkeypatch.delenv(key)
+    home = empty_home(tmp_path, monkeypatch)
     # The issuers' own storage lives outside the searched folders: it holds values by design.
     outside = tmp_path_factory.mktemp("issuers-own")
     # The local servers run in this process: their access log (werkzeug's, to stderr once
@@ -338,23 +324,18 @@ def issuers(
                 f'SHOP_API_KEY="{HOOK_OLD}"\nTOOL_PASSWORD="{TOOL_OLD}"\n',
             )
             git_repo.commit("leak")
-            env = dict(
-                HOME=str(home),
-                TMPDIR=str(home / "tmp"),
-                XDG_CACHE_HOME=str(home / ".cache"),
-                LEAKSTOP_HOME=str(home / "leakstop"),
-                LEAKSTOP_CACHE_DIR=str(home / "cache"),
-                LEAKSTOP_MASTER_KEY=MASTER_KEY,
-                LEAKSTOP_AUDIT_KEY=AUDIT_KEY,
+            env = live_in(
+                home,
+                git_repo.path,
+                monkeypatch,
+                MASTER_KEY,
+                AUDIT_KEY,
                 DB_ADMIN_DSN=pg.dsn(),
                 GSM_ACCESS_TOKEN=GSM_TOKEN,
                 HOOK_KEY=HOOK_KEY,
                 SINK_KEY=SINK_KEY,
                 OPS_WEBHOOK=notifier.url(NOTIFY_PATH),
             )
-            for key, value in env.items():
-                monkeypatch.setenv(key, value)
-            monkeypatch.chdir(git_repo.path)
             audit_log = AuditLog.open(home / "leakstop" / "audit", AUDIT_KEY.encode())
             store = LocalStore.init(
                 home / "leakstop",
