@@ -22,7 +22,6 @@ import pytest
 from google.oauth2.credentials import Credentials
 from pytest_httpserver import HTTPServer
 
-from leakstop.cli import main
 from leakstop.config.options import FrozenMap, Origin
 from leakstop.rotator.providers.gcp_secretmanager import SecretManagerStore, parse_settings
 from tests.faults import cli_runs
@@ -129,25 +128,14 @@ def _records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
 
 
 def _nothing_leaked(gsm: FakeSecretManager, private_home: Path, *texts: str) -> None:
-    written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
-    for version in gsm.secrets[SECRET].versions:
-        if version.data:
-            assert version.data not in written
-            for text in texts:
-                assert version.data.decode() not in text
+    values = [v.data for v in gsm.secrets[SECRET].versions if v.data]
+    cli_runs.never_written(private_home, values, *texts)
 
 
 def _completed(
     gsm: FakeSecretManager, receiver: Receiver, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The next run, with Secret Manager well again, completes the rotation: only the new
-    value works, and it is current."""
-    code, _out, err, _ = cli_runs.rotate(capsys, NAME, "--resume")
-    assert code == 0, err
-    new = _store_works(gsm, receiver)
-    assert new != OLD
-    assert receiver.working == {new}
-    assert _records(capsys)[-1]["action"] == "rotation_completed"
+    cli_runs.resume_completes(capsys, NAME, OLD, receiver, lambda: _store_works(gsm, receiver))
 
 
 #: Faults the client retries (AccessSecretVersion's default retry on 503), or leakstop sees
@@ -298,8 +286,7 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     assert receiver.bodies == []
     assert _store_works(gsm, receiver) == OLD
     assert len(gsm.secrets[SECRET].versions) == 1
-    assert main(["audit", "verify"]) == 0
-    capsys.readouterr()
+    cli_runs.audit_verifies(capsys)
     _nothing_leaked(gsm, private_home, out, err)
     with _proxy(gsm, workdir, "ok") as proxy:
         _configure(workdir, proxy, receiver)

@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
-from leakstop.cli import main
 from leakstop.config.options import FrozenMap, Origin
 from leakstop.rotator.providers.azure_keyvault import (
     LABEL_TAG,
@@ -133,28 +132,19 @@ def _store_works(vault: FakeKeyVault, receiver: Receiver) -> bytes:
     return current
 
 
-def _audit_verifies(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
+def _records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, object]]:
     return cli_runs.verified_records(capsys, NAME)
 
 
 def _nothing_leaked(vault: FakeKeyVault, private_home: Path, *texts: str) -> None:
-    written = b"".join(p.read_bytes() for p in (private_home / "audit").glob("*.jsonl"))
-    for version in vault.secrets[KV_NAME]:
-        assert version.value.encode() not in written
-        for text in texts:
-            assert version.value not in text
+    values = [version.value.encode() for version in vault.secrets[KV_NAME]]
+    cli_runs.never_written(private_home, values, *texts)
 
 
 def _completed(vault: FakeKeyVault, receiver: Receiver, capsys: pytest.CaptureFixture[str]) -> None:
-    """The next run, with Key Vault well again, completes the rotation: only the new value
-    works, and it is current."""
-    code, _out, err, _ = cli_runs.rotate(capsys, NAME, "--resume")
-    assert code == 0, err
-    new = _store_works(vault, receiver)
-    assert new != OLD.encode()
-    assert receiver.working == {new}
-    records = _audit_verifies(capsys)
-    assert records[-1]["action"] == "rotation_completed"
+    cli_runs.resume_completes(
+        capsys, NAME, OLD.encode(), receiver, lambda: _store_works(vault, receiver)
+    )
 
 
 #: Faults the SDK retries within the bound: (operation, fault, least seconds the run waited).
@@ -193,7 +183,7 @@ def test_a_fault_within_the_retry_bound_is_retried_and_the_rotation_completes(
     new = _store_works(vault, receiver)
     assert new != OLD.encode()
     assert receiver.working == {new}
-    records = _audit_verifies(capsys)
+    records = _records(capsys)
     assert [r["action"] for r in records][-1] == "rotation_completed"
     _nothing_leaked(vault, private_home, out, err)
 
@@ -249,7 +239,7 @@ def test_a_set_secret_fault_fails_once_and_the_next_run_completes(
     assert len(puts) == (1 if reached else 0)
     assert _store_works(vault, receiver) == OLD.encode()
     assert receiver.working == {OLD.encode()}  # the service never saw the new value
-    records = _audit_verifies(capsys)
+    records = _records(capsys)
     assert records[-1]["action"] == "rotation_failed"
     assert records[-1]["success"] is False
     _nothing_leaked(vault, private_home, out, err)
@@ -296,7 +286,7 @@ def test_a_fault_on_finish_keeps_a_working_current_value_and_is_resumed(
     assert proxy.hits, "the fault never happened"
     assert elapsed < 10, elapsed
     current = _store_works(vault, receiver)
-    records = _audit_verifies(capsys)
+    records = _records(capsys)
     if expected == 2:
         cli_runs.error_line(err, f"rotation of {NAME} failed", says)
         assert current == OLD.encode()
@@ -331,8 +321,7 @@ def test_a_certificate_leakstop_must_refuse_sends_nothing_and_changes_nothing(
     assert receiver.bodies == []
     assert _store_works(vault, receiver) == OLD.encode()
     assert len(vault.secrets[KV_NAME]) == 1
-    assert main(["audit", "verify"]) == 0
-    capsys.readouterr()
+    cli_runs.audit_verifies(capsys)
     _nothing_leaked(vault, private_home, out, err)
     with _proxy(vault, workdir, "ok") as proxy:
         _configure(workdir, proxy, receiver)
