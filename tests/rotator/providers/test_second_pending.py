@@ -175,7 +175,25 @@ def place(
         yield from _github(tmp_path, FakeGitHub(request.getfixturevalue("httpserver_ipv4")))
 
 
-def test_two_runs_that_looked_together_rotate_once(place: Place, tmp_path: Path) -> None:
+@dataclass
+class Race:
+    """What both runs share: the secret at `place`, its issuer (which accepts FIRST) and one
+    audit log."""
+
+    place: Place
+    secret: ManagedSecret
+    issuer_file: Path
+    issuer: FileIssuer
+    audit_log: AuditLog
+
+    def machine(self, **options: Any) -> Machine:
+        """A run of its own: its own connection to the store, its own view of the issuer."""
+        return Machine(
+            self.place.fresh(), FileIssuer(self.issuer_file), self.audit_log, CONTEXT, **options
+        )
+
+
+def _race(place: Place, tmp_path: Path) -> Race:
     secret = ManagedSecret(
         name=NAME,
         store=StoreRef("under-test", place.where),
@@ -185,31 +203,42 @@ def test_two_runs_that_looked_together_rotate_once(place: Place, tmp_path: Path)
     issuer_file = tmp_path / "issuer.json"
     issuer = FileIssuer(issuer_file)
     issuer.apply(NAME, FrozenMap(), FIRST.encode(), None)
-    audit_log = AuditLog.open(tmp_path / "audit", AUDIT)
+    return Race(place, secret, issuer_file, issuer, AuditLog.open(tmp_path / "audit", AUDIT))
 
-    def run(after_step: Callable[[Step], None]) -> Machine:
-        return Machine(
-            place.fresh(), FileIssuer(issuer_file), audit_log, CONTEXT, after_step=after_step
-        )
 
-    first, second = interleave(run, run, secret)
-
-    assert first.outcome is Outcome.ROTATED, first.error
-    assert second.outcome is Outcome.FAILED
-    assert second.steps == (Step.CREATE,)  # it never wrote, applied or tested anything
-    assert f"{NAME} {BEING_ROTATED}" in (second.error or "")
-    store = place.fresh()
-    current = store.current(NAME, place.where)
+def _one_rotation_stands(race: Race, winner: Any, loser: Any) -> bytes:
+    """`winner` rotated; `loser` failed on the conflict, naming the secret, after creating
+    its value and before writing, applying or testing it. The store's current version is
+    the winner's with no pending one left, its value is the one the issuer accepts, and
+    neither that value nor FIRST is in the audit log or the loser's error. Returns the value."""
+    assert winner.outcome is Outcome.ROTATED, winner.error
+    assert loser.outcome is Outcome.FAILED, loser.error
+    assert loser.steps == (Step.CREATE,)
+    assert f"{NAME} {BEING_ROTATED}" in (loser.error or "")
+    store = race.place.fresh()
+    current = store.current(NAME, race.place.where)
     assert current is not None
-    assert current.version == first.new_version
-    assert store.pending(NAME, place.where) is None
-    value = store.read(NAME, place.where)
+    assert current.version == winner.new_version
+    assert store.pending(NAME, race.place.where) is None
+    value = store.read(NAME, race.place.where)
     assert isinstance(value, bytes)
-    assert value != FIRST.encode()
-    assert issuer.working() == {value.decode()}  # the store's current value is the one that works
-    written = json.dumps(_records(audit_log)) + (second.error or "")
+    assert race.issuer.working() == {value.decode()}
+    written = json.dumps(_records(race.audit_log)) + (loser.error or "")
     assert value.decode() not in written
     assert FIRST not in written
+    return value
+
+
+def test_two_runs_that_looked_together_rotate_once(place: Place, tmp_path: Path) -> None:
+    race = _race(place, tmp_path)
+
+    def run(after_step: Callable[[Step], None]) -> Machine:
+        return race.machine(after_step=after_step)
+
+    first, second = interleave(run, run, race.secret)
+
+    value = _one_rotation_stands(race, first, second)
+    assert value != FIRST.encode()
     assert verify(tmp_path / "audit", AUDIT).ok
 
 
@@ -249,17 +278,8 @@ def test_a_run_that_slept_through_a_whole_rotation_applies_nothing(
     sleeper's write must not let it apply its value: the issuer would hold a value the store
     never makes current."""
     kind, place = slow_place
-    secret = ManagedSecret(
-        name=NAME,
-        store=StoreRef("under-test", place.where),
-        issuer=IssuerRef("file"),
-        policy=RotationPolicy(interval=timedelta(days=30), grace=timedelta(0)),
-    )
-    issuer_file = tmp_path / "issuer.json"
-    issuer = FileIssuer(issuer_file)
-    issuer.apply(NAME, FrozenMap(), FIRST.encode(), None)
-    audit_log = AuditLog.open(tmp_path / "audit", AUDIT)
-    other = Machine(place.fresh(), FileIssuer(issuer_file), audit_log, CONTEXT)
+    race = _race(place, tmp_path)
+    other = race.machine()
     others: list[Any] = []
 
     module_name, function = BETWEEN_LOOK_AND_WRITE[kind]
@@ -269,26 +289,11 @@ def test_a_run_that_slept_through_a_whole_rotation_applies_nothing(
     def paused(*args: Any, **kwargs: Any) -> Any:
         if not others:  # only the sleeper's own pause: the other run goes straight through
             others.append(None)
-            others[0] = other.rotate(secret, reason="the run that finished first")
+            others[0] = other.rotate(race.secret, reason="the run that finished first")
         return original(*args, **kwargs)
 
     monkeypatch.setattr(module, function, paused)
-    sleeper = Machine(place.fresh(), FileIssuer(issuer_file), audit_log, CONTEXT)
-    slept = sleeper.rotate(secret, reason="the run that slept")
+    sleeper = race.machine()
+    slept = sleeper.rotate(race.secret, reason="the run that slept")
 
-    finished = others[0]
-    assert finished.outcome is Outcome.ROTATED, finished.error
-    assert slept.outcome is Outcome.FAILED, slept.error
-    assert slept.steps == (Step.CREATE,)  # it never applied or tested anything
-    assert f"{NAME} {BEING_ROTATED}" in (slept.error or "")
-    store = place.fresh()
-    current = store.current(NAME, place.where)
-    assert current is not None
-    assert current.version == finished.new_version
-    assert store.pending(NAME, place.where) is None
-    value = store.read(NAME, place.where)
-    assert isinstance(value, bytes)
-    assert issuer.working() == {value.decode()}
-    written = json.dumps(_records(audit_log)) + (slept.error or "")
-    assert value.decode() not in written
-    assert FIRST not in written
+    _one_rotation_stands(race, others[0], slept)
