@@ -21,7 +21,7 @@ from leakstop.cli import main
 from tests.conftest import GitRepo
 from tests.e2e.actions_runner import CompositeRunner, RunResult
 from tests.e2e.test_action import CHECKOUT, standins
-from tests.rotator.providers.bao import BaoServer, running_bao
+from tests.rotator.providers.bao import BaoServer, kv_data, running_bao
 from tests.rotator.providers.bao_jwt import add_jwt_role, configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
 
@@ -118,10 +118,7 @@ def run_action(
 
 
 def kv(bao: BaoServer) -> dict[str, Any]:
-    answer = bao.admin.secrets.kv.v2.read_secret_version(
-        path="billing/ledger-db", mount_point="secret", raise_on_deleted_version=True
-    )
-    return dict(answer["data"]["data"])
+    return kv_data(bao.admin, "billing/ledger-db")
 
 
 def assert_log_holds_no_credential(log: str, secrets: list[str], issuer: OidcIssuer) -> None:

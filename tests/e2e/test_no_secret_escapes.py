@@ -33,7 +33,7 @@ from tests.conftest import GitRepo
 from tests.e2e.actions_runner import CompositeRunner
 from tests.e2e.secret_search import SecretSearch, Witness, snapshot
 from tests.e2e.test_action import CHECKOUT, standins
-from tests.rotator.providers.bao import BaoServer, closed_port, running_bao
+from tests.rotator.providers.bao import BaoServer, closed_port, kv_data, running_bao
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -498,9 +498,7 @@ def test_no_command_lets_a_secret_escape(
         world.ok("scan --baseline", "scan", "-vv", "-j", "1", "--baseline", baseline)
         _respond_and_rotate(world, out)
         _store_and_audit(world, out)
-        world.secrets["vault value, rotated"] = bao.admin.secrets.kv.v2.read_secret_version(
-            path="reports/db", mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]["password"]
+        world.secrets["vault value, rotated"] = kv_data(bao.admin, "reports/db")["password"]
         # The commands did act: the leaks were rotated and revoked, events and records sent.
         assert world.secrets["local store value, rotated"] != LOCAL_VALUE
         assert world.secrets["vault value, rotated"] != VAULT_VALUE

@@ -132,7 +132,7 @@ def test_vault_store_and_postgres_issuer_end_to_end(
 ) -> None:
     """The issue's scenario: the password lives in OpenBao (KV v2) and in PostgreSQL; a copy
     committed to a file is confirmed, rotated in both, and the old one stops working."""
-    from tests.rotator.providers.bao import BaoServer
+    from tests.rotator.providers.bao import BaoServer, kv_data
 
     role = pg.role("vault_app", password=LEAKED)
     bao_server = BaoServer(tmp_path_factory.mktemp("bao"))
@@ -164,9 +164,7 @@ def test_vault_store_and_postgres_issuer_end_to_end(
         assert main(["respond", "--apply", "-j", "1"]) == 0
         out = capsys.readouterr().out
         assert "billing/db-password: rotated (version 1 → 2)" in out
-        stored = bao_server.admin.secrets.kv.v2.read_secret_version(
-            path="billing/db", mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
+        stored = kv_data(bao_server.admin, "billing/db")
         assert stored["user"] == role  # other fields kept
         assert stored["password"] != LEAKED
         assert not pg.logs_in(role, LEAKED)

@@ -19,7 +19,7 @@ import pytest
 
 from leakstop.cli import main
 from tests.pg_server import Postgres
-from tests.rotator.providers.bao import BaoServer, running_bao
+from tests.rotator.providers.bao import BaoServer, journal_fields, kv_data, running_bao
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -33,28 +33,6 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
         admin.sys.enable_auth_method("approle")
         admin.auth.approle.create_or_update_approle("deployer", token_policies=["default"])
         yield server
-
-
-def _kv(bao: BaoServer, path: str) -> dict[str, Any]:
-    return dict(
-        bao.admin.secrets.kv.v2.read_secret_version(
-            path=path, mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
-    )
-
-
-def _journal(bao: BaoServer, path: str) -> dict[str, Any] | None:
-    """The pending value in leakstop's journal beside the path, if a rotation is in flight."""
-    import hvac
-
-    try:
-        record = bao.admin.secrets.kv.v2.read_secret_version(
-            path=f"{path}.leakstop-pending", mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
-    except hvac.exceptions.InvalidPath:
-        return None
-    fields: dict[str, Any] = record["fields"]
-    return fields
 
 
 def _killed(url: str, token: str, secret_yaml: dict[str, Any], environ: dict[str, str], step: str):  # type: ignore[no-untyped-def]
@@ -132,8 +110,8 @@ def test_a_postgres_password_in_vault_killed_at_every_step(
     _run_killed(step, environ)
 
     # Right after the kill: exactly one of the values anyone holds logs in.
-    pending = _journal(bao, path)
-    candidates = {LEAKED, _kv(bao, path)["password"]} | (
+    pending = journal_fields(bao.admin, path)
+    candidates = {LEAKED, kv_data(bao.admin, path)["password"]} | (
         {pending["password"]} if pending else set()
     )
     assert sum(pg.logs_in(role, c) for c in candidates) == 1
@@ -144,8 +122,8 @@ def test_a_postgres_password_in_vault_killed_at_every_step(
 
     assert main(["rotate", "billing/db-password", "--apply", "--resume"]) == 0
     assert next_run in capsys.readouterr().out
-    current = _kv(bao, path)
-    assert _journal(bao, path) is None
+    current = kv_data(bao.admin, path)
+    assert journal_fields(bao.admin, path) is None
     assert current["user"] == role  # the other fields kept
     assert pg.logs_in(role, current["password"])
     assert not pg.logs_in(role, LEAKED)
@@ -199,8 +177,8 @@ def test_an_approle_secret_id_in_vault_killed_at_every_step(
             return False
         return True
 
-    pending = _journal(bao, path)
-    stored = _kv(bao, path)["secret_id"]
+    pending = journal_fields(bao.admin, path)
+    stored = kv_data(bao.admin, path)["secret_id"]
     if step == "finish":
         # Promoted, killed before the old one was revoked (grace 0): the finish record says
         # it is due, and the next run revokes it before rotating again.
@@ -216,8 +194,8 @@ def test_an_approle_secret_id_in_vault_killed_at_every_step(
     assert next_run in out
     # Killed after finish, before the revoke: the finish record said the old value was due.
     assert ("revoked an old value whose grace period was over" in out) == (step == "finish")
-    current = _kv(bao, path)["secret_id"]
-    assert _journal(bao, path) is None
+    current = kv_data(bao.admin, path)["secret_id"]
+    assert journal_fields(bao.admin, path) is None
     assert logs_in(current)
     assert not logs_in(first)
     # No secret-id leakstop minted for this secret works but the current one.

@@ -17,7 +17,7 @@ import pytest
 
 from leakstop.cli import main
 from tests.conftest import GitRepo
-from tests.rotator.providers.bao import BaoServer, running_bao
+from tests.rotator.providers.bao import BaoServer, kv_data, running_bao
 from tests.rotator.providers.bao_jwt import add_jwt_role, configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
 
@@ -90,13 +90,6 @@ def write_config(git_repo: GitRepo, bao: BaoServer, path: str, audience: str) ->
     )
 
 
-def kv(bao: BaoServer, path: str) -> dict[str, Any]:
-    answer = bao.admin.secrets.kv.v2.read_secret_version(
-        path=path, mount_point="secret", raise_on_deleted_version=True
-    )
-    return dict(answer["data"]["data"])
-
-
 def assert_no_credentials(text: str, issuer: OidcIssuer) -> None:
     assert issuer.request_token not in text
     for token in issuer.minted:
@@ -133,7 +126,7 @@ def test_a_job_rotates_a_leaked_vault_password_with_its_oidc_token(
 
     assert "confirmed: the current value of billing/db-password" in plan.out
     assert "billing/db-password: rotated (version 1 → 2)" in applied.out
-    stored = kv(bao, "billing/db")
+    stored = kv_data(bao.admin, "billing/db")
     assert stored["password"] != LEAKED
     assert stored["user"] == "billing"
     # One login per command, each with a token asked for the configured audience.
@@ -193,4 +186,4 @@ def test_a_job_vault_does_not_admit_fails_in_one_line(
     assert reason in line
     assert "Traceback" not in err
     assert_no_credentials(out + err, job)
-    assert kv(bao, "billing/refused")["password"] == LEAKED  # nothing was touched
+    assert kv_data(bao.admin, "billing/refused")["password"] == LEAKED  # nothing was touched

@@ -14,9 +14,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import hvac
 import pytest
 
 from leakstop.cli import main
@@ -25,6 +23,7 @@ from tests.faults.bao_persistent import PersistentBao
 from tests.faults.fault_proxy import Fault, FaultProxy
 from tests.faults.server_faults import assert_one_clear_line, rotate, steps_recorded
 from tests.pg_server import ADMIN_PASSWORD, Postgres
+from tests.rotator.providers.bao import journal_fields, kv_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -52,22 +51,9 @@ def running(bao: PersistentBao) -> Iterator[PersistentBao]:
         bao.start()
 
 
-def _kv(bao: PersistentBao, path: str) -> dict[str, Any]:
-    return dict(
-        bao.admin.secrets.kv.v2.read_secret_version(
-            path=path, mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
-    )
-
-
 def _pending(bao: PersistentBao, path: str) -> str | None:
-    try:
-        record = bao.admin.secrets.kv.v2.read_secret_version(
-            path=f"{path}.leakstop-pending", mount_point="secret", raise_on_deleted_version=True
-        )["data"]["data"]
-    except hvac.exceptions.InvalidPath:
-        return None
-    return str(record["fields"]["password"])
+    fields = journal_fields(bao.admin, path)
+    return None if fields is None else str(fields["password"])
 
 
 def _configure(
@@ -121,7 +107,7 @@ def _after_restart_resume_finishes(
     run = rotate(NAME, capsys, monkeypatch)
     assert run.code == 0, run
     assert next_run in run.out
-    current = _kv(bao, path)
+    current = kv_data(bao.admin, path)
     assert _pending(bao, path) is None
     assert current["user"] == role  # the other fields kept
     assert pg.logs_in(role, current["password"])
@@ -192,7 +178,7 @@ def test_vault_killed_between_steps_then_restarted(
 
     bao.start()
     pending = _pending(bao, path)
-    stored = _kv(bao, path)["password"]
+    stored = kv_data(bao.admin, path)["password"]
     works = _one_password_works(pg, role, {LEAKED, stored} | ({pending} if pending else set()))
     if step in ("set", "apply", "test"):
         assert pending is not None
@@ -255,6 +241,8 @@ def test_vault_killed_with_a_request_in_flight_then_restarted(
     bao.start()
     pending = _pending(bao, path)
     assert (pending is not None) == journal_kept
-    _one_password_works(pg, role, {LEAKED, _kv(bao, path)["password"]} | {pending or LEAKED})
+    _one_password_works(
+        pg, role, {LEAKED, kv_data(bao.admin, path)["password"]} | {pending or LEAKED}
+    )
     bao.kill(signal.SIGKILL)
     _after_restart_resume_finishes(bao, pg, role, path, capsys, monkeypatch, private_home, next_run)

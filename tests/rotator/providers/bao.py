@@ -143,6 +143,25 @@ def running_bao(folder: Path, tls: bool = False) -> Iterator[BaoServer]:
         server.stop()
 
 
+def kv_data(admin: Any, path: str, mount: str = "secret") -> dict[str, Any]:
+    """The current data of the KV v2 secret at `path`, read with `admin` (an hvac client)."""
+    answer = admin.secrets.kv.v2.read_secret_version(
+        path=path, mount_point=mount, raise_on_deleted_version=True
+    )
+    return dict(answer["data"]["data"])
+
+
+def journal_fields(admin: Any, path: str) -> dict[str, Any] | None:
+    """The pending fields in leakstop's journal beside `path`; None when no rotation is in
+    flight there."""
+    try:
+        record = kv_data(admin, f"{path}.leakstop-pending")
+    except hvac.exceptions.InvalidPath:
+        return None
+    fields: dict[str, Any] = record["fields"]
+    return fields
+
+
 def frozen(value: Any) -> OptionValue:
     """Plain data as the config parser leaves it: mappings frozen, lists as tuples."""
     if isinstance(value, Mapping):

@@ -24,7 +24,7 @@ from leakstop.config.secrets import ManagedSecret, StoreRef
 from leakstop.errors import ProviderError
 from leakstop.rotator.machine import Machine, Outcome
 from leakstop.rotator.providers.vault import VaultProvider
-from tests.rotator.providers.bao import BaoServer, running_bao, where
+from tests.rotator.providers.bao import BaoServer, kv_data, running_bao, where
 from tests.rotator.providers.bao_jwt import add_jwt_role, configure_jwt_auth
 from tests.rotator.providers.oidc_issuer import Job, OidcIssuer, running_issuer
 
@@ -84,13 +84,6 @@ def seed(bao: BaoServer, path: str) -> None:
     )
 
 
-def current_fields(bao: BaoServer, path: str) -> dict[str, str]:
-    answer = bao.admin.secrets.kv.v2.read_secret_version(
-        path=path, mount_point="secret", raise_on_deleted_version=True
-    )
-    return dict(answer["data"]["data"])
-
-
 def refusal(provider: VaultProvider, path: str = "billing/any") -> str:
     with pytest.raises(ProviderError) as raised:
         provider.current(path, where(path))
@@ -124,7 +117,7 @@ def test_a_job_logs_in_with_its_oidc_token_and_rotates_a_kv_secret(
         provider.close()
 
     assert result.outcome is Outcome.ROTATED, result.error
-    stored = current_fields(bao, "billing/db")
+    stored = kv_data(bao.admin, "billing/db")
     assert stored["password"] != OLD_PASSWORD
     assert len(stored["password"]) >= 20
     assert stored["user"] == "billing"
